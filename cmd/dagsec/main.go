@@ -1,0 +1,324 @@
+// Command dagsec runs the dagsec pipeline's steps on this machine (the host
+// runner) and manages policies and pinned tools.
+//
+// Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/dagsec/dagsec/pipeline"
+	"github.com/dagsec/dagsec/pipeline/host"
+	"github.com/dagsec/dagsec/policies"
+	"github.com/dagsec/dagsec/stages"
+)
+
+const (
+	exitPassed  = 0
+	exitBlocked = 1
+	exitError   = 2
+)
+
+const usage = `dagsec: a DevSecOps pipeline; this command runs its steps on the host.
+
+Usage:
+  dagsec scan [--policy FILE] [--preset NAME] [--stages LIST] [--out DIR] [--history] [PATH]
+  dagsec policy validate FILE
+  dagsec policy show [--preset NAME | --policy FILE]
+  dagsec tools install [--tools-dir DIR] [TOOL...]
+  dagsec tools list [--tools-dir DIR]
+  dagsec version
+
+Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is bad input on the command line: exit 2 with the usage hint.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	var (
+		code int
+		err  error
+	)
+	switch args[0] {
+	case "scan":
+		code, err = cmdScan(ctx, args[1:], stdout, stderr)
+	case "policy":
+		code, err = cmdPolicy(args[1:], stdout)
+	case "tools":
+		code, err = cmdTools(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "dagsec %s\n", pipeline.Version)
+		return exitPassed
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitPassed
+	default:
+		err = usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "dagsec: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprint(stderr, "\n"+usage)
+		}
+		return exitError
+	}
+	return code
+}
+
+// parseInterspersed lets flags follow positional arguments
+// (`dagsec scan . --out r`), as users of most CLIs expect.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func loadPolicy(file, preset string) (*policies.Policy, error) {
+	if file != "" {
+		return policies.Load(file, preset)
+	}
+	if preset == "" {
+		preset = "default"
+	}
+	return policies.Preset(preset)
+}
+
+func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlagSet("scan")
+	policyFile := fs.String("policy", "", "policy YAML file")
+	preset := fs.String("preset", "", "policy preset: "+strings.Join(policies.PresetNames(), ", "))
+	stageList := fs.String("stages", "", "comma-separated stages to run (default: every available stage)")
+	out := fs.String("out", "dagsec-report", "folder for report.json, results.sarif and summary.md")
+	history := fs.Bool("history", false, "secrets: scan git history as well as the working tree")
+	toolsDir := fs.String("tools-dir", host.DefaultToolsDir(), "folder of pinned tool builds")
+	noInstall := fs.Bool("no-install", false, "do not build missing pinned tools; use PATH")
+	quiet := fs.Bool("quiet", false, "print only the final status line")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) > 1 {
+		return exitError, usageError{fmt.Sprintf("scan takes one PATH, got %d: %s", len(pos), strings.Join(pos, " "))}
+	}
+	source := "."
+	if len(pos) == 1 {
+		source = pos[0]
+	}
+
+	pol, err := loadPolicy(*policyFile, *preset)
+	if err != nil {
+		return exitError, err
+	}
+	var selected []string
+	if *stageList != "" {
+		if selected, err = stages.ParseList(*stageList); err != nil {
+			return exitError, usageError{"--stages: " + err.Error()}
+		}
+	}
+	progress := stderr
+	if *quiet {
+		progress = io.Discard
+	}
+	inst := &host.Installer{Dir: *toolsDir, Progress: progress}
+	runner, err := host.NewRunner(source, inst)
+	if err != nil {
+		return exitError, err
+	}
+	runner.AutoInstall = !*noInstall
+
+	rep, err := pipeline.Run(ctx, pipeline.Config{
+		Runner: runner, Policy: pol, Stages: selected, Source: source, History: *history,
+	})
+	if err != nil {
+		return exitError, err
+	}
+	if err := writeOutputs(rep, *out); err != nil {
+		return exitError, err
+	}
+	if !*quiet {
+		for _, s := range rep.Stages {
+			line := fmt.Sprintf("%-11s %-8s", s.Name, s.Status)
+			if s.Reason != "" {
+				line += " " + s.Reason
+			}
+			fmt.Fprintln(stdout, line)
+		}
+		if e := rep.Err(); e != nil {
+			fmt.Fprintf(stderr, "dagsec: %v\n", e)
+		}
+	}
+	fmt.Fprintf(stdout, "dagsec: %s (exit %d); reports in %s\n", rep.Status, rep.ExitCode, *out)
+	return rep.ExitCode, nil
+}
+
+// writeOutputs writes the three report files through temporary names so a
+// failed run never leaves a half-written report behind.
+func writeOutputs(rep *pipeline.Report, dir string) error {
+	js, err := rep.JSON()
+	if err != nil {
+		return err
+	}
+	sarif, err := rep.SARIF()
+	if err != nil {
+		return fmt.Errorf("results.sarif: %w", err)
+	}
+	files := map[string][]byte{
+		"report.json":   js,
+		"results.sarif": sarif,
+		"summary.md":    []byte(rep.Markdown()),
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("output folder: %w", err)
+	}
+	for name, data := range files {
+		tmp := filepath.Join(dir, "."+name+".tmp")
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	for name := range files {
+		if err := os.Rename(filepath.Join(dir, "."+name+".tmp"), filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func cmdPolicy(args []string, stdout io.Writer) (int, error) {
+	if len(args) == 0 {
+		return exitError, usageError{"policy needs a subcommand: validate or show"}
+	}
+	switch args[0] {
+	case "validate":
+		fs := newFlagSet("policy validate")
+		preset := fs.String("preset", "", "preset the file is applied over")
+		pos, err := parseInterspersed(fs, args[1:])
+		if err != nil {
+			return exitError, err
+		}
+		if len(pos) != 1 {
+			return exitError, usageError{"policy validate takes one FILE"}
+		}
+		p, err := policies.Load(pos[0], *preset)
+		if err != nil {
+			return exitError, err
+		}
+		fmt.Fprintf(stdout, "%s: valid policy (extends %s)\n", pos[0], p.Extends)
+		return exitPassed, nil
+	case "show":
+		fs := newFlagSet("policy show")
+		preset := fs.String("preset", "", "preset to show: "+strings.Join(policies.PresetNames(), ", "))
+		file := fs.String("policy", "", "policy file to show, merged over its preset")
+		pos, err := parseInterspersed(fs, args[1:])
+		if err != nil {
+			return exitError, err
+		}
+		if len(pos) > 0 {
+			return exitError, usageError{"policy show takes no arguments"}
+		}
+		p, err := loadPolicy(*file, *preset)
+		if err != nil {
+			return exitError, err
+		}
+		b, err := p.Marshal()
+		if err != nil {
+			return exitError, err
+		}
+		stdout.Write(b)
+		return exitPassed, nil
+	}
+	return exitError, usageError{fmt.Sprintf("unknown policy subcommand %q", args[0])}
+}
+
+func cmdTools(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	if len(args) == 0 {
+		return exitError, usageError{"tools needs a subcommand: install or list"}
+	}
+	fs := newFlagSet("tools " + args[0])
+	dir := fs.String("tools-dir", host.DefaultToolsDir(), "folder of pinned tool builds")
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return exitError, err
+	}
+	inst := &host.Installer{Dir: *dir, Progress: stderr}
+	names := pos
+	if len(names) == 0 {
+		for _, n := range stages.ToolNames() {
+			if t, _ := stages.LookupTool(n); t.GoModule != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	switch args[0] {
+	case "install":
+		for _, n := range names {
+			t, ok := stages.LookupTool(n)
+			if !ok {
+				return exitError, usageError{fmt.Sprintf("unknown tool %q (tools: %s)", n, strings.Join(stages.ToolNames(), ", "))}
+			}
+			if inst.Installed(t) {
+				fmt.Fprintf(stdout, "%s %s already installed: %s\n", t.Name, t.Version, inst.Path(t))
+				continue
+			}
+			p, err := inst.Ensure(ctx, t)
+			if err != nil {
+				return exitError, err
+			}
+			fmt.Fprintf(stdout, "%s %s installed: %s\n", t.Name, t.Version, p)
+		}
+		return exitPassed, nil
+	case "list":
+		for _, n := range names {
+			t, ok := stages.LookupTool(n)
+			if !ok {
+				return exitError, usageError{fmt.Sprintf("unknown tool %q", n)}
+			}
+			state := "not installed"
+			if inst.Installed(t) {
+				state = inst.Path(t)
+			}
+			fmt.Fprintf(stdout, "%-10s %-9s %-40s %s\n", t.Name, t.Version, t.Image, state)
+		}
+		return exitPassed, nil
+	}
+	return exitError, usageError{fmt.Sprintf("unknown tools subcommand %q", args[0])}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dagsec/dagsec/internal/testenv"
+	"github.com/dagsec/dagsec/sarifio"
+)
+
+func dagsec(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestScanLeakyRepositoryExitsOneAndWritesRedactedReports(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	dir := testenv.GitRepo(t, testenv.LeakyFiles(t))
+	out := filepath.Join(t.TempDir(), "reports")
+	code, stdout, stderr := dagsec(t, "scan", "--out", out, dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, name := range []string{"report.json", "results.sarif", "summary.md"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{testenv.AWSKeyID, testenv.DBPassword} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds a secret value", name)
+			}
+		}
+		if name == "results.sarif" {
+			if err := sarifio.Validate(b); err != nil {
+				t.Errorf("results.sarif: %v", err)
+			}
+		}
+	}
+	if strings.Contains(stdout+stderr, testenv.AWSKeyID) || strings.Contains(stdout+stderr, testenv.DBPassword) {
+		t.Errorf("a secret value was printed")
+	}
+	if !strings.Contains(stdout, "secrets") || !strings.Contains(stdout, "blocked") {
+		t.Errorf("stdout does not show the blocked stage: %s", stdout)
+	}
+}
+
+func TestScanCleanRepositoryExitsZero(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	dir := testenv.GitRepo(t, testenv.CleanFiles())
+	out := t.TempDir()
+	// Flags after the path work too.
+	code, stdout, stderr := dagsec(t, "scan", dir, "--out", out, "--stages", "secrets")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
+func TestScanHistoryFindsRemovedSecret(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	dir := testenv.GitRepo(t, map[string]string{"config/db.env": "DATABASE_URL=" + testenv.DatabaseURL + "\n"})
+	testenv.Write(t, dir, map[string]string{"config/db.env": "DATABASE_URL=\n"})
+	testenv.Commit(t, dir, "drop url")
+	if code, _, stderr := dagsec(t, "scan", "--out", t.TempDir(), dir); code != 0 {
+		t.Fatalf("working tree should be clean: exit %d %s", code, stderr)
+	}
+	if code, _, stderr := dagsec(t, "scan", "--history", "--out", t.TempDir(), dir); code != 1 {
+		t.Fatalf("history scan: exit %d, want 1: %s", code, stderr)
+	}
+}
+
+func TestPolicyWithUnknownKeyExitsTwoNamingKeyAndLine(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	body := "version: 1\nstages:\n  secrets:\n    enabled: true\n    blok_on: high\n"
+	if err := os.WriteFile(pol, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"policy", "validate", pol},
+		{"scan", "--policy", pol, "--out", t.TempDir(), dir},
+	} {
+		code, _, stderr := dagsec(t, args...)
+		if code != 2 {
+			t.Fatalf("%v: exit %d, want 2", args, code)
+		}
+		if !strings.Contains(stderr, "blok_on") || !strings.Contains(stderr, "policy.yaml:5") {
+			t.Errorf("%v: error does not name the key and line: %s", args, stderr)
+		}
+	}
+}
+
+func TestInputErrorsExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.txt")
+	os.WriteFile(file, []byte("x"), 0o644)
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"scan", "--stages", "nosuch", dir},
+		{"scan", "--preset", "nosuch", dir},
+		{"scan", filepath.Join(dir, "missing")},
+		{"scan", file},
+		{"scan", "--bogus-flag", dir},
+		{"scan", dir, dir},
+		{"policy", "validate", filepath.Join(dir, "missing.yaml")},
+		{"policy", "show", "--preset", "nosuch"},
+		{"tools", "install", "nosuchtool"},
+	} {
+		if code, _, stderr := dagsec(t, args...); code != 2 || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, code, stderr)
+		}
+	}
+}
+
+func TestPolicyShowRoundTrips(t *testing.T) {
+	for _, preset := range []string{"default", "strict", "audit"} {
+		code, stdout, stderr := dagsec(t, "policy", "show", "--preset", preset)
+		if code != 0 {
+			t.Fatalf("show %s: exit %d %s", preset, code, stderr)
+		}
+		p := filepath.Join(t.TempDir(), preset+".yaml")
+		os.WriteFile(p, []byte(stdout), 0o644)
+		if code, _, stderr := dagsec(t, "policy", "validate", p); code != 0 {
+			t.Fatalf("shown %s policy does not validate: %s", preset, stderr)
+		}
+	}
+}
+
+func TestToolsInstallIsIdempotent(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	t.Setenv("DAGSEC_TOOLS_DIR", testenv.Installer(t).Dir)
+	code, stdout, stderr := dagsec(t, "tools", "install", "gitleaks")
+	if code != 0 || !strings.Contains(stdout, "already installed") {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = dagsec(t, "tools", "list")
+	if code != 0 || !strings.Contains(stdout, "gitleaks") || !strings.Contains(stdout, "v8.30.1") {
+		t.Fatalf("tools list: %d %s", code, stdout)
+	}
+}

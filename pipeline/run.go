@@ -1,0 +1,238 @@
+// Package pipeline orders the stages of a run as a DAG, executes their steps
+// through a Runner, lets the policy judge each stage, and writes the report.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/policies"
+	"github.com/dagsec/dagsec/stages"
+)
+
+// Runner executes one step against the source it was made for. An error
+// means the step could not be run or collected (image or tool missing,
+// timeout); a tool that ran and exited with any code is not an error here.
+type Runner interface {
+	stages.Probe
+	Run(ctx context.Context, step stages.Step) (stages.StepResult, error)
+	// Kind names the runner in reports: "host" or "dagger".
+	Kind() string
+}
+
+// Config is one run of the pipeline.
+type Config struct {
+	Runner Runner
+	Policy *policies.Policy
+	// Stages to run, by name; empty means every implemented stage.
+	Stages []string
+	// Source is how the scanned tree is named in reports.
+	Source string
+	// History overrides the policy: also scan git history for secrets.
+	History bool
+	// Parallel caps how many stages run at once (0: no cap).
+	Parallel int
+}
+
+// Run executes the selected stages and returns the run report. The error is
+// for a run that could not start at all (bad config); stage failures are in
+// the report, with Report.ExitCode telling the outcome.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Runner == nil || cfg.Policy == nil {
+		return nil, errors.New("pipeline: runner and policy are required")
+	}
+	selected := cfg.Stages
+	if len(selected) == 0 {
+		selected = stages.Implemented()
+	}
+	rep := newReport(cfg)
+	rec := &recorder{stages: map[string]*StageReport{}}
+
+	var nodes []Node
+	for _, name := range selected {
+		def, ok := stages.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown stage %q", name)
+		}
+		sr := &StageReport{Name: name, Needs: def.Needs}
+		rec.stages[name] = sr
+		sp := cfg.Policy.Stage(name)
+		nodes = append(nodes, Node{
+			Name:  name,
+			Needs: def.Needs,
+			Run: func(ctx context.Context) NodeResult {
+				if !sp.Enabled {
+					return NodeResult{Status: policies.StatusSkipped, Reason: "disabled by policy", Quiet: true}
+				}
+				return runStage(ctx, cfg, name, sp, sr, rec)
+			},
+		})
+	}
+	results, err := Schedule(ctx, nodes, cfg.Parallel)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range selected {
+		sr := rec.stages[name]
+		r := results[name]
+		sr.Status, sr.Reason = r.Status, r.Reason
+		if !r.StartedAt.IsZero() {
+			sr.StartedAt = r.StartedAt.UTC()
+		}
+		sr.DurationMS = r.Duration.Milliseconds()
+		rep.Stages = append(rep.Stages, *sr)
+	}
+	rep.finish(rec.findings, rec.sarifRuns)
+	return rep, nil
+}
+
+// recorder collects what concurrent stages produce.
+type recorder struct {
+	mu        sync.Mutex
+	stages    map[string]*StageReport
+	findings  []findings.Finding
+	sarifRuns []toolRun
+}
+
+type toolRun struct {
+	stage, tool, version string
+	findings             []findings.Finding
+}
+
+func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, rec *recorder) NodeResult {
+	history := sp.History || (cfg.History && name == stages.Secrets)
+	plans, err := stages.PlanStage(ctx, name, stages.Options{
+		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, Timeout: sp.Timeout,
+	}, cfg.Runner)
+	if err != nil {
+		v := policies.Evaluate(name, sp, nil, []error{err})
+		sr.Errors = append(sr.Errors, err.Error())
+		return NodeResult{Status: v.Status, Reason: v.Reason}
+	}
+
+	type outcome struct {
+		tool     ToolReport
+		findings []findings.Finding
+		err      error
+	}
+	outs := make([]outcome, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr, fs, err := runTool(ctx, cfg.Runner, p)
+			outs[i] = outcome{tr, fs, err}
+		}()
+	}
+	wg.Wait()
+
+	var all []findings.Finding
+	var toolErrs []error
+	for _, o := range outs {
+		sr.Tools = append(sr.Tools, o.tool)
+		if o.err != nil {
+			toolErrs = append(toolErrs, o.err)
+			sr.Errors = append(sr.Errors, o.err.Error())
+			continue
+		}
+		all = append(all, o.findings...)
+	}
+	v := policies.Evaluate(name, sp, all, toolErrs)
+	sr.Counts = findings.CountBySeverity(all)
+	sr.Findings = len(all)
+	sr.Blocking = len(v.Blocking)
+	sr.BlockOn = sp.BlockOn.String()
+	sr.WarnOnly = sp.WarnOnly
+
+	rec.mu.Lock()
+	rec.findings = append(rec.findings, all...)
+	for _, o := range outs {
+		// A tool that failed gets no SARIF run: an empty run would tell code
+		// scanning that its alerts are fixed.
+		if o.err == nil {
+			rec.sarifRuns = append(rec.sarifRuns, toolRun{name, o.tool.Name, o.tool.Version, o.findings})
+		}
+	}
+	rec.mu.Unlock()
+	return NodeResult{Status: v.Status, Reason: v.Reason}
+}
+
+// runTool executes one plan and reads its report, failing closed: an exit
+// code the step does not declare, a missing or unreadable report, or a
+// "findings" exit with no findings in the report is a tool error.
+func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findings.Finding, error) {
+	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Image: p.Step.Image, Runner: r.Kind()}
+	if err := p.Step.Validate(); err != nil {
+		tr.Error = err.Error()
+		return tr, nil, err
+	}
+	res, err := r.Run(ctx, p.Step)
+	tr.ExitCode = res.ExitCode
+	tr.DurationMS = res.Duration.Milliseconds()
+	if res.ToolVersion != "" {
+		tr.Version = res.ToolVersion
+	}
+	fail := func(err error) (ToolReport, []findings.Finding, error) {
+		err = fmt.Errorf("%s: %w", p.Step.Tool, err)
+		tr.Error = err.Error()
+		return tr, nil, err
+	}
+	if err != nil {
+		return fail(err)
+	}
+	outcome := p.Step.Classify(res.ExitCode)
+	if outcome == stages.OutcomeToolError {
+		msg := fmt.Sprintf("exited with code %d", res.ExitCode)
+		if res.Stderr != "" {
+			msg += ": " + res.Stderr
+		}
+		return fail(errors.New(msg))
+	}
+	var fs []findings.Finding
+	if p.Step.Report != "" {
+		if res.ReportMissing || res.Report == nil {
+			return fail(fmt.Errorf("wrote no report %s (exit code %d)", p.Step.Report, res.ExitCode))
+		}
+		fs, err = p.Parse(res.Report)
+		if err != nil {
+			return fail(fmt.Errorf("unreadable report: %w", err))
+		}
+	}
+	for _, f := range fs {
+		if err := f.Validate(); err != nil {
+			return fail(fmt.Errorf("report: %w", err))
+		}
+	}
+	if outcome == stages.OutcomeFindings && len(fs) == 0 {
+		return fail(fmt.Errorf("exit code %d means findings, but the report lists none", res.ExitCode))
+	}
+	tr.Findings = len(fs)
+	return tr, fs, nil
+}
+
+// ExitCode is the process exit code for a run status.
+func ExitCode(s policies.Status) int {
+	switch s {
+	case policies.StatusError:
+		return 2
+	case policies.StatusBlocked:
+		return 1
+	}
+	return 0
+}
+
+// overall folds stage statuses: error over blocked over warned over passed.
+func overall(srs []StageReport) policies.Status {
+	rank := map[policies.Status]int{policies.StatusError: 4, policies.StatusBlocked: 3, policies.StatusWarned: 2}
+	best := policies.StatusPassed
+	for _, s := range srs {
+		if rank[s.Status] > rank[best] {
+			best = s.Status
+		}
+	}
+	return best
+}

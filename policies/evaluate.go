@@ -1,0 +1,143 @@
+package policies
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dagsec/dagsec/findings"
+)
+
+// Verdict is the gate's judgement of one stage. Blocking holds the findings
+// that block it (empty when it only warns), most severe first.
+type Verdict struct {
+	Status   Status
+	Reason   string
+	Blocking []findings.Finding
+}
+
+// Evaluate judges one stage's findings and tool errors against its policy.
+//
+// Tool errors make the stage StatusError, or only warn with on_tool_error:
+// warn; even then, findings from the tools that did run still block. Without
+// tool errors, findings at or above BlockOn block (warn with WarnOnly),
+// findings below it warn, and no findings pass. A zero StagePolicy is the
+// strictest one: an invalid BlockOn counts as info, an unset OnToolError as
+// block, and a finding with an invalid severity counts as blocking.
+//
+// Reasons hold counts and tool error summaries, never finding messages, which
+// can quote secrets.
+func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []error) Verdict {
+	threshold := sp.BlockOn
+	if !threshold.Valid() {
+		threshold = findings.SeverityInfo
+	}
+	var at, below []findings.Finding
+	for _, f := range fs {
+		if !f.Severity.Valid() || f.Severity >= threshold {
+			at = append(at, f)
+		} else {
+			below = append(below, f)
+		}
+	}
+
+	var v Verdict
+	atText := countText(at, "at or above "+threshold.String())
+	belowText := countText(below, "below "+threshold.String())
+	switch {
+	case len(at) > 0 && !sp.WarnOnly:
+		v.Status, v.Reason = StatusBlocked, atText
+		if len(below) > 0 {
+			v.Reason += fmt.Sprintf(", %d below", len(below))
+		}
+		v.Blocking = slices.Clone(at)
+		findings.Sort(v.Blocking)
+	case len(at) > 0:
+		v.Status, v.Reason = StatusWarned, "warn only: "+atText
+		if len(below) > 0 {
+			v.Reason += fmt.Sprintf(", %d below", len(below))
+		}
+	case len(below) > 0:
+		v.Status, v.Reason = StatusWarned, belowText
+	default:
+		v.Status, v.Reason = StatusPassed, "no findings"
+	}
+
+	if len(toolErrs) == 0 {
+		return v
+	}
+	errText := toolErrorText(toolErrs)
+	switch {
+	case sp.OnToolError == ErrorWarn && v.Status == StatusBlocked:
+		v.Reason += "; " + errText + " (on_tool_error: warn)"
+	case sp.OnToolError == ErrorWarn:
+		v.Reason = joinReason(errText+" (on_tool_error: warn)", v.Reason, len(fs) > 0)
+		v.Status = StatusWarned
+	default:
+		v.Reason = joinReason(errText, v.Reason, len(fs) > 0)
+		v.Status = StatusError
+	}
+	return v
+}
+
+func joinReason(first, rest string, withRest bool) string {
+	if withRest {
+		return first + "; " + rest
+	}
+	return first
+}
+
+// countText is "2 findings at or above high (1 critical, 1 high)".
+func countText(fs []findings.Finding, what string) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	counts := map[findings.Severity]int{}
+	invalid := 0
+	for _, f := range fs {
+		if f.Severity.Valid() {
+			counts[f.Severity]++
+		} else {
+			invalid++
+		}
+	}
+	var parts []string
+	for _, s := range findings.Severities() {
+		if n := counts[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if invalid > 0 {
+		parts = append(parts, fmt.Sprintf("%d without a valid severity", invalid))
+	}
+	return fmt.Sprintf("%s %s (%s)", plural(len(fs), "finding"), what, strings.Join(parts, ", "))
+}
+
+// maxErrText keeps one tool's error (which may carry its stderr) to a line.
+const maxErrText = 200
+
+func toolErrorText(errs []error) string {
+	var msgs []string
+	for _, err := range errs {
+		msg := "unknown error"
+		if err != nil {
+			msg = err.Error()
+		}
+		msg, _, cut := strings.Cut(strings.TrimSpace(msg), "\n")
+		if r := []rune(msg); len(r) > maxErrText {
+			msg, cut = string(r[:maxErrText]), true
+		}
+		if cut {
+			msg += " ..."
+		}
+		msgs = append(msgs, msg)
+	}
+	return plural(len(errs), "tool error") + ": " + strings.Join(msgs, "; ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

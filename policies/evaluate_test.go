@@ -1,0 +1,105 @@
+package policies
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/stages"
+)
+
+func finding(sev findings.Severity) findings.Finding {
+	return findings.Finding{
+		Stage: stages.Secrets, Tool: "gitleaks", RuleID: "generic-api-key", Severity: sev,
+		Message: "secret AKIAIOSFODNN7EXAMPLE found", Identity: "AKIAIOSFODNN7EXAMPLE",
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	def, err := Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := func(blockOn findings.Severity, warnOnly bool, onErr ErrorAction) StagePolicy {
+		return StagePolicy{Enabled: true, BlockOn: blockOn, WarnOnly: warnOnly, OnToolError: onErr}
+	}
+	errTool := errors.New("gitleaks: exited with code 2: fatal\nsecond line of stderr")
+	fs := func(sevs ...findings.Severity) []findings.Finding {
+		var out []findings.Finding
+		for _, s := range sevs {
+			out = append(out, finding(s))
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		stage    string
+		sp       StagePolicy
+		fs       []findings.Finding
+		errs     []error
+		status   Status
+		reason   string
+		blocking int
+	}{
+		{"no findings", stages.SCA, gate(high, false, ErrorBlock), nil, nil,
+			StatusPassed, "no findings", 0},
+		{"critical with block_on high", stages.SCA, gate(high, false, ErrorBlock), fs(crit), nil,
+			StatusBlocked, "1 finding at or above high (1 critical)", 1},
+		{"mixed with block_on high", stages.SCA, gate(high, false, ErrorBlock), fs(findings.SeverityLow, high, crit), nil,
+			StatusBlocked, "2 findings at or above high (1 critical, 1 high), 1 below", 2},
+		{"low with block_on high", stages.SCA, gate(high, false, ErrorBlock), fs(findings.SeverityLow), nil,
+			StatusWarned, "1 finding below high (1 low)", 0},
+		{"warn_only with critical", stages.DAST, gate(high, true, ErrorBlock), fs(crit, crit), nil,
+			StatusWarned, "warn only: 2 findings at or above high (2 critical)", 0},
+		{"tool error blocks", stages.Secrets, gate(info, false, ErrorBlock), nil, []error{errTool},
+			StatusError, "1 tool error: gitleaks: exited with code 2: fatal ...", 0},
+		{"tool error with warn", stages.Secrets, gate(info, false, ErrorWarn), nil, []error{errTool},
+			StatusWarned, "1 tool error: gitleaks: exited with code 2: fatal ... (on_tool_error: warn)", 0},
+		{"tool error under warn_only still errors", stages.SCA, gate(high, true, ErrorBlock), nil, []error{errors.New("a"), errors.New("b")},
+			StatusError, "2 tool errors: a; b", 0},
+		{"tool error and findings", stages.SCA, gate(high, false, ErrorBlock), fs(crit), []error{errors.New("osv: timeout")},
+			StatusError, "1 tool error: osv: timeout; 1 finding at or above high (1 critical)", 1},
+		{"warned tool error does not hide blocking findings", stages.SCA, gate(high, false, ErrorWarn), fs(crit), []error{errors.New("osv: timeout")},
+			StatusBlocked, "1 finding at or above high (1 critical); 1 tool error: osv: timeout (on_tool_error: warn)", 1},
+		{"nil tool error still counts", stages.SCA, gate(high, false, ErrorBlock), nil, []error{nil},
+			StatusError, "1 tool error: unknown error", 0},
+		{"secrets default blocks on info", stages.Secrets, def.Stage(stages.Secrets), fs(info), nil,
+			StatusBlocked, "1 finding at or above info (1 info)", 1},
+		{"secrets default blocks on any", stages.Secrets, def.Stage(stages.Secrets), fs(findings.SeverityLow, crit), nil,
+			StatusBlocked, "2 findings at or above info (1 critical, 1 low)", 2},
+		{"zero policy fails closed", stages.SCA, StagePolicy{}, fs(info), []error{errors.New("x")},
+			StatusError, "1 tool error: x; 1 finding at or above info (1 info)", 1},
+		{"invalid finding severity blocks", stages.SCA, gate(crit, false, ErrorBlock), fs(0), nil,
+			StatusBlocked, "1 finding at or above critical (1 without a valid severity)", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Evaluate(tt.stage, tt.sp, tt.fs, tt.errs)
+			if v.Status != tt.status || v.Reason != tt.reason || len(v.Blocking) != tt.blocking {
+				t.Errorf("got %s %q (%d blocking), want %s %q (%d blocking)", v.Status, v.Reason, len(v.Blocking), tt.status, tt.reason, tt.blocking)
+			}
+			if strings.Contains(v.Reason, "AKIA") || strings.Contains(v.Reason, "generic-api-key") {
+				t.Errorf("reason leaks finding details: %q", v.Reason)
+			}
+		})
+	}
+}
+
+func TestEvaluateBlockingSorted(t *testing.T) {
+	in := []findings.Finding{finding(high), finding(crit), finding(findings.SeverityLow)}
+	v := Evaluate(stages.SCA, StagePolicy{BlockOn: high, OnToolError: ErrorBlock}, in, nil)
+	if len(v.Blocking) != 2 || v.Blocking[0].Severity != crit || v.Blocking[1].Severity != high {
+		t.Errorf("blocking = %+v", v.Blocking)
+	}
+	if in[0].Severity != high {
+		t.Error("Evaluate reordered its input")
+	}
+}
+
+func TestEvaluateLongToolError(t *testing.T) {
+	v := Evaluate(stages.SCA, StagePolicy{BlockOn: high}, nil, []error{errors.New(strings.Repeat("x", 5000))})
+	if len(v.Reason) > 300 {
+		t.Errorf("reason is %d bytes", len(v.Reason))
+	}
+}

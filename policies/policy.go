@@ -1,0 +1,324 @@
+// Package policies reads the YAML policy that says, per stage, which tools
+// run and from which severity findings block, and judges stage results
+// against it.
+package policies
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/stages"
+)
+
+// Status is a stage's outcome. The values are interfaces: reports print them.
+type Status string
+
+const (
+	StatusPassed  Status = "passed"
+	StatusWarned  Status = "warned"
+	StatusBlocked Status = "blocked"
+	StatusError   Status = "error"
+	StatusSkipped Status = "skipped"
+)
+
+// ErrorAction is what a tool error does to a stage.
+type ErrorAction string
+
+const (
+	ErrorBlock ErrorAction = "block" // fail closed: the stage errors
+	ErrorWarn  ErrorAction = "warn"
+)
+
+// StagePolicy is the effective policy of one stage.
+type StagePolicy struct {
+	Enabled bool
+	// Tools to run; empty means every tool of the stage.
+	Tools []string
+	// BlockOn is the lowest severity that blocks.
+	BlockOn     findings.Severity
+	WarnOnly    bool
+	OnToolError ErrorAction
+	// Timeout applies to each tool run.
+	Timeout time.Duration
+	// Config and Baseline are paths relative to the scanned source; "" is unset.
+	Config   string
+	Baseline string
+	// History is for secrets only: scan git history too.
+	History bool
+}
+
+// Policy is an effective policy: a preset with a file's overrides applied.
+type Policy struct {
+	// Name is the preset name, or the file path for a loaded file.
+	Name string
+	// Extends is the base preset as the file or caller named it; "" means
+	// the implicit default (and is what the default preset itself has).
+	Extends          string
+	ProductionBranch string
+	// Stages has every stage of stages.Names() after Load, Parse or Preset.
+	Stages map[string]StagePolicy
+}
+
+// DefaultPreset is the base of a file that names no other.
+const DefaultPreset = "default"
+
+// MaxSize caps a policy file; anything larger is not a hand-written policy.
+const MaxSize = 1 << 20
+
+//go:embed presets/*.yaml
+var presetFS embed.FS
+
+// presetOrder is also the load order: a preset may only extend an earlier one.
+var presetOrder = []string{DefaultPreset, "strict", "audit"}
+
+// PresetNames lists the built-in presets.
+func PresetNames() []string { return slices.Clone(presetOrder) }
+
+func isPreset(name string) bool { return slices.Contains(presetOrder, name) }
+
+func unknownPresetMsg(name string) string {
+	return fmt.Sprintf("unknown preset %q (presets: %s)", name, strings.Join(presetOrder, ", "))
+}
+
+var loadPresets = sync.OnceValues(func() (map[string]*Policy, error) {
+	out := map[string]*Policy{}
+	for _, name := range presetOrder {
+		file := "presets/" + name + ".yaml"
+		data, err := presetFS.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		raw, errs := decode(data, file)
+		base, ext := strictest(), ""
+		if raw != nil && raw.extends != nil {
+			ext = *raw.extends
+			b, ok := out[ext]
+			if !ok {
+				errs = append(errs, &Error{File: file, Line: raw.extendsLine, Msg: fmt.Sprintf("preset extends %q, which is not an earlier preset", ext)})
+			}
+			base = b
+		}
+		if len(errs) > 0 {
+			return nil, joinErrors(errs)
+		}
+		p := raw.apply(base)
+		p.Name, p.Extends = name, ext
+		out[name] = p
+	}
+	return out, nil
+})
+
+// Preset returns a copy of a built-in preset.
+func Preset(name string) (*Policy, error) {
+	if !isPreset(name) {
+		return nil, errors.New(unknownPresetMsg(name))
+	}
+	all, err := loadPresets()
+	if err != nil {
+		return nil, fmt.Errorf("built-in presets are broken: %w", err)
+	}
+	return all[name].clone(), nil
+}
+
+// Load reads a policy file. The base preset is preset if non-empty, else the
+// file's extends, else default; naming two different ones is an error.
+func Load(path string, preset string) (*Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	defer f.Close()
+	// One byte over the cap is enough to tell the file is too large.
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read policy %s: %w", path, err)
+	}
+	return Parse(data, path, preset)
+}
+
+// Parse reads a policy from data; filename is used in errors and as Name.
+// preset works as in Load.
+func Parse(data []byte, filename string, preset string) (*Policy, error) {
+	if preset != "" && !isPreset(preset) {
+		return nil, errors.New(unknownPresetMsg(preset))
+	}
+	raw, errs := decode(data, filename)
+	if raw == nil {
+		return nil, joinErrors(errs)
+	}
+	baseName, ext := DefaultPreset, preset
+	if preset != "" {
+		baseName = preset
+	}
+	if raw.extends != nil {
+		e := &Error{File: filename, Line: raw.extendsLine}
+		switch {
+		case preset != "" && *raw.extends != preset:
+			e.Msg = fmt.Sprintf("extends %q conflicts with the requested preset %q (remove extends, or request %q)", *raw.extends, preset, *raw.extends)
+			errs = append(errs, e)
+		case !isPreset(*raw.extends):
+			e.Msg = "extends: " + unknownPresetMsg(*raw.extends)
+			errs = append(errs, e)
+		default:
+			baseName, ext = *raw.extends, *raw.extends
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	base, err := Preset(baseName)
+	if err != nil {
+		return nil, err
+	}
+	p := raw.apply(base)
+	p.Name, p.Extends = filename, ext
+	return p, nil
+}
+
+// strictest is the fail-closed base the default preset is written over, and
+// what Stage answers for a stage a hand-built Policy lacks.
+func strictest() *Policy {
+	p := &Policy{Stages: map[string]StagePolicy{}}
+	for _, name := range stages.Names() {
+		p.Stages[name] = strictestStage(name)
+	}
+	return p
+}
+
+func strictestStage(name string) StagePolicy {
+	d, _ := stages.Lookup(name)
+	return StagePolicy{
+		Enabled:     true,
+		Tools:       slices.Clone(d.Tools),
+		BlockOn:     findings.SeverityInfo,
+		OnToolError: ErrorBlock,
+		Timeout:     15 * time.Minute,
+	}
+}
+
+func (p *Policy) clone() *Policy {
+	c := *p
+	c.Stages = maps.Clone(p.Stages)
+	for n, sp := range c.Stages {
+		sp.Tools = slices.Clone(sp.Tools)
+		c.Stages[n] = sp
+	}
+	return &c
+}
+
+// Stage returns the policy of a stage. A stage missing from the map (only
+// possible in a hand-built Policy) gets the strictest settings, so a gap
+// fails closed rather than skipping the stage.
+func (p *Policy) Stage(name string) StagePolicy {
+	if p != nil {
+		if sp, ok := p.Stages[name]; ok {
+			sp.Tools = slices.Clone(sp.Tools)
+			return sp
+		}
+	}
+	return strictestStage(name)
+}
+
+// Marshal returns the full effective policy as YAML, every setting of every
+// stage spelled out, so it loads back to the same policy on any base.
+func (p *Policy) Marshal() ([]byte, error) {
+	if p == nil {
+		return nil, errors.New("no policy to marshal")
+	}
+	for name := range p.Stages {
+		if _, ok := stages.Lookup(name); !ok {
+			return nil, fmt.Errorf("policy %s: unknown stage %q", p.Name, name)
+		}
+	}
+	root := mapNode()
+	addPair(root, "version", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "1"})
+	if p.Extends != "" {
+		addPair(root, "extends", strNode(p.Extends))
+	}
+	if p.ProductionBranch != "" {
+		addPair(root, "production_branch", strNode(p.ProductionBranch))
+	}
+	st := mapNode()
+	for _, name := range stages.Names() {
+		sp := p.Stage(name)
+		if !sp.BlockOn.Valid() {
+			return nil, fmt.Errorf("policy %s: stage %s has an invalid block_on (%s)", p.Name, name, sp.BlockOn)
+		}
+		m := mapNode()
+		addPair(m, "enabled", boolNode(sp.Enabled))
+		if len(sp.Tools) > 0 {
+			seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+			for _, t := range sp.Tools {
+				seq.Content = append(seq.Content, strNode(t))
+			}
+			addPair(m, "tools", seq)
+		}
+		addPair(m, "block_on", strNode(sp.BlockOn.String()))
+		addPair(m, "warn_only", boolNode(sp.WarnOnly))
+		addPair(m, "on_tool_error", strNode(string(sp.OnToolError)))
+		addPair(m, "timeout", strNode(formatDuration(sp.Timeout)))
+		if sp.Config != "" {
+			addPair(m, "config", strNode(sp.Config))
+		}
+		if sp.Baseline != "" {
+			addPair(m, "baseline", strNode(sp.Baseline))
+		}
+		if name == stages.Secrets {
+			addPair(m, "history", boolNode(sp.History))
+		} else if sp.History {
+			return nil, fmt.Errorf("policy %s: stage %s sets history, which only the secrets stage has", p.Name, name)
+		}
+		addPair(st, name, m)
+	}
+	addPair(root, "stages", st)
+
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", p.Name, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", p.Name, err)
+	}
+	// A hand-built Policy may hold values the parser rejects; printing them
+	// would give a file that does not load.
+	if _, err := Parse(buf.Bytes(), p.Name, ""); err != nil {
+		return nil, fmt.Errorf("policy %s is not valid: %w", p.Name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func mapNode() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} }
+
+func strNode(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func boolNode(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(b)}
+}
+
+func addPair(m *yaml.Node, key string, v *yaml.Node) { m.Content = append(m.Content, strNode(key), v) }
+
+// formatDuration drops Go's trailing zero units: 15m rather than 15m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

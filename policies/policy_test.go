@@ -1,0 +1,444 @@
+package policies
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/stages"
+)
+
+// want is one row of a preset's table: block_on and warn_only per stage.
+type want struct {
+	blockOn  findings.Severity
+	warnOnly bool
+}
+
+var (
+	crit = findings.SeverityCritical
+	high = findings.SeverityHigh
+	med  = findings.SeverityMedium
+	info = findings.SeverityInfo
+)
+
+func TestPresetsMatchTable(t *testing.T) {
+	defaults := map[string]want{
+		stages.Secrets: {info, false}, stages.SAST: {crit, false}, stages.SCA: {high, false},
+		stages.Image: {crit, false}, stages.IaC: {high, false}, stages.Dockerfile: {high, false},
+		stages.Licenses: {high, false}, stages.DAST: {high, true}, stages.Build: {crit, false},
+		stages.Staging: {crit, false}, stages.Production: {crit, false},
+	}
+	strict := map[string]want{
+		stages.Secrets: {info, false}, stages.SAST: {high, false}, stages.SCA: {med, false},
+		stages.Image: {med, false}, stages.IaC: {med, false}, stages.Dockerfile: {high, false},
+		stages.Licenses: {med, false}, stages.DAST: {high, false}, stages.Build: {crit, false},
+		stages.Staging: {crit, false}, stages.Production: {crit, false},
+	}
+	audit := map[string]want{}
+	for name, w := range defaults {
+		audit[name] = want{w.blockOn, name != stages.Secrets}
+	}
+	tests := []struct {
+		preset  string
+		extends string
+		table   map[string]want
+	}{
+		{"default", "", defaults},
+		{"strict", "default", strict},
+		{"audit", "default", audit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.preset, func(t *testing.T) {
+			p, err := Preset(tt.preset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != tt.preset || p.Extends != tt.extends || p.ProductionBranch != "main" {
+				t.Errorf("name/extends/branch = %q/%q/%q", p.Name, p.Extends, p.ProductionBranch)
+			}
+			if len(p.Stages) != len(stages.Names()) {
+				t.Errorf("%d stages, want %d", len(p.Stages), len(stages.Names()))
+			}
+			for _, name := range stages.Names() {
+				w, ok := tt.table[name]
+				if !ok {
+					t.Fatalf("test table lacks stage %s", name)
+				}
+				d, _ := stages.Lookup(name)
+				timeout := 15 * time.Minute
+				if name == stages.Secrets {
+					timeout = 10 * time.Minute
+				}
+				wantSP := StagePolicy{
+					Enabled: true, Tools: d.Tools, BlockOn: w.blockOn, WarnOnly: w.warnOnly,
+					OnToolError: ErrorBlock, Timeout: timeout,
+				}
+				if got := p.Stage(name); !reflect.DeepEqual(got, wantSP) {
+					t.Errorf("%s = %+v, want %+v", name, got, wantSP)
+				}
+			}
+		})
+	}
+}
+
+func TestPresetFilesAreThePresets(t *testing.T) {
+	files, err := fs.Glob(presetFS, "presets/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".yaml"))
+	}
+	slices.Sort(names)
+	want := PresetNames()
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("embedded presets %v, PresetNames %v", names, want)
+	}
+}
+
+func TestPresetUnknown(t *testing.T) {
+	_, err := Preset("strcit")
+	if err == nil || !strings.Contains(err.Error(), `"strcit"`) || !strings.Contains(err.Error(), "default, strict, audit") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestPresetIsACopy(t *testing.T) {
+	p, _ := Preset("default")
+	sp := p.Stages[stages.Secrets]
+	sp.Tools[0] = "changed"
+	p.Stages[stages.Secrets] = StagePolicy{}
+	q, _ := Preset("default")
+	if q.Stage(stages.Secrets).Tools[0] != "gitleaks" || !q.Stage(stages.Secrets).Enabled {
+		t.Error("changing a preset's copy changed the preset")
+	}
+}
+
+func TestUnknownKeyNamesKeyAndLine(t *testing.T) {
+	src := `version: 1
+# comment
+stages:
+  sast:
+    block_on: high
+  secrets:
+    blok_on: info
+`
+	_, err := Parse([]byte(src), "policy.yaml", "")
+	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, history); did you mean "block_on"?`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+	var pe *Error
+	if !errors.As(err, &pe) || pe.File != "policy.yaml" || pe.Line != 7 {
+		t.Errorf("errors.As: %+v", pe)
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		line int
+		want string
+	}{
+		{"empty file", "", 1, "policy is empty"},
+		{"only comments", "# nothing\n\n", 1, "policy is empty"},
+		{"null document", "~\n", 1, "policy is empty"},
+		{"not a mapping", "- version: 1\n", 1, "a policy is a mapping of settings"},
+		{"two documents", "version: 1\n---\nversion: 1\n", 2, "more than one YAML document"},
+		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages); did you mean "stages"?`},
+		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, iac, dockerfile, build, sca, licenses, image, staging, dast, production); did you mean "secrets"?`},
+		{"unsupported version", "version: 2\n", 1, "unsupported policy version 2 (supported: 1)"},
+		{"version not a number", "version: one\n", 1, `version: want an integer, got "one"`},
+		{"invalid severity", "stages:\n  sca:\n    block_on: severe\n", 3, `stages.sca.block_on: invalid severity "severe" (want critical, high, medium, low or info)`},
+		{"null severity", "stages:\n  sca:\n    block_on:\n", 3, "stages.sca.block_on has no value"},
+		{"bad duration", "stages:\n  secrets:\n    timeout: ten minutes\n", 3, `stages.secrets.timeout: invalid duration "ten minutes"`},
+		{"duration without unit", "stages:\n  secrets:\n    timeout: 10\n", 3, `stages.secrets.timeout: invalid duration "10"`},
+		{"negative timeout", "stages:\n  secrets:\n    timeout: -5m\n", 3, "stages.secrets.timeout: must be positive, got -5m"},
+		{"zero timeout", "stages:\n  secrets:\n    timeout: 0s\n", 3, "stages.secrets.timeout: must be positive, got 0s"},
+		{"enabled: maybe", "stages:\n  secrets:\n    enabled: maybe\n", 3, `stages.secrets.enabled: want true or false, got "maybe"`},
+		{"enabled: yes", "stages:\n  secrets:\n    enabled: yes\n", 3, `stages.secrets.enabled: want true or false, got "yes"`},
+		{"quoted bool", "stages:\n  secrets:\n    warn_only: \"true\"\n", 3, `stages.secrets.warn_only: want true or false, got "true"`},
+		{"bool is a list", "stages:\n  secrets:\n    enabled: [true]\n", 3, "stages.secrets.enabled: want true or false, got a list"},
+		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - trufflehog\n", 5, `stages.secrets.tools: unknown tool "trufflehog" for stage secrets (tools: gitleaks)`},
+		{"tool for a stage without tools", "stages:\n  sast:\n    tools: [semgrep]\n", 3, `stage sast has no tools yet, so tool "semgrep" cannot be chosen`},
+		{"tool listed twice", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - gitleaks\n", 5, `tool "gitleaks" is listed twice`},
+		{"empty tool list", "stages:\n  secrets:\n    tools: []\n", 3, "stages.secrets.tools: the list is empty"},
+		{"tools not a list", "stages:\n  secrets:\n    tools: gitleaks\n", 3, `stages.secrets.tools: want a list of tool names, got "gitleaks"`},
+		{"unknown preset in extends", "version: 1\nextends: paranoid\n", 2, `extends: unknown preset "paranoid" (presets: default, strict, audit)`},
+		{"empty extends", "extends: ''\n", 1, "extends is empty"},
+		{"duplicate key", "stages:\n  secrets:\n    enabled: true\n    enabled: false\n", 4, `duplicate key "enabled" in stages.secrets (first at line 3)`},
+		{"duplicate stage", "stages:\n  sca: {}\n  sca: {}\n", 3, `duplicate key "sca" in stages (first at line 2)`},
+		{"history outside secrets", "stages:\n  sast:\n    history: true\n", 3, "stages.sast.history: history only applies to the secrets stage"},
+		{"bad on_tool_error", "stages:\n  sca:\n    on_tool_error: ignore\n", 3, `stages.sca.on_tool_error: want block or warn, got "ignore"`},
+		{"absolute config", "stages:\n  secrets:\n    config: /etc/gitleaks.toml\n", 3, `stages.secrets.config: "/etc/gitleaks.toml" must be a file path inside the source`},
+		{"escaping baseline", "stages:\n  secrets:\n    baseline: ../other/baseline.json\n", 3, "stages.secrets.baseline:"},
+		{"config not a string", "stages:\n  secrets:\n    config: 12\n", 3, `stages.secrets.config: want a string, got "12" (quote it`},
+		{"branch like an option", "production_branch: --force\n", 1, `production_branch: invalid branch name "--force"`},
+		{"branch with space", "production_branch: 'my branch'\n", 1, `invalid branch name "my branch"`},
+		{"stages not a mapping", "stages: [secrets]\n", 1, "stages: want a mapping of stage names to settings, got a list"},
+		{"stage not a mapping", "stages:\n  secrets: off\n", 2, `stages.secrets: want a mapping of settings, got "off"`},
+		{"merge key", "base: &b {enabled: true}\nstages:\n  secrets:\n    <<: *b\n", 1, `unknown key "base" at top level`},
+		{"merge key in stage", "stages:\n  secrets:\n    <<: {enabled: true}\n", 3, "merge keys (<<) are not supported in stages.secrets"},
+		{"non-scalar key", "stages:\n  ? [a]\n  : 1\n", 2, "keys in stages must be plain names, got a list"},
+		{"misindented key", "version: 1\nstages:\n  secrets:\n    enabled: true\n   block_on: high\n", 5, "invalid YAML: did not find expected key"},
+		{"tab indent", "version: 1\nstages:\n  secrets:\n\tenabled: true\n", 4, "invalid YAML: found character that cannot start any token"},
+		{"unclosed list", "stages:\n  secrets:\n    tools: [gitleaks\n    block_on: high\n", 3, "invalid YAML:"},
+		{"unclosed quote", "version: 1\nstages:\n  secrets:\n    config: \"abc\n", 4, "invalid YAML: found unexpected end of stream"},
+		{"unknown anchor", "version: 1\nstages:\n  secrets:\n    enabled: *yes\n", 4, "invalid YAML: unknown anchor 'yes' referenced"},
+		{"control character", "version: 1\nstages:\n  secrets:\x01\n", 3, "invalid YAML: control characters are not allowed"},
+		{"invalid UTF-8", "version: 1\nproduction_branch: ma\xffin\n", 2, "invalid YAML:"},
+		{"mapping value on first line", "version: 1: 2\n", 1, "invalid YAML: mapping values are not allowed in this context"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.src), "policy.yaml", "")
+			if err == nil {
+				t.Fatalf("no error; got %+v", p)
+			}
+			msg := err.Error()
+			prefix := "policy.yaml:" + strconv.Itoa(tt.line) + ": "
+			if !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, tt.want) {
+				t.Errorf("err = %s\nwant prefix %q and %q", msg, prefix, tt.want)
+			}
+		})
+	}
+}
+
+func TestAllErrorsReported(t *testing.T) {
+	src := "version: 1\nstages:\n  secrets:\n    block_on: hgih\n  sca:\n    timeout: 0s\n  bogus: {}\n"
+	_, err := Parse([]byte(src), "p.yaml", "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	var got []string
+	for _, l := range lines {
+		got = append(got, l[:strings.Index(l, ": ")])
+	}
+	if want := []string{"p.yaml:4", "p.yaml:6", "p.yaml:7"}; !slices.Equal(got, want) {
+		t.Errorf("error locations %v, want %v\n%s", got, want, err)
+	}
+}
+
+func TestOverrideKeepsBase(t *testing.T) {
+	tests := []struct {
+		name   string
+		src    string
+		preset string
+		stages []string
+		edit   func(*StagePolicy)
+		base   string
+	}{
+		{"block_on only", "stages:\n  sca:\n    block_on: critical\n", "", []string{stages.SCA},
+			func(sp *StagePolicy) { sp.BlockOn = crit }, "default"},
+		{"timeout only", "stages:\n  secrets:\n    timeout: 2m30s\n", "", []string{stages.Secrets},
+			func(sp *StagePolicy) { sp.Timeout = 150 * time.Second }, "default"},
+		{"over strict via extends", "extends: strict\nstages:\n  dast:\n    enabled: false\n", "", []string{stages.DAST},
+			func(sp *StagePolicy) { sp.Enabled = false }, "strict"},
+		{"over audit via preset argument", "stages:\n  secrets:\n    history: true\n    config: .cfg/gitleaks.toml\n", "audit", []string{stages.Secrets},
+			func(sp *StagePolicy) { sp.History = true; sp.Config = ".cfg/gitleaks.toml" }, "audit"},
+		{"same extends and preset", "extends: audit\nstages:\n  sca:\n    on_tool_error: warn\n", "audit", []string{stages.SCA},
+			func(sp *StagePolicy) { sp.OnToolError = ErrorWarn }, "audit"},
+		{"empty stage changes nothing", "stages:\n  sca:\n", "", []string{stages.SCA}, func(*StagePolicy) {}, "default"},
+		{"alias for a stage", "stages:\n  sca: &lax {warn_only: true}\n  iac: *lax\n", "", []string{stages.SCA, stages.IaC},
+			func(sp *StagePolicy) { sp.WarnOnly = true }, "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.src), "policy.yaml", tt.preset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base, _ := Preset(tt.base)
+			for _, name := range stages.Names() {
+				want := base.Stage(name)
+				if slices.Contains(tt.stages, name) {
+					tt.edit(&want)
+				}
+				if got := p.Stage(name); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %+v\nwant %+v", name, got, want)
+				}
+			}
+			if p.Name != "policy.yaml" || p.ProductionBranch != base.ProductionBranch {
+				t.Errorf("name %q branch %q", p.Name, p.ProductionBranch)
+			}
+		})
+	}
+}
+
+func TestExtendsConflictsWithPreset(t *testing.T) {
+	_, err := Parse([]byte("version: 1\nextends: strict\n"), "policy.yaml", "audit")
+	want := `policy.yaml:2: extends "strict" conflicts with the requested preset "audit"`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := Parse([]byte("version: 1\n"), "policy.yaml", "lenient"); err == nil || !strings.Contains(err.Error(), `unknown preset "lenient"`) {
+		t.Errorf("unknown preset argument: err = %v", err)
+	}
+}
+
+func TestExtendsRecorded(t *testing.T) {
+	tests := []struct{ src, preset, want string }{
+		{"version: 1\n", "", ""},
+		{"version: 1\n", "strict", "strict"},
+		{"extends: default\n", "", "default"},
+		{"extends: audit\n", "", "audit"},
+	}
+	for _, tt := range tests {
+		p, err := Parse([]byte(tt.src), "p.yaml", tt.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Extends != tt.want {
+			t.Errorf("%q with preset %q: Extends = %q, want %q", tt.src, tt.preset, p.Extends, tt.want)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "dagsec.yaml")
+	if err := os.WriteFile(good, []byte("extends: strict\nproduction_branch: release/v1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(good, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != good || p.Extends != "strict" || p.ProductionBranch != "release/v1" || p.Stage(stages.SCA).BlockOn != med {
+		t.Errorf("loaded %+v", p)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("stages:\n  secrets:\n    blok_on: info\n"), 0o644)
+	if _, err := Load(bad, ""); err == nil || !strings.HasPrefix(err.Error(), bad+":3: unknown key \"blok_on\"") {
+		t.Errorf("bad file: %v", err)
+	}
+
+	if _, err := Load(filepath.Join(dir, "missing.yaml"), ""); err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+
+	huge := filepath.Join(dir, "huge.yaml")
+	os.WriteFile(huge, []byte("version: 1\n"+strings.Repeat("# padding\n", MaxSize/10+1)), 0o644)
+	if _, err := Load(huge, ""); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("huge file: %v", err)
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	custom, err := Parse([]byte(`version: 1
+extends: strict
+production_branch: release/2.0
+stages:
+  secrets:
+    history: true
+    config: "yes"
+    baseline: "123"
+    timeout: 1h30m
+  dast:
+    enabled: false
+    on_tool_error: warn
+    timeout: 90s
+`), "custom.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := []*Policy{custom}
+	for _, n := range PresetNames() {
+		p, _ := Preset(n)
+		policies = append(policies, p)
+	}
+	for _, p := range policies {
+		t.Run(p.Name, func(t *testing.T) {
+			out, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Any base: a marshalled policy spells everything out.
+			for _, preset := range []string{"", p.Extends} {
+				back, err := Parse(out, p.Name, preset)
+				if err != nil {
+					t.Fatalf("re-parse: %v\n%s", err, out)
+				}
+				if !reflect.DeepEqual(back, p) {
+					t.Errorf("round trip changed the policy\n got %+v\nwant %+v\n%s", back, p, out)
+				}
+			}
+		})
+	}
+}
+
+func TestMarshalRejectsInvalidPolicy(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Policy)
+	}{
+		{"zero block_on", func(p *Policy) { sp := p.Stages[stages.SCA]; sp.BlockOn = 0; p.Stages[stages.SCA] = sp }},
+		{"zero timeout", func(p *Policy) { sp := p.Stages[stages.SCA]; sp.Timeout = 0; p.Stages[stages.SCA] = sp }},
+		{"bad action", func(p *Policy) { sp := p.Stages[stages.SCA]; sp.OnToolError = "ignore"; p.Stages[stages.SCA] = sp }},
+		{"unknown stage", func(p *Policy) { p.Stages["fuzz"] = StagePolicy{} }},
+		{"history outside secrets", func(p *Policy) { sp := p.Stages[stages.SAST]; sp.History = true; p.Stages[stages.SAST] = sp }},
+		{"unknown tool", func(p *Policy) {
+			sp := p.Stages[stages.Secrets]
+			sp.Tools = []string{"nope"}
+			p.Stages[stages.Secrets] = sp
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := Preset("default")
+			tt.edit(p)
+			if out, err := p.Marshal(); err == nil {
+				t.Errorf("no error; got\n%s", out)
+			}
+		})
+	}
+}
+
+func TestStageMissingFailsClosed(t *testing.T) {
+	var nilPolicy *Policy
+	for _, p := range []*Policy{nilPolicy, {Name: "hand-built"}} {
+		sp := p.Stage(stages.Secrets)
+		if !sp.Enabled || sp.BlockOn != info || sp.WarnOnly || sp.OnToolError != ErrorBlock || sp.Timeout <= 0 {
+			t.Errorf("%+v", sp)
+		}
+	}
+}
+
+func TestDocumentedExample(t *testing.T) {
+	src := `version: 1
+extends: default          # a preset name this file overrides
+production_branch: main
+stages:
+  secrets:
+    enabled: true
+    tools: [gitleaks]
+    block_on: info
+    warn_only: false
+    on_tool_error: block
+    timeout: 10m
+    config: .gitleaks.toml
+    baseline: ""
+    history: false
+`
+	p, err := Parse([]byte(src), "policy.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := p.Stage(stages.Secrets)
+	if sp.Config != ".gitleaks.toml" || sp.Baseline != "" || sp.Timeout != 10*time.Minute || sp.BlockOn != info {
+		t.Errorf("%+v", sp)
+	}
+}

@@ -1,0 +1,115 @@
+// Package stages knows, for each stage of the pipeline, which tools run,
+// from which pinned image, with which argv, and how their reports become
+// findings. It has no Dagger types: runners execute the steps it builds.
+package stages
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Stage names, in pipeline order. They are interfaces: policies, --stages and
+// reports use them as written.
+const (
+	Secrets    = "secrets"
+	SAST       = "sast"
+	IaC        = "iac"
+	Dockerfile = "dockerfile"
+	Build      = "build"
+	SCA        = "sca"
+	Licenses   = "licenses"
+	Image      = "image"
+	Staging    = "staging"
+	DAST       = "dast"
+	Production = "production"
+)
+
+// Def declares a stage: what it needs before it may start and which tools
+// it can run. Needs name stages; a stage starts only when every selected
+// stage it needs has finished without blocking.
+type Def struct {
+	Name  string
+	Needs []string
+	Tools []string // every tool the stage knows, default ones first
+	// Implemented is false for stages whose tools are not wired yet; selecting
+	// one is an input error rather than a silent pass.
+	Implemented bool
+}
+
+var defs = []Def{
+	{Name: Secrets, Tools: []string{"gitleaks"}, Implemented: true},
+	{Name: SAST},
+	{Name: IaC},
+	{Name: Dockerfile},
+	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
+	{Name: SCA, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
+	{Name: Licenses, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
+	{Name: Image, Needs: []string{Build}},
+	{Name: Staging, Needs: []string{Build, SCA, Licenses, Image}},
+	{Name: DAST, Needs: []string{Staging}},
+	{Name: Production, Needs: []string{DAST}},
+}
+
+// All returns every stage definition in pipeline order.
+func All() []Def { return slices.Clone(defs) }
+
+// Names returns every stage name in pipeline order.
+func Names() []string {
+	out := make([]string, len(defs))
+	for i, d := range defs {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// Lookup returns the definition of a stage.
+func Lookup(name string) (Def, bool) {
+	for _, d := range defs {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Def{}, false
+}
+
+// Implemented returns the names of stages that can run today, in order.
+func Implemented() []string {
+	var out []string
+	for _, d := range defs {
+		if d.Implemented {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// ParseList turns "secrets,sast" into validated stage names in pipeline
+// order. Unknown or not yet implemented stages are errors.
+func ParseList(list string) ([]string, error) {
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		d, ok := Lookup(n)
+		if !ok {
+			return nil, fmt.Errorf("unknown stage %q (stages: %s)", n, strings.Join(Names(), ", "))
+		}
+		if !d.Implemented {
+			return nil, fmt.Errorf("stage %q has no tools yet (available: %s)", n, strings.Join(Implemented(), ", "))
+		}
+		want[n] = true
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("no stage named in %q", list)
+	}
+	var out []string
+	for _, d := range defs {
+		if want[d.Name] {
+			out = append(out, d.Name)
+		}
+	}
+	return out, nil
+}

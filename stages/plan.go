@@ -1,0 +1,63 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dagsec/dagsec/findings"
+)
+
+// Options carry what a stage takes from the policy and the caller, as plain values.
+type Options struct {
+	Tools    []string      // tools to run; empty means every tool of the stage
+	Config   string        // tool configuration, relative to the source
+	Baseline string        // baseline file, relative to the source
+	History  bool          // secrets: scan git history instead of the working tree
+	Timeout  time.Duration // per tool; zero means the stage's default
+}
+
+func (o Options) tools(stage string) []string {
+	if len(o.Tools) > 0 {
+		return o.Tools
+	}
+	d, _ := Lookup(stage)
+	return d.Tools
+}
+
+func (o Options) timeout(def time.Duration) time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return def
+}
+
+// Probe answers questions about the source without reading all of it; each
+// runner implements it over its own view of the source.
+type Probe interface {
+	Exists(ctx context.Context, rel string) (bool, error)
+}
+
+// Plan is one tool run of a stage: the step to execute and how to read its report.
+type Plan struct {
+	Stage string
+	Step  Step
+	// Parse turns the report file into findings; it must return an error for
+	// a report it cannot fully read, never a partial, passing result.
+	Parse func(report []byte) ([]findings.Finding, error)
+}
+
+// PlanStage returns the tool runs of a stage for the given options.
+func PlanStage(ctx context.Context, stage string, opts Options, probe Probe) ([]Plan, error) {
+	if err := CheckTools(stage, opts.Tools); err != nil {
+		return nil, err
+	}
+	switch stage {
+	case Secrets:
+		return planSecrets(ctx, opts, probe)
+	}
+	if _, ok := Lookup(stage); !ok {
+		return nil, fmt.Errorf("unknown stage %q", stage)
+	}
+	return nil, fmt.Errorf("stage %s has no tools yet", stage)
+}

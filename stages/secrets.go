@@ -1,0 +1,231 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dagsec/dagsec/findings"
+)
+
+//go:embed config/gitleaks.toml
+var gitleaksConfig []byte
+
+// GitleaksConfig is dagsec's extended gitleaks configuration.
+func GitleaksConfig() []byte { return bytes.Clone(gitleaksConfig) }
+
+// gitleaksFindingsCode is the exit code gitleaks is told to use for leaks, so
+// that its own failures (exit 1) are never mistaken for findings.
+const gitleaksFindingsCode = 3
+
+func planSecrets(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
+	var plans []Plan
+	for _, tool := range opts.tools(Secrets) {
+		switch tool {
+		case "gitleaks":
+			p, err := planGitleaks(ctx, opts, probe)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, p)
+		default:
+			return nil, fmt.Errorf("stage %s: tool %q is not wired", Secrets, tool)
+		}
+	}
+	return plans, nil
+}
+
+func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) {
+	t, _ := LookupTool("gitleaks")
+	mode := "dir"
+	if opts.History {
+		mode = "git"
+	}
+	argv := []string{"gitleaks", mode,
+		"--no-banner", "--no-color", "--log-level", "warn",
+		"--redact", // values never reach the report file, the logs or us
+		"--report-format", "json", "--report-path", OutputDir + "/gitleaks.json",
+		"--exit-code", strconv.Itoa(gitleaksFindingsCode),
+		// .gitleaksignore is read from the source, never from the working folder.
+		"--gitleaks-ignore-path", SourceDir,
+	}
+	inputs := map[string][]byte{}
+
+	cfg, err := secretsConfig(ctx, opts, probe)
+	if err != nil {
+		return Plan{}, err
+	}
+	if cfg == "" {
+		inputs["gitleaks.toml"] = GitleaksConfig()
+		argv = append(argv, "--config", InputDir+"/gitleaks.toml")
+	} else {
+		argv = append(argv, "--config", SourceDir+"/"+cfg)
+	}
+	if opts.Baseline != "" {
+		rel, err := cleanRel(opts.Baseline)
+		if err != nil {
+			return Plan{}, fmt.Errorf("stage %s: baseline: %w", Secrets, err)
+		}
+		ok, err := probe.Exists(ctx, rel)
+		if err != nil {
+			return Plan{}, fmt.Errorf("stage %s: baseline %s: %w", Secrets, rel, err)
+		}
+		if !ok {
+			return Plan{}, fmt.Errorf("stage %s: baseline %s does not exist in the source", Secrets, rel)
+		}
+		argv = append(argv, "--baseline-path", SourceDir+"/"+rel)
+	}
+	// Scanning "." from the source folder keeps reported paths relative.
+	argv = append(argv, ".")
+
+	return Plan{
+		Stage: Secrets,
+		Step: Step{
+			Name:         Secrets + "/gitleaks",
+			Tool:         "gitleaks",
+			Version:      t.Version,
+			Image:        t.Image,
+			Argv:         argv,
+			Workdir:      SourceDir,
+			Inputs:       inputs,
+			Report:       "gitleaks.json",
+			OKCodes:      []int{0},
+			FindingCodes: []int{gitleaksFindingsCode},
+			Timeout:      opts.timeout(10 * time.Minute),
+			NeedsGit:     opts.History,
+		},
+		Parse: func(report []byte) ([]findings.Finding, error) { return ParseGitleaks(report) },
+	}, nil
+}
+
+// secretsConfig picks the gitleaks configuration: the policy's config path,
+// else the repository's .gitleaks.toml, else "" for dagsec's own.
+func secretsConfig(ctx context.Context, opts Options, probe Probe) (string, error) {
+	if opts.Config != "" {
+		rel, err := cleanRel(opts.Config)
+		if err != nil {
+			return "", fmt.Errorf("stage %s: config: %w", Secrets, err)
+		}
+		ok, err := probe.Exists(ctx, rel)
+		if err != nil {
+			return "", fmt.Errorf("stage %s: config %s: %w", Secrets, rel, err)
+		}
+		if !ok {
+			return "", fmt.Errorf("stage %s: config %s does not exist in the source", Secrets, rel)
+		}
+		return rel, nil
+	}
+	ok, err := probe.Exists(ctx, ".gitleaks.toml")
+	if err != nil {
+		return "", fmt.Errorf("stage %s: looking for .gitleaks.toml: %w", Secrets, err)
+	}
+	if ok {
+		return ".gitleaks.toml", nil
+	}
+	return "", nil
+}
+
+// cleanRel accepts only paths inside the source tree.
+func cleanRel(p string) (string, error) {
+	c := path.Clean(strings.ReplaceAll(p, "\\", "/"))
+	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") || c == "." {
+		return "", fmt.Errorf("%q must be a file path inside the source", p)
+	}
+	return c, nil
+}
+
+// gitleaksLeak is the part of gitleaks' JSON report dagsec reads. Secret and
+// Match are deliberately absent: even redacted, they are not carried on.
+type gitleaksLeak struct {
+	RuleID      string
+	Description string
+	StartLine   int
+	EndLine     int
+	StartColumn int
+	EndColumn   int
+	File        string
+	SymlinkFile string
+	Commit      string
+	Entropy     float32
+	Tags        []string
+	Match       string
+}
+
+// ParseGitleaks turns a gitleaks JSON report (run with --redact) into findings.
+// Every leak is critical: a committed credential is usable by whoever reads it.
+func ParseGitleaks(report []byte) ([]findings.Finding, error) {
+	trimmed := bytes.TrimSpace(report)
+	if len(trimmed) == 0 {
+		return nil, fmt.Errorf("gitleaks report is empty")
+	}
+	if trimmed[0] != '[' {
+		return nil, fmt.Errorf("gitleaks report is not a JSON array")
+	}
+	var leaks []gitleaksLeak
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&leaks); err != nil {
+		return nil, fmt.Errorf("gitleaks report: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("gitleaks report: trailing data after the JSON array")
+	}
+	out := make([]findings.Finding, 0, len(leaks))
+	for i, l := range leaks {
+		if l.RuleID == "" || l.File == "" {
+			return nil, fmt.Errorf("gitleaks report: leak %d has no rule id or file", i)
+		}
+		msg := l.Description
+		if msg == "" {
+			msg = "secret detected by rule " + l.RuleID
+		}
+		if l.Commit != "" {
+			msg += fmt.Sprintf(" (commit %.12s)", l.Commit)
+		}
+		f := findings.Finding{
+			Stage:    Secrets,
+			Tool:     "gitleaks",
+			RuleID:   l.RuleID,
+			RuleName: l.RuleID,
+			Severity: findings.SeverityCritical,
+			Message:  msg,
+			Location: findings.Location{
+				Path:      relPath(l.File),
+				Line:      l.StartLine,
+				EndLine:   l.EndLine,
+				Column:    l.StartColumn,
+				EndColumn: l.EndColumn,
+			},
+			HelpURI: "https://github.com/gitleaks/gitleaks",
+			Tags:    append([]string{"secret"}, l.Tags...),
+			// The redacted match keeps the surrounding key name, and the
+			// entropy of the value tells two secrets of one rule apart
+			// without keeping the value; the commit separates history hits.
+			Identity: redactedMatch(l.Match) + "|" + strconv.FormatFloat(float64(l.Entropy), 'f', 4, 32) + "|" + l.Commit,
+		}
+		out = append(out, f)
+	}
+	findings.AssignFingerprints(out)
+	return out, nil
+}
+
+// redactedMatch keeps a gitleaks match only when it was redacted; a match
+// that still holds anything but REDACTED around its key is reduced to that.
+func redactedMatch(m string) string {
+	if !strings.Contains(m, "REDACTED") {
+		return ""
+	}
+	return m
+}
+
+// relPath strips the mount prefixes runners put in front of reported paths.
+func relPath(p string) string {
+	p = strings.ReplaceAll(p, "\\", "/")
+	p = strings.TrimPrefix(p, "./")
+	return p
+}
