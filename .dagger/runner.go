@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"dagger/dagsec/internal/dagger"
@@ -42,7 +40,7 @@ func (r *daggerRunner) Kind() string { return "dagger" }
 // Exists reports whether rel names a file or folder inside the source. The
 // engine resolves symlinks inside the directory, so none can leave it.
 func (r *daggerRunner) Exists(ctx context.Context, rel string) (bool, error) {
-	clean, err := relInside(rel)
+	clean, err := stages.CleanRel(rel)
 	if err != nil {
 		return false, err
 	}
@@ -96,7 +94,7 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string) 
 
 	// Sorted so the same step always builds the same container (cache hits).
 	for _, name := range slices.Sorted(maps.Keys(step.Inputs)) {
-		clean, err := relInside(name)
+		clean, err := stages.CleanRel(name)
 		if err != nil {
 			return res, fmt.Errorf("step %s: input: %w", step.Name, err)
 		}
@@ -107,11 +105,7 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string) 
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
-	workdir := srcPath
-	if step.Workdir != "" {
-		workdir = expandOne(step.Workdir)
-	}
-	ctr = ctr.WithWorkdir(workdir).
+	ctr = ctr.WithWorkdir(step.Dir(srcPath, inPath, outPath)).
 		WithExec(argv, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	// Sync runs the tool once; the queries below then name the result by ID
 	// instead of resending the whole container definition.
@@ -164,19 +158,4 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string) 
 	}
 	res.Report = []byte(data)
 	return res, nil
-}
-
-// relInside accepts only slash paths inside a folder.
-func relInside(p string) (string, error) {
-	c := path.Clean(strings.ReplaceAll(p, "\\", "/"))
-	if path.IsAbs(c) || c == "." || c == ".." || strings.HasPrefix(c, "../") {
-		return "", fmt.Errorf("%q must be a path inside the folder", p)
-	}
-	return c, nil
-}
-
-func expandOne(s string) string {
-	tmp := stages.Step{Argv: []string{s}}
-	argv, _ := tmp.Expand(srcPath, inPath, outPath)
-	return argv[0]
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -377,8 +376,7 @@ func (p *parser) relPath(v *yaml.Node, at string) *string {
 		return nil
 	}
 	if s != "" {
-		c := path.Clean(strings.ReplaceAll(s, "\\", "/"))
-		if strings.ContainsRune(s, 0) || path.IsAbs(c) || c == "." || c == ".." || strings.HasPrefix(c, "../") {
+		if _, err := stages.CleanRel(s); err != nil || strings.ContainsRune(s, 0) {
 			p.errorf(v, "%s: %s must be a file path inside the source, relative to it", at, quote(s))
 			return nil
 		}

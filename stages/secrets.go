@@ -68,7 +68,7 @@ func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) 
 		argv = append(argv, "--config", SourceDir+"/"+cfg)
 	}
 	if opts.Baseline != "" {
-		rel, err := cleanRel(opts.Baseline)
+		rel, err := CleanRel(opts.Baseline)
 		if err != nil {
 			return Plan{}, fmt.Errorf("stage %s: baseline: %w", Secrets, err)
 		}
@@ -108,7 +108,7 @@ func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) 
 // else the repository's .gitleaks.toml, else "" for dagsec's own.
 func secretsConfig(ctx context.Context, opts Options, probe Probe) (string, error) {
 	if opts.Config != "" {
-		rel, err := cleanRel(opts.Config)
+		rel, err := CleanRel(opts.Config)
 		if err != nil {
 			return "", fmt.Errorf("stage %s: config: %w", Secrets, err)
 		}
@@ -131,11 +131,12 @@ func secretsConfig(ctx context.Context, opts Options, probe Probe) (string, erro
 	return "", nil
 }
 
-// cleanRel accepts only paths inside the source tree.
-func cleanRel(p string) (string, error) {
+// CleanRel cleans a slash path and accepts it only if it stays inside the
+// folder it is relative to.
+func CleanRel(p string) (string, error) {
 	c := path.Clean(strings.ReplaceAll(p, "\\", "/"))
 	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") || c == "." {
-		return "", fmt.Errorf("%q must be a file path inside the source", p)
+		return "", fmt.Errorf("%q must be a path inside the source", p)
 	}
 	return c, nil
 }

@@ -71,6 +71,14 @@ func (s Step) Expand(source, input, output string) (argv []string, env map[strin
 	return argv, env
 }
 
+// Dir is the expanded working folder, the source when the step names none.
+func (s Step) Dir(source, input, output string) string {
+	if s.Workdir == "" {
+		return source
+	}
+	return strings.NewReplacer(SourceDir, source, InputDir, input, OutputDir, output).Replace(s.Workdir)
+}
+
 // Outcome classifies an exit code against the step's declared codes.
 type Outcome string
 

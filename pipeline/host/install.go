@@ -84,13 +84,16 @@ func (i *Installer) Ensure(ctx context.Context, t stages.Tool) (string, error) {
 	start := time.Now()
 	tmp := dst + fmt.Sprintf(".tmp-%d", os.Getpid())
 	ldflags := strings.TrimSpace("-s -w " + t.LDFlags)
+	// A throwaway module that requires the tool at its pin: `go install
+	// mod@version` needs version listing, which some proxies refuse.
 	tools := fmt.Sprintf("//go:build tools\n\npackage tools\n\nimport _ %q\n", t.GoPackage)
-	if err := os.WriteFile(filepath.Join(work, "tools.go"), []byte(tools), 0o644); err != nil {
-		return "", err
+	mod := fmt.Sprintf("module dagsecbuild/%s\n\nrequire %s %s\n", t.Name, t.GoModule, t.Version)
+	for name, body := range map[string]string{"tools.go": tools, "go.mod": mod} {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
+			return "", err
+		}
 	}
 	steps := [][]string{
-		{goBin, "mod", "init", "dagsecbuild/" + t.Name},
-		{goBin, "mod", "edit", "-require=" + t.GoModule + "@" + t.Version},
 		{goBin, "mod", "tidy"},
 		{goBin, "build", "-trimpath", "-ldflags=" + ldflags, "-o", tmp, t.GoPackage},
 	}

@@ -166,10 +166,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	}
 	argv, env := step.Expand(r.source, in, out)
 	argv[0] = bin
-	wd := r.source
-	if step.Workdir != "" {
-		wd = expandOne(step.Workdir, r.source, in, out)
-	}
+	wd := step.Dir(r.source, in, out)
 
 	if step.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -240,12 +237,6 @@ func readReport(p string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit", filepath.Base(p), st.Size(), MaxReportBytes)
 	}
 	return os.ReadFile(p)
-}
-
-func expandOne(s, source, in, out string) string {
-	tmp := stages.Step{Argv: []string{s}}
-	argv, _ := tmp.Expand(source, in, out)
-	return argv[0]
 }
 
 // toolEnv gives tools a small, known environment: no credentials of the
