@@ -1,0 +1,156 @@
+package host_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dagsec/dagsec/internal/testenv"
+	"github.com/dagsec/dagsec/pipeline/host"
+	"github.com/dagsec/dagsec/stages"
+)
+
+func TestExistsStaysInsideTheSource(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.toml"), []byte("x"), 0o644)
+	dir := testenv.Dir(t, map[string]string{"a/b.txt": "x"})
+	if err := os.Symlink(filepath.Join(outside, "secret.toml"), filepath.Join(dir, "link.toml")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("a/b.txt", filepath.Join(dir, "inner.txt"))
+	r, err := host.NewRunner(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		rel     string
+		want    bool
+		wantErr bool
+	}{
+		{"a/b.txt", true, false},
+		{"inner.txt", true, false},
+		{"missing", false, false},
+		{"link.toml", false, true},
+		{"../" + filepath.Base(outside), false, true},
+	} {
+		got, err := r.Exists(ctx, tc.rel)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("Exists(%q) = %v, %v; want %v, error %v", tc.rel, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestNewRunnerRejectsBadSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	for _, src := range []string{file, filepath.Join(t.TempDir(), "missing")} {
+		if _, err := host.NewRunner(src, nil); err == nil {
+			t.Errorf("source %s accepted", src)
+		}
+	}
+}
+
+func step(report string) stages.Step {
+	return stages.Step{
+		Name: "secrets/gitleaks", Tool: "gitleaks", Version: "v8.30.1", Image: "img",
+		Argv:    []string{"gitleaks", "--report-path", stages.OutputDir + "/" + report, "--config", stages.InputDir + "/c.toml"},
+		Inputs:  map[string][]byte{"c.toml": []byte("title = 'x'\n")},
+		Report:  report,
+		OKCodes: []int{0}, FindingCodes: []int{3},
+		Timeout: 10 * time.Second,
+	}
+}
+
+// The tool sees its inputs and writes its report where the step says, and
+// none of the caller's credentials reach it.
+func TestRunGivesToolsInputsAndACleanEnvironment(t *testing.T) {
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "caller-credential-value")
+	t.Setenv("GITHUB_TOKEN", "caller-token-value")
+	inst := testenv.FakeTools(t, "gitleaks", `out=""; cfg=""
+while [ $# -gt 0 ]; do case "$1" in --report-path) out="$2";; --config) cfg="$2";; esac; shift; done
+{ cat "$cfg"; pwd; env; } > "$out"; exit 3`)
+	dir := testenv.Dir(t, testenv.CleanFiles())
+	r, err := host.NewRunner(dir, inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AllowPATH = false
+	res, err := r.Run(context.Background(), step("out.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || res.ReportMissing {
+		t.Fatalf("exit %d, report missing %v", res.ExitCode, res.ReportMissing)
+	}
+	rep := string(res.Report)
+	if !strings.Contains(rep, "title = 'x'") {
+		t.Errorf("input file not given to the tool:\n%s", rep)
+	}
+	if !strings.Contains(rep, r.Source()) {
+		t.Errorf("tool did not run in the source folder:\n%s", rep)
+	}
+	for _, v := range []string{"caller-credential-value", "caller-token-value"} {
+		if strings.Contains(rep, v) {
+			t.Errorf("caller credential %q reached the tool", v)
+		}
+	}
+}
+
+func TestRunRejectsInputsLeavingTheInputFolder(t *testing.T) {
+	inst := testenv.FakeTools(t, "gitleaks", "exit 0")
+	r, _ := host.NewRunner(t.TempDir(), inst)
+	s := step("out.json")
+	s.Inputs = map[string][]byte{"../../escape": []byte("x")}
+	if _, err := r.Run(context.Background(), s); err == nil {
+		t.Fatal("input path leaving the input folder accepted")
+	}
+}
+
+func TestToolResolution(t *testing.T) {
+	empty := &host.Installer{Dir: t.TempDir()}
+	r, _ := host.NewRunner(t.TempDir(), empty)
+	r.AutoInstall, r.AllowPATH = false, false
+	if _, _, err := r.Tool(context.Background(), "gitleaks"); err == nil || !strings.Contains(err.Error(), "dagsec tools install gitleaks") {
+		t.Errorf("missing tool: %v", err)
+	}
+
+	// With PATH allowed, a tool found there is used and marked unpinned.
+	bin := t.TempDir()
+	os.WriteFile(filepath.Join(bin, "gitleaks"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	r2, _ := host.NewRunner(t.TempDir(), empty)
+	r2.AutoInstall = false
+	p, version, err := r2.Tool(context.Background(), "gitleaks")
+	if err != nil || p != filepath.Join(bin, "gitleaks") || !strings.HasPrefix(version, "unpinned") {
+		t.Errorf("PATH fallback: %s %q %v", p, version, err)
+	}
+
+	if _, _, err := r2.Tool(context.Background(), "no-such-tool"); err == nil {
+		t.Errorf("unknown tool resolved")
+	}
+}
+
+func TestInstallerUsesCachedBuild(t *testing.T) {
+	inst := testenv.FakeTools(t, "gitleaks", "exit 0")
+	tool, _ := stages.LookupTool("gitleaks")
+	inst.Go = "/nonexistent/go" // a rebuild would fail
+	p, err := inst.Ensure(context.Background(), tool)
+	if err != nil || p != inst.Path(tool) {
+		t.Fatalf("cached tool not reused: %s %v", p, err)
+	}
+	if !strings.HasSuffix(inst.Path(tool), filepath.Join("gitleaks@v8.30.1", "gitleaks")) {
+		t.Errorf("cache path %s is not keyed by name and version", inst.Path(tool))
+	}
+}
+
+func TestImageOverride(t *testing.T) {
+	t.Setenv("DAGSEC_IMAGE_GITLEAKS", "mirror.internal/gitleaks:v8.30.1")
+	tool, _ := stages.LookupTool("gitleaks")
+	if tool.Image != "mirror.internal/gitleaks:v8.30.1" {
+		t.Fatalf("image override ignored: %s", tool.Image)
+	}
+}
