@@ -234,6 +234,34 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "Dagsec":
 		switch fnName {
+		case "Check":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return nil, (*Dagsec).Check(&parent, ctx, source, policy, preset)
 		case "Scan":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)

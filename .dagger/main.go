@@ -98,6 +98,31 @@ func (m *Dagsec) Secrets(
 	return m.run(ctx, source, policy, preset, []string{stages.Secrets}, history)
 }
 
+// Check scans the caller's repository with every available stage and fails
+// when a gate blocks or a tool errors, so `dagger check` runs the pipeline.
+//
+// +check
+// +cache="session"
+func (m *Dagsec) Check(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit).
+	// +optional
+	preset string,
+) error {
+	rep, err := m.run(ctx, source, policy, preset, nil, false)
+	if err != nil {
+		return err
+	}
+	return rep.Check(ctx)
+}
+
 func (m *Dagsec) run(ctx context.Context, source *dagger.Directory, policy *dagger.File, preset string, only []string, history bool) (*Report, error) {
 	pol, err := loadPolicy(ctx, policy, preset)
 	if err != nil {
