@@ -192,7 +192,7 @@ func ParseGitleaks(report []byte) ([]findings.Finding, error) {
 			Stage:    Secrets,
 			Tool:     "gitleaks",
 			RuleID:   l.RuleID,
-			RuleName: l.RuleID,
+			RuleName: l.Description, // code scanning shows it as the alert title
 			Severity: findings.SeverityCritical,
 			Message:  msg,
 			Location: findings.Location{

@@ -145,3 +145,21 @@ func TestToolsInstallIsIdempotent(t *testing.T) {
 		t.Fatalf("tools list: %d %s", code, stdout)
 	}
 }
+
+func TestScanWithCrashingToolExitsTwo(t *testing.T) {
+	inst := testenv.FakeTools(t, "gitleaks", `echo "fatal: boom" >&2; exit 1`)
+	dir := testenv.Dir(t, testenv.CleanFiles())
+	out := t.TempDir()
+	code, stdout, stderr := dagsec(t, "scan", "--tools-dir", inst.Dir, "--no-install", "--out", out, dir)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "error") || !strings.Contains(stderr, "fatal: boom") {
+		t.Errorf("the tool error is not shown:\nstdout: %s\nstderr: %s", stdout, stderr)
+	}
+	// The reports are still written, saying why.
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil || !bytes.Contains(b, []byte(`"status": "error"`)) {
+		t.Errorf("report.json: %v\n%s", err, b)
+	}
+}
