@@ -95,6 +95,15 @@ func TestLeakyRepositoryBlocksWithoutPrintingSecrets(t *testing.T) {
 		}
 	}
 
+	// A saved report.json gives back the same SARIF.
+	var saved pipeline.Report
+	if err := json.Unmarshal([]byte(out.json), &saved); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := saved.SARIF(); err != nil || string(again) != out.sarif {
+		t.Errorf("SARIF from the saved report differs (err %v)", err)
+	}
+
 	var back map[string]any
 	if err := json.Unmarshal([]byte(out.json), &back); err != nil {
 		t.Fatal(err)

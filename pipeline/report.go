@@ -2,10 +2,8 @@ package pipeline
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,8 +38,6 @@ type Report struct {
 	Stages        []StageReport      `json:"stages"`
 	Findings      []findings.Finding `json:"findings"`
 	Errors        []string           `json:"errors"`
-
-	sarifRuns []toolRun
 }
 
 // StageReport is one stage's verdict.
@@ -85,14 +81,13 @@ func newReport(cfg Config) *Report {
 	}
 }
 
-func (r *Report) finish(fs []findings.Finding, runs []toolRun) {
+func (r *Report) finish(fs []findings.Finding) {
 	findings.Sort(fs)
 	if fs == nil {
 		fs = []findings.Finding{}
 	}
 	r.Findings = fs
 	r.Counts = findings.CountBySeverity(fs)
-	r.sarifRuns = runs
 	for _, s := range r.Stages {
 		for _, e := range s.Errors {
 			r.Errors = append(r.Errors, "stage "+s.Name+": "+e)
@@ -125,22 +120,25 @@ func (r *Report) JSON() ([]byte, error) {
 }
 
 // SARIF is the merged SARIF 2.1.0 log: one run per tool that completed, in
-// stage order.
+// stage order. It is derived from the report alone, so a saved report.json
+// gives the same SARIF. A tool that failed gets no run: an empty run would
+// tell code scanning that its alerts are fixed.
 func (r *Report) SARIF() ([]byte, error) {
-	order := map[string]int{}
-	for i, s := range r.Stages {
-		order[s.Name] = i
+	type key struct{ stage, tool string }
+	byTool := map[key][]findings.Finding{}
+	for _, f := range r.Findings {
+		k := key{f.Stage, f.Tool}
+		byTool[k] = append(byTool[k], f)
 	}
-	runs := make([]sarifio.ToolRun, 0, len(r.sarifRuns))
-	for _, tr := range r.sarifRuns {
-		runs = append(runs, sarifio.ToolRun{Stage: tr.stage, Tool: tr.tool, Version: tr.version, Findings: tr.findings})
-	}
-	slices.SortStableFunc(runs, func(a, b sarifio.ToolRun) int {
-		if c := cmp.Compare(order[a.Stage], order[b.Stage]); c != 0 {
-			return c
+	var runs []sarifio.ToolRun
+	for _, s := range r.Stages {
+		for _, t := range s.Tools {
+			if t.Error != "" {
+				continue
+			}
+			runs = append(runs, sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Findings: byTool[key{s.Name, t.Name}]})
 		}
-		return strings.Compare(a.Tool, b.Tool)
-	})
+	}
 	return sarifio.Marshal(runs)
 }
 

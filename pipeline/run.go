@@ -85,21 +85,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		sr.DurationMS = r.Duration.Milliseconds()
 		rep.Stages = append(rep.Stages, *sr)
 	}
-	rep.finish(rec.findings, rec.sarifRuns)
+	rep.finish(rec.findings)
 	return rep, nil
 }
 
 // recorder collects what concurrent stages produce.
 type recorder struct {
-	mu        sync.Mutex
-	stages    map[string]*StageReport
-	findings  []findings.Finding
-	sarifRuns []toolRun
-}
-
-type toolRun struct {
-	stage, tool, version string
-	findings             []findings.Finding
+	mu       sync.Mutex
+	stages   map[string]*StageReport
+	findings []findings.Finding
 }
 
 func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, rec *recorder) NodeResult {
@@ -150,13 +144,6 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 
 	rec.mu.Lock()
 	rec.findings = append(rec.findings, all...)
-	for _, o := range outs {
-		// A tool that failed gets no SARIF run: an empty run would tell code
-		// scanning that its alerts are fixed.
-		if o.err == nil {
-			rec.sarifRuns = append(rec.sarifRuns, toolRun{name, o.tool.Name, o.tool.Version, o.findings})
-		}
-	}
 	rec.mu.Unlock()
 	return NodeResult{Status: v.Status, Reason: v.Reason}
 }
