@@ -21,10 +21,6 @@ const (
 	outPath = "/dagsec/out"
 )
 
-// maxReportBytes matches the host runner's bound: a larger report is an
-// error, not a string pushed through the engine API.
-const maxReportBytes = 512 << 20
-
 // daggerRunner executes steps in containers over a Dagger directory.
 type daggerRunner struct {
 	source *dagger.Directory
@@ -149,8 +145,8 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string) 
 	if err != nil {
 		return res, fmt.Errorf("reading report %s: %w", step.Report, err)
 	}
-	if size > maxReportBytes {
-		return res, fmt.Errorf("report %s is %d bytes, over the %d byte limit", step.Report, size, maxReportBytes)
+	if size > stages.MaxReportBytes {
+		return res, fmt.Errorf("report %s is %d bytes, over the %d byte limit", step.Report, size, stages.MaxReportBytes)
 	}
 	data, err := f.Contents(ctx)
 	if err != nil {

@@ -100,6 +100,10 @@ func (s Step) Classify(code int) Outcome {
 	}
 }
 
+// MaxReportBytes bounds what any runner reads of a tool report; a larger one
+// is an error rather than an out-of-memory crash.
+const MaxReportBytes = 512 << 20
+
 // StepResult is what a runner collected from one step.
 type StepResult struct {
 	ExitCode int

@@ -221,10 +221,6 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	return res, nil
 }
 
-// MaxReportBytes bounds what is read of a tool report; a larger one is an
-// error rather than an out-of-memory crash.
-const MaxReportBytes = 512 << 20
-
 func readReport(p string) ([]byte, error) {
 	st, err := os.Stat(p)
 	if err != nil {
@@ -233,8 +229,8 @@ func readReport(p string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(p))
 	}
-	if st.Size() > MaxReportBytes {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit", filepath.Base(p), st.Size(), MaxReportBytes)
+	if st.Size() > stages.MaxReportBytes {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit", filepath.Base(p), st.Size(), stages.MaxReportBytes)
 	}
 	return os.ReadFile(p)
 }
