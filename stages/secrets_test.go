@@ -258,3 +258,16 @@ func TestPlanRejectsPathsOutsideSource(t *testing.T) {
 		}
 	}
 }
+
+func TestGitleaksIgnoreFileIsHonoured(t *testing.T) {
+	files := testenv.LeakyFiles(t)
+	// gitleaks' own fingerprint format for a working-tree finding: file:rule:line.
+	files[".gitleaksignore"] = "app/settings.py:aws-access-token:3\n"
+	got := rules(scanSecrets(t, testenv.Dir(t, files), stages.Options{}))
+	if _, ok := got["aws-access-token"]; ok {
+		t.Errorf(".gitleaksignore entry not honoured")
+	}
+	if _, ok := got["private-key"]; !ok {
+		t.Errorf("an entry for one finding silenced others: %v", got)
+	}
+}
