@@ -110,6 +110,31 @@ func (r *Report) Err() error {
 	return merr.ErrorOrNil()
 }
 
+// ReadReport loads a saved run report, checking its schema version and the
+// fields every output depends on.
+func ReadReport(data []byte) (*Report, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("run report is empty")
+	}
+	var r Report
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("run report is not valid JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("run report has trailing data after the JSON object")
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("run report schema_version %q is not supported (want %q)", r.SchemaVersion, SchemaVersion)
+	}
+	for i, f := range r.Findings {
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("run report finding %d: %w", i, err)
+		}
+	}
+	return &r, nil
+}
+
 // JSON is the versioned run report.
 func (r *Report) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")

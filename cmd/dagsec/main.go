@@ -34,6 +34,7 @@ Usage:
   dagsec scan [--policy FILE] [--preset NAME] [--stages LIST] [--out DIR] [--history] [PATH]
   dagsec policy validate FILE
   dagsec policy show [--preset NAME | --policy FILE]
+  dagsec report --format sarif|markdown|json REPORT.json
   dagsec tools install [--tools-dir DIR] [TOOL...]
   dagsec tools list [--tools-dir DIR]
   dagsec version
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = cmdPolicy(args[1:], stdout)
 	case "tools":
 		code, err = cmdTools(ctx, args[1:], stdout, stderr)
+	case "report":
+		code, err = cmdReport(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "dagsec %s\n", pipeline.Version)
 		return exitPassed
@@ -221,6 +224,44 @@ func writeOutputs(rep *pipeline.Report, dir string) error {
 		}
 	}
 	return nil
+}
+
+// cmdReport converts a saved run report, e.g. to upload SARIF from a job
+// other than the one that scanned.
+func cmdReport(args []string, stdout io.Writer) (int, error) {
+	fs := newFlagSet("report")
+	format := fs.String("format", "markdown", "output format: sarif, markdown or json")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) != 1 {
+		return exitError, usageError{"report takes one REPORT.json"}
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return exitError, err
+	}
+	rep, err := pipeline.ReadReport(data)
+	if err != nil {
+		return exitError, fmt.Errorf("%s: %w", pos[0], err)
+	}
+	var out []byte
+	switch *format {
+	case "sarif":
+		out, err = rep.SARIF()
+	case "markdown":
+		out = []byte(rep.Markdown())
+	case "json":
+		out, err = rep.JSON()
+	default:
+		return exitError, usageError{fmt.Sprintf("unknown report format %q (sarif, markdown, json)", *format)}
+	}
+	if err != nil {
+		return exitError, err
+	}
+	stdout.Write(out)
+	return exitPassed, nil
 }
 
 func cmdPolicy(args []string, stdout io.Writer) (int, error) {

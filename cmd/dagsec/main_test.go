@@ -163,3 +163,34 @@ func TestScanWithCrashingToolExitsTwo(t *testing.T) {
 		t.Errorf("report.json: %v\n%s", err, b)
 	}
 }
+
+func TestReportConvertsASavedRunReport(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	dir := testenv.Dir(t, testenv.LeakyFiles(t))
+	out := t.TempDir()
+	if code, _, stderr := dagsec(t, "scan", "--out", out, dir); code != 1 {
+		t.Fatalf("scan exit %d: %s", code, stderr)
+	}
+	saved := filepath.Join(out, "report.json")
+	for format, file := range map[string]string{"sarif": "results.sarif", "markdown": "summary.md", "json": "report.json"} {
+		code, stdout, stderr := dagsec(t, "report", "--format", format, saved)
+		if code != 0 {
+			t.Fatalf("report --format %s: exit %d %s", format, code, stderr)
+		}
+		want, _ := os.ReadFile(filepath.Join(out, file))
+		if stdout != string(want) {
+			t.Errorf("report --format %s differs from the scan's %s", format, file)
+		}
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	for _, body := range []string{"", "{", `{"schema_version":"99"}`, "\x00\x01", `{"schema_version":"1","findings":[{"stage":"s"}]}`} {
+		os.WriteFile(bad, []byte(body), 0o644)
+		if code, _, stderr := dagsec(t, "report", "--format", "sarif", bad); code != 2 || !strings.Contains(stderr, "bad.json") {
+			t.Errorf("report of %q: exit %d, stderr %q", body, code, stderr)
+		}
+	}
+	if code, _, _ := dagsec(t, "report", "--format", "pdf", saved); code != 2 {
+		t.Errorf("unknown format accepted")
+	}
+}
