@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/sarifio"
 )
 
@@ -96,7 +97,7 @@ func TestReadFindingsGitleaks(t *testing.T) {
 	if f.Message != "aws-access-token has detected secret for file config.py." {
 		t.Errorf("message %q", f.Message)
 	}
-	if strings.Contains(fmt.Sprint(f), "AKIAZ3MHWQ7T5XKPL2NB") {
+	if strings.Contains(fmt.Sprint(f), testenv.AWSKeyID) {
 		t.Error("the secret reached a finding")
 	}
 	if err := sarifio.Validate(data); err != nil {
