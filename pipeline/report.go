@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,13 +100,12 @@ func (r *Report) finish(fs []findings.Finding) {
 	r.DurationMS = r.FinishedAt.Sub(r.StartedAt).Milliseconds()
 }
 
-// Err aggregates every stage's errors, or nil when no stage errored.
+// Err aggregates every stage's errors (as listed in Errors), or nil when no
+// stage errored.
 func (r *Report) Err() error {
 	var merr *multierror.Error
-	for _, s := range r.Stages {
-		for _, e := range s.Errors {
-			merr = multierror.Append(merr, fmt.Errorf("stage %s: %s", s.Name, e))
-		}
+	for _, e := range r.Errors {
+		merr = multierror.Append(merr, errors.New(e))
 	}
 	return merr.ErrorOrNil()
 }

@@ -59,7 +59,7 @@ func (s Step) Validate() error {
 
 // Expand replaces the placeholders in argv and env values with a runner's paths.
 func (s Step) Expand(source, input, output string) (argv []string, env map[string]string) {
-	r := strings.NewReplacer(SourceDir, source, InputDir, input, OutputDir, output)
+	r := placeholders(source, input, output)
 	argv = make([]string, len(s.Argv))
 	for i, a := range s.Argv {
 		argv[i] = r.Replace(a)
@@ -71,12 +71,16 @@ func (s Step) Expand(source, input, output string) (argv []string, env map[strin
 	return argv, env
 }
 
+func placeholders(source, input, output string) *strings.Replacer {
+	return strings.NewReplacer(SourceDir, source, InputDir, input, OutputDir, output)
+}
+
 // Dir is the expanded working folder, the source when the step names none.
 func (s Step) Dir(source, input, output string) string {
 	if s.Workdir == "" {
 		return source
 	}
-	return strings.NewReplacer(SourceDir, source, InputDir, input, OutputDir, output).Replace(s.Workdir)
+	return placeholders(source, input, output).Replace(s.Workdir)
 }
 
 // Outcome classifies an exit code against the step's declared codes.
