@@ -32,6 +32,9 @@ type Def struct {
 	Name  string
 	Needs []string
 	Tools []string // every tool the stage knows, default ones first
+	// Default are the tools run when the policy names none; nil means all
+	// of Tools. Tools left out run only where asked (tfsec).
+	Default []string
 	// Implemented is false for stages whose tools are not wired yet; selecting
 	// one is an input error rather than a silent pass.
 	Implemented bool
@@ -39,16 +42,32 @@ type Def struct {
 
 var defs = []Def{
 	{Name: Secrets, Tools: []string{"gitleaks"}, Implemented: true},
-	{Name: SAST},
-	{Name: IaC},
-	{Name: Dockerfile},
+	{Name: SAST, Tools: []string{"gosec", "bandit", "semgrep"}, Implemented: true},
+	{Name: IaC, Tools: []string{"trivy", "checkov", "tfsec"}, Default: []string{"trivy", "checkov"}, Implemented: true},
+	{Name: Dockerfile, Tools: []string{"hadolint", "trivy", HardeningTool}, Implemented: true},
 	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
-	{Name: SCA, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
-	{Name: Licenses, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
+	// The code stages (secrets to licenses) all start at once: none reads
+	// another's output, and `scan` runs them in parallel.
+	{Name: SCA, Tools: []string{"govulncheck", "osv-scanner", "trivy"}, Implemented: true},
+	{Name: Licenses, Tools: []string{"syft"}, Implemented: true},
 	{Name: Image, Needs: []string{Build}},
 	{Name: Staging, Needs: []string{Build, SCA, Licenses, Image}},
 	{Name: DAST, Needs: []string{Staging}},
 	{Name: Production, Needs: []string{DAST}},
+}
+
+// HardeningTool names dagsec's own Dockerfile hardening checks in reports.
+const HardeningTool = "dagsec"
+
+// CodeStages are the stages that read only the source; they run in parallel.
+var CodeStages = []string{Secrets, SAST, SCA, Licenses, IaC, Dockerfile}
+
+// DefaultTools are the tools a stage runs when the policy names none.
+func (d Def) DefaultTools() []string {
+	if d.Default != nil {
+		return slices.Clone(d.Default)
+	}
+	return slices.Clone(d.Tools)
 }
 
 // All returns every stage definition in pipeline order.

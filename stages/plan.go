@@ -15,6 +15,41 @@ type Options struct {
 	Baseline string        // baseline file, relative to the source
 	History  bool          // secrets: scan git history instead of the working tree
 	Timeout  time.Duration // per tool; zero means the stage's default
+
+	// Rulesets are semgrep configs for sast (registry names such as
+	// p/owasp-top-ten, or paths inside the source).
+	Rulesets []string
+	// UnreachableSeverity is the severity sca gives a vulnerability the code
+	// never calls (govulncheck reachability); zero means low.
+	UnreachableSeverity findings.Severity
+	// Licenses is the license policy of the licenses stage.
+	Licenses LicensePolicy
+	// VulnDB names a local vulnerability database folder for sca, laid out
+	// as VulnDBLayout says; "" lets the tools use their online databases.
+	VulnDB string
+	// Offline is true when tools cannot reach their database hosts: a tool
+	// that needs one and has no local copy is left out unless the policy
+	// names it, in which case it fails.
+	Offline bool
+	// DBRefresh is how often online vulnerability databases are refreshed.
+	DBRefresh time.Duration
+}
+
+// LicenseAction is what the licenses stage does with a license.
+type LicenseAction string
+
+const (
+	LicenseAllow LicenseAction = "allow" // no finding
+	LicenseWarn  LicenseAction = "warn"  // a low finding
+	LicenseBlock LicenseAction = "block" // a high finding
+)
+
+// LicensePolicy holds SPDX license ids, compared case-insensitively.
+type LicensePolicy struct {
+	Allow []string // when non-empty, any other known license is a finding
+	Deny  []string
+	// Unknown is what a package with no license or an unrecognised one gets.
+	Unknown LicenseAction
 }
 
 func (o Options) tools(stage string) []string {
@@ -22,7 +57,7 @@ func (o Options) tools(stage string) []string {
 		return o.Tools
 	}
 	d, _ := Lookup(stage)
-	return d.Tools
+	return d.DefaultTools()
 }
 
 func (o Options) timeout(def time.Duration) time.Duration {

@@ -24,6 +24,11 @@ type Tool struct {
 	LDFlags string
 	// BuildEnv is extra environment the build needs (GOEXPERIMENT, GOTOOLCHAIN).
 	BuildEnv []string
+	// Install holds shell commands the Dagger runner runs on Image before the
+	// tool, for tools without an official image. Pinned like the image.
+	Install []string
+	// Debian names the package that provides the tool on a Debian host.
+	Debian string
 }
 
 var tools = map[string]Tool{
@@ -34,6 +39,81 @@ var tools = map[string]Tool{
 		GoModule:  "github.com/zricethezav/gitleaks/v8",
 		GoPackage: "github.com/zricethezav/gitleaks/v8",
 		LDFlags:   "-X github.com/zricethezav/gitleaks/v8/version.Version=v8.30.1",
+	},
+	"gosec": {
+		Name:      "gosec",
+		Version:   "v2.30.0",
+		Image:     "docker.io/securego/gosec:2.30.0",
+		GoModule:  "github.com/securego/gosec/v2",
+		GoPackage: "github.com/securego/gosec/v2/cmd/gosec",
+		LDFlags:   "-X main.Version=2.30.0",
+	},
+	"govulncheck": {
+		Name:    "govulncheck",
+		Version: "v1.9.0",
+		// No official image: the Go image the module also builds with, plus
+		// the pinned govulncheck. Source mode needs the Go toolchain anyway.
+		Image:     "docker.io/library/golang:1.26.8-bookworm",
+		Install:   []string{"go install golang.org/x/vuln/cmd/govulncheck@v1.9.0"},
+		GoModule:  "golang.org/x/vuln",
+		GoPackage: "golang.org/x/vuln/cmd/govulncheck",
+	},
+	"osv-scanner": {
+		Name:      "osv-scanner",
+		Version:   "v2.6.0",
+		Image:     "ghcr.io/google/osv-scanner:v2.6.0",
+		GoModule:  "github.com/google/osv-scanner/v2",
+		GoPackage: "github.com/google/osv-scanner/v2/cmd/osv-scanner",
+		LDFlags:   "-X github.com/google/osv-scanner/v2/internal/version.OSVVersion=2.6.0",
+		BuildEnv:  []string{"GOTOOLCHAIN=go1.27.3"},
+	},
+	"trivy": {
+		Name:      "trivy",
+		Version:   "v0.74.0",
+		Image:     "docker.io/aquasec/trivy:0.74.0",
+		GoModule:  "github.com/aquasecurity/trivy",
+		GoPackage: "github.com/aquasecurity/trivy/cmd/trivy",
+		LDFlags:   "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0",
+		BuildEnv:  []string{"GOEXPERIMENT=jsonv2"},
+	},
+	"syft": {
+		Name:      "syft",
+		Version:   "v1.57.1",
+		Image:     "docker.io/anchore/syft:v1.57.1",
+		GoModule:  "github.com/anchore/syft",
+		GoPackage: "github.com/anchore/syft/cmd/syft",
+		LDFlags:   "-X main.version=1.57.1",
+	},
+	"tfsec": {
+		Name:      "tfsec",
+		Version:   "v1.28.14",
+		Image:     "docker.io/aquasec/tfsec:v1.28.14",
+		GoModule:  "github.com/aquasecurity/tfsec",
+		GoPackage: "github.com/aquasecurity/tfsec/cmd/tfsec",
+		LDFlags:   "-X github.com/aquasecurity/tfsec/version.Version=v1.28.14",
+	},
+	"bandit": {
+		Name:    "bandit",
+		Version: "1.6.2",
+		// Debian's package on both runners, so host and image agree.
+		Image:   "docker.io/library/debian:12.12-slim",
+		Install: []string{"apt-get update && apt-get install -y --no-install-recommends bandit=1.6.2-2 && rm -rf /var/lib/apt/lists/*"},
+		Debian:  "bandit",
+	},
+	"semgrep": {
+		Name:    "semgrep",
+		Version: "1.100.0",
+		Image:   "docker.io/semgrep/semgrep:1.100.0",
+	},
+	"checkov": {
+		Name:    "checkov",
+		Version: "3.2.255",
+		Image:   "docker.io/bridgecrew/checkov:3.2.255",
+	},
+	"hadolint": {
+		Name:    "hadolint",
+		Version: "v2.12.0",
+		Image:   "docker.io/hadolint/hadolint:v2.12.0-debian",
 	},
 }
 
