@@ -61,35 +61,81 @@ func convertSlice[I any, O any](in []I, f func(I) O) []O {
 
 func (r Dagsec) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		GitleaksImage string
+		GitleaksImage    string
+		GosecImage       string
+		BanditImage      string
+		SemgrepImage     string
+		GovulncheckImage string
+		OsvScannerImage  string
+		TrivyImage       string
+		SyftImage        string
+		TfsecImage       string
+		CheckovImage     string
+		HadolintImage    string
+		VulnDB           *dagger.Directory `json:"vulnDb"`
 	}
 	concrete.GitleaksImage = r.GitleaksImage
+	concrete.GosecImage = r.GosecImage
+	concrete.BanditImage = r.BanditImage
+	concrete.SemgrepImage = r.SemgrepImage
+	concrete.GovulncheckImage = r.GovulncheckImage
+	concrete.OsvScannerImage = r.OsvScannerImage
+	concrete.TrivyImage = r.TrivyImage
+	concrete.SyftImage = r.SyftImage
+	concrete.TfsecImage = r.TfsecImage
+	concrete.CheckovImage = r.CheckovImage
+	concrete.HadolintImage = r.HadolintImage
+	concrete.VulnDB = r.VulnDB
 	return json.Marshal(&concrete)
 }
 
 func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		GitleaksImage string
+		GitleaksImage    string
+		GosecImage       string
+		BanditImage      string
+		SemgrepImage     string
+		GovulncheckImage string
+		OsvScannerImage  string
+		TrivyImage       string
+		SyftImage        string
+		TfsecImage       string
+		CheckovImage     string
+		HadolintImage    string
+		VulnDB           *dagger.Directory `json:"vulnDb"`
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
 		return err
 	}
 	r.GitleaksImage = concrete.GitleaksImage
+	r.GosecImage = concrete.GosecImage
+	r.BanditImage = concrete.BanditImage
+	r.SemgrepImage = concrete.SemgrepImage
+	r.GovulncheckImage = concrete.GovulncheckImage
+	r.OsvScannerImage = concrete.OsvScannerImage
+	r.TrivyImage = concrete.TrivyImage
+	r.SyftImage = concrete.SyftImage
+	r.TfsecImage = concrete.TfsecImage
+	r.CheckovImage = concrete.CheckovImage
+	r.HadolintImage = concrete.HadolintImage
+	r.VulnDB = concrete.VulnDB
 	return nil
 }
 
 func (r Report) MarshalJSON() ([]byte, error) {
 	var concrete struct {
-		JSON     string       `json:"json"`
-		Summary  string       `json:"summary"`
-		Sarif    *dagger.File `json:"sarif"`
-		Status   string       `json:"status"`
-		ExitCode int          `json:"exitCode"`
+		JSON      string            `json:"json"`
+		Summary   string            `json:"summary"`
+		Sarif     *dagger.File      `json:"sarif"`
+		Artifacts *dagger.Directory `json:"artifacts"`
+		Status    string            `json:"status"`
+		ExitCode  int               `json:"exitCode"`
 	}
 	concrete.JSON = r.JSON
 	concrete.Summary = r.Summary
 	concrete.Sarif = r.Sarif
+	concrete.Artifacts = r.Artifacts
 	concrete.Status = r.Status
 	concrete.ExitCode = r.ExitCode
 	return json.Marshal(&concrete)
@@ -97,11 +143,12 @@ func (r Report) MarshalJSON() ([]byte, error) {
 
 func (r *Report) UnmarshalJSON(bs []byte) error {
 	var concrete struct {
-		JSON     string       `json:"json"`
-		Summary  string       `json:"summary"`
-		Sarif    *dagger.File `json:"sarif"`
-		Status   string       `json:"status"`
-		ExitCode int          `json:"exitCode"`
+		JSON      string            `json:"json"`
+		Summary   string            `json:"summary"`
+		Sarif     *dagger.File      `json:"sarif"`
+		Artifacts *dagger.Directory `json:"artifacts"`
+		Status    string            `json:"status"`
+		ExitCode  int               `json:"exitCode"`
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -110,6 +157,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	r.JSON = concrete.JSON
 	r.Summary = concrete.Summary
 	r.Sarif = concrete.Sarif
+	r.Artifacts = concrete.Artifacts
 	r.Status = concrete.Status
 	r.ExitCode = concrete.ExitCode
 	return nil
@@ -262,6 +310,174 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return nil, (*Dagsec).Check(&parent, ctx, source, policy, preset)
+		case "Dockerfile":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Dockerfile(&parent, ctx, source, policy, preset)
+		case "Iac":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Iac(&parent, ctx, source, policy, preset)
+		case "Licenses":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Licenses(&parent, ctx, source, policy, preset)
+		case "Sast":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Sast(&parent, ctx, source, policy, preset)
+		case "Sbom":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Sbom(&parent, ctx, source, policy, preset)
+		case "Sca":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Sca(&parent, ctx, source, policy, preset)
 		case "Scan":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -352,7 +568,84 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gitleaksImage", err))
 				}
 			}
-			return New(gitleaksImage), nil
+			var gosecImage string
+			if inputArgs["gosecImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["gosecImage"]), &gosecImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg gosecImage", err))
+				}
+			}
+			var banditImage string
+			if inputArgs["banditImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["banditImage"]), &banditImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg banditImage", err))
+				}
+			}
+			var semgrepImage string
+			if inputArgs["semgrepImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["semgrepImage"]), &semgrepImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg semgrepImage", err))
+				}
+			}
+			var govulncheckImage string
+			if inputArgs["govulncheckImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["govulncheckImage"]), &govulncheckImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg govulncheckImage", err))
+				}
+			}
+			var osvScannerImage string
+			if inputArgs["osvScannerImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["osvScannerImage"]), &osvScannerImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg osvScannerImage", err))
+				}
+			}
+			var trivyImage string
+			if inputArgs["trivyImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trivyImage"]), &trivyImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trivyImage", err))
+				}
+			}
+			var syftImage string
+			if inputArgs["syftImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["syftImage"]), &syftImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg syftImage", err))
+				}
+			}
+			var tfsecImage string
+			if inputArgs["tfsecImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["tfsecImage"]), &tfsecImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg tfsecImage", err))
+				}
+			}
+			var checkovImage string
+			if inputArgs["checkovImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["checkovImage"]), &checkovImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg checkovImage", err))
+				}
+			}
+			var hadolintImage string
+			if inputArgs["hadolintImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["hadolintImage"]), &hadolintImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hadolintImage", err))
+				}
+			}
+			var vulnDb *dagger.Directory
+			if inputArgs["vulnDb"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["vulnDb"]), &vulnDb)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vulnDb", err))
+				}
+			}
+			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, vulnDb), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -8,7 +8,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
 	"strings"
 
 	"dagger/dagsec/internal/dagger"
@@ -23,25 +28,111 @@ import (
 type Dagsec struct {
 	// Image used for gitleaks instead of the pinned one; empty keeps the pin.
 	GitleaksImage string
+	// Image used for gosec; empty keeps the pin.
+	GosecImage string
+	// Image bandit is installed on; empty keeps the pin.
+	BanditImage string
+	// Image used for semgrep; empty keeps the pin.
+	SemgrepImage string
+	// Image govulncheck is installed on; empty keeps the pin.
+	GovulncheckImage string
+	// Image used for osv-scanner; empty keeps the pin.
+	OsvScannerImage string
+	// Image used for trivy; empty keeps the pin.
+	TrivyImage string
+	// Image used for syft; empty keeps the pin.
+	SyftImage string
+	// Image used for tfsec; empty keeps the pin.
+	TfsecImage string
+	// Image used for checkov; empty keeps the pin.
+	CheckovImage string
+	// Image used for hadolint; empty keeps the pin.
+	HadolintImage string
+	// Offline vulnerability database for sca, if one was given.
+	VulnDB *dagger.Directory `json:"vulnDb"`
 }
 
-// New configures image overrides; without any, each tool runs from its
-// pinned official image.
+// New configures image overrides and an offline vulnerability database;
+// without them, each tool runs from its pinned image and uses its online
+// database. An override should be a mirror of the same tool version (reports
+// record the pin); a tool's install commands (govulncheck, bandit) still run
+// on it.
 func New(
 	// Image to run gitleaks from instead of the pinned
 	// ghcr.io/gitleaks/gitleaks image, e.g. a copy in a private registry.
-	// It should be the same gitleaks version: reports record the pin.
 	// +optional
 	gitleaksImage string,
+	// Image to run gosec from instead of the pinned securego/gosec.
+	// +optional
+	gosecImage string,
+	// Image bandit is installed on instead of the pinned debian.
+	// +optional
+	banditImage string,
+	// Image to run semgrep from instead of the pinned semgrep/semgrep.
+	// +optional
+	semgrepImage string,
+	// Image govulncheck is installed on instead of the pinned golang.
+	// +optional
+	govulncheckImage string,
+	// Image to run osv-scanner from instead of the pinned google/osv-scanner.
+	// +optional
+	osvScannerImage string,
+	// Image to run trivy from instead of the pinned aquasec/trivy.
+	// +optional
+	trivyImage string,
+	// Image to run syft from instead of the pinned anchore/syft.
+	// +optional
+	syftImage string,
+	// Image to run tfsec from instead of the pinned aquasec/tfsec.
+	// +optional
+	tfsecImage string,
+	// Image to run checkov from instead of the pinned bridgecrew/checkov.
+	// +optional
+	checkovImage string,
+	// Image to run hadolint from instead of the pinned hadolint/hadolint.
+	// +optional
+	hadolintImage string,
+	// Offline vulnerability database for sca, as `dagsec tools install
+	// vulndb` builds it (VERSION, govulncheck/, osv-scanner/); govulncheck
+	// and osv-scanner then read it instead of their online databases.
+	// +optional
+	vulnDb *dagger.Directory,
 ) *Dagsec {
-	return &Dagsec{GitleaksImage: gitleaksImage}
+	return &Dagsec{
+		GitleaksImage:    gitleaksImage,
+		GosecImage:       gosecImage,
+		BanditImage:      banditImage,
+		SemgrepImage:     semgrepImage,
+		GovulncheckImage: govulncheckImage,
+		OsvScannerImage:  osvScannerImage,
+		TrivyImage:       trivyImage,
+		SyftImage:        syftImage,
+		TfsecImage:       tfsecImage,
+		CheckovImage:     checkovImage,
+		HadolintImage:    hadolintImage,
+		VulnDB:           vulnDb,
+	}
 }
 
 // images is the tool-to-image override map the runner applies.
 func (m *Dagsec) images() map[string]string {
 	out := map[string]string{}
-	if m.GitleaksImage != "" {
-		out["gitleaks"] = m.GitleaksImage
+	for tool, img := range map[string]string{
+		"gitleaks":    m.GitleaksImage,
+		"gosec":       m.GosecImage,
+		"bandit":      m.BanditImage,
+		"semgrep":     m.SemgrepImage,
+		"govulncheck": m.GovulncheckImage,
+		"osv-scanner": m.OsvScannerImage,
+		"trivy":       m.TrivyImage,
+		"syft":        m.SyftImage,
+		"tfsec":       m.TfsecImage,
+		"checkov":     m.CheckovImage,
+		"hadolint":    m.HadolintImage,
+	} {
+		if img != "" {
+			out[tool] = img
+		}
 	}
 	return out
 }
@@ -64,7 +155,8 @@ func (m *Dagsec) Scan(
 	// the preset the file is applied over.
 	// +optional
 	preset string,
-	// Stages to run, by name (e.g. secrets); empty runs every available stage.
+	// Stages to run, by name (e.g. secrets); empty runs every code stage
+	// (the stages that read only the source), in parallel.
 	// +optional
 	stages []string,
 	// Also scan git history for secrets, not only the working tree.
@@ -74,7 +166,7 @@ func (m *Dagsec) Scan(
 	return m.run(ctx, source, policy, preset, stages, history)
 }
 
-// Secrets runs only the secrets stage and returns the run report.
+// Secrets runs only the secrets stage (gitleaks) and returns the run report.
 //
 // +cache="session"
 func (m *Dagsec) Secrets(
@@ -98,8 +190,135 @@ func (m *Dagsec) Secrets(
 	return m.run(ctx, source, policy, preset, []string{stages.Secrets}, history)
 }
 
-// Check scans the caller's repository with every available stage and fails
-// when a gate blocks or a tool errors, so `dagger check` runs the pipeline.
+// Sast runs only the sast stage (gosec, bandit, semgrep) and returns the
+// run report.
+//
+// +cache="session"
+func (m *Dagsec) Sast(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+) (*Report, error) {
+	return m.run(ctx, source, policy, preset, []string{stages.SAST}, false)
+}
+
+// Sca runs only the sca stage: dependency vulnerabilities (govulncheck,
+// osv-scanner, trivy). Returns the run report.
+//
+// +cache="session"
+func (m *Dagsec) Sca(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+) (*Report, error) {
+	return m.run(ctx, source, policy, preset, []string{stages.SCA}, false)
+}
+
+// Licenses runs only the licenses stage: syft's SBOM checked against the
+// policy's license rules. Returns the run report, SBOMs included.
+//
+// +cache="session"
+func (m *Dagsec) Licenses(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+) (*Report, error) {
+	return m.run(ctx, source, policy, preset, []string{stages.Licenses}, false)
+}
+
+// Sbom generates the source's SBOMs with syft (the licenses stage). They
+// are in the report's artifacts (sbom.cdx.json, CycloneDX; sbom.spdx.json,
+// SPDX) and its directory.
+//
+// +cache="session"
+func (m *Dagsec) Sbom(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+) (*Report, error) {
+	return m.run(ctx, source, policy, preset, []string{stages.Licenses}, false)
+}
+
+// Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
+// it) over Terraform, Kubernetes, Helm and CloudFormation files.
+//
+// +cache="session"
+func (m *Dagsec) Iac(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+) (*Report, error) {
+	return m.run(ctx, source, policy, preset, []string{stages.IaC}, false)
+}
+
+// Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
+// hardening checks over the source's Dockerfiles.
+//
+// +cache="session"
+func (m *Dagsec) Dockerfile(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the preset applies as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+) (*Report, error) {
+	return m.run(ctx, source, policy, preset, []string{stages.Dockerfile}, false)
+}
+
+// Check scans the caller's repository with every code stage and fails when
+// a gate blocks or a tool errors, so `dagger check` runs the pipeline.
 //
 // +check
 // +cache="session"
@@ -123,34 +342,87 @@ func (m *Dagsec) Check(
 	return rep.Check(ctx)
 }
 
+// run scans the given stages, or every code stage when none is named.
 func (m *Dagsec) run(ctx context.Context, source *dagger.Directory, policy *dagger.File, preset string, only []string, history bool) (*Report, error) {
 	pol, err := loadPolicy(ctx, policy, preset)
 	if err != nil {
 		return nil, err
 	}
-	var selected []string
+	selected := codeStages()
 	if len(only) > 0 {
 		// ParseList rejects unknown and not yet implemented stages.
 		if selected, err = stages.ParseList(strings.Join(only, ",")); err != nil {
 			return nil, fmt.Errorf("stages: %w", err)
 		}
 	}
-	// The digest names exactly what was scanned, as a path does on the host.
-	digest, err := source.Digest(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("stages: none of the code stages (%s) can run yet", strings.Join(stages.CodeStages, ", "))
 	}
-	rep, err := pipeline.Run(ctx, pipeline.Config{
-		Runner:  &daggerRunner{source: source, images: m.images()},
+	cfg := pipeline.Config{
+		Runner:  &daggerRunner{source: source, images: m.images(), vulnDB: m.VulnDB},
 		Policy:  pol,
 		Stages:  selected,
-		Source:  digest,
 		History: history,
-	})
+	}
+	if m.VulnDB != nil {
+		name, err := checkVulnDB(ctx, m.VulnDB)
+		if err != nil {
+			return nil, fmt.Errorf("vulnDb: %w", err)
+		}
+		cfg.VulnDB, cfg.VulnDBName = dbPath, name
+	}
+	// The digest names exactly what was scanned, as a path does on the host.
+	if cfg.Source, err = source.Digest(ctx); err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	rep, err := pipeline.Run(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return newReport(rep)
+}
+
+// codeStages is stages.CodeStages in pipeline order (the order reports list
+// stages in), without any stage not implemented yet. None needs another,
+// so the pipeline starts them all at once.
+func codeStages() []string {
+	var out []string
+	for _, name := range stages.Implemented() {
+		if slices.Contains(stages.CodeStages, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// checkVulnDB accepts a folder laid out as a dagsec vulnerability database,
+// as the CLI's --vuln-db does, so a wrong folder fails before any scan.
+func checkVulnDB(ctx context.Context, db *dagger.Directory) (string, error) {
+	data, err := readFile(ctx, db, stages.VulnDBVersionFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no %s file: not a dagsec vulnerability database", stages.VulnDBVersionFile)
+	}
+	if err != nil {
+		return "", err
+	}
+	stamp, err := stages.ParseVulnDBStamp(data)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range []string{
+		stages.VulnDBGovulncheck + "/index/db.json",
+		stages.VulnDBGovulncheck + "/index/modules.json",
+		stages.VulnDBOSVScanner + "/" + stages.VulnDBOSVGoZip,
+	} {
+		ok, err := db.Exists(ctx, f, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+		if err != nil {
+			return "", fmt.Errorf("checking %s: %w", f, err)
+		}
+		if !ok {
+			return "", fmt.Errorf("the vulnerability database is incomplete: %s is missing", f)
+		}
+	}
+	return stamp.String(), nil
 }
 
 // loadPolicy mirrors the CLI: a file over the preset it names or is given,
@@ -182,7 +454,7 @@ func loadPolicy(ctx context.Context, file *dagger.File, preset string) (*policie
 }
 
 // Report is the outcome of one run: the run report, its Markdown summary and
-// SARIF log, and the overall verdict.
+// SARIF log, files tools produced (SBOMs), and the overall verdict.
 type Report struct {
 	// Run report as JSON: every stage, finding and tool run, with timings.
 	JSON string `json:"json"`
@@ -190,11 +462,17 @@ type Report struct {
 	Summary string `json:"summary"`
 	// Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 	Sarif *dagger.File `json:"sarif"`
+	// Files tools produced besides findings: the SBOMs of the licenses
+	// stage (sbom.cdx.json, sbom.spdx.json). Empty when none ran.
+	Artifacts *dagger.Directory `json:"artifacts"`
 	// Overall status: passed, warned, blocked or error.
 	Status string `json:"status"`
 	// Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
 	ExitCode int `json:"exitCode"`
 }
+
+// reportFiles are the files Directory always holds.
+var reportFiles = []string{"report.json", "results.sarif", "summary.md"}
 
 func newReport(rep *pipeline.Report) (*Report, error) {
 	js, err := rep.JSON()
@@ -205,12 +483,22 @@ func newReport(rep *pipeline.Report) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results.sarif: %w", err)
 	}
+	// Plain file names only, never one of the report's own files, as the
+	// CLI writes them.
+	arts := dag.Directory()
+	for _, name := range slices.Sorted(maps.Keys(rep.Artifacts)) {
+		if name != path.Base(name) || name == "." || name == ".." || slices.Contains(reportFiles, name) {
+			continue
+		}
+		arts = arts.WithNewFile(name, string(rep.Artifacts[name]))
+	}
 	return &Report{
-		JSON:     string(js),
-		Summary:  rep.Markdown(),
-		Sarif:    dag.File("results.sarif", string(sarif)),
-		Status:   string(rep.Status),
-		ExitCode: rep.ExitCode,
+		JSON:      string(js),
+		Summary:   rep.Markdown(),
+		Sarif:     dag.File("results.sarif", string(sarif)),
+		Artifacts: arts,
+		Status:    string(rep.Status),
+		ExitCode:  rep.ExitCode,
 	}, nil
 }
 
@@ -249,9 +537,14 @@ func (r *Report) Check(ctx context.Context) error {
 	return fmt.Errorf("dagsec: %s (exit code %d): %s", r.Status, r.ExitCode, strings.Join(stops, "; "))
 }
 
-// Directory holds report.json, results.sarif and summary.md, ready to export.
+// Directory holds report.json, results.sarif, summary.md and the artifacts
+// (SBOMs), ready to export.
 func (r *Report) Directory() *dagger.Directory {
-	dir := dag.Directory().
+	dir := dag.Directory()
+	if r.Artifacts != nil {
+		dir = dir.WithDirectory(".", r.Artifacts)
+	}
+	dir = dir.
 		WithNewFile("report.json", r.JSON).
 		WithNewFile("summary.md", r.Summary)
 	if r.Sarif != nil {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"path"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"dagger/dagsec/internal/dagger"
@@ -16,16 +20,30 @@ import (
 
 // Fixed container paths the step placeholders expand to.
 const (
-	srcPath = "/src"
-	inPath  = "/dagsec/in"
-	outPath = "/dagsec/out"
+	srcPath   = "/src"
+	inPath    = "/dagsec/in"
+	outPath   = "/dagsec/out"
+	cachePath = "/dagsec/cache"
+	dbPath    = "/dagsec/db"
 )
+
+// Go toolchain caches of UsesGo steps, as cache volume names under cachePath.
+const (
+	goModCache   = "go-mod"
+	goBuildCache = "go-build"
+)
+
+// defaultDBRefresh applies to a step with a DBUpdate but no DBRefresh.
+const defaultDBRefresh = 24 * time.Hour
 
 // daggerRunner executes steps in containers over a Dagger directory.
 type daggerRunner struct {
 	source *dagger.Directory
 	// images maps a tool name to a mirror image that replaces Step.Image.
 	images map[string]string
+	// vulnDB is the caller's vulnerability database, mounted at dbPath for
+	// steps that read it; nil when none was given.
+	vulnDB *dagger.Directory
 }
 
 var _ pipeline.Runner = (*daggerRunner)(nil)
@@ -47,8 +65,79 @@ func (r *daggerRunner) Exists(ctx context.Context, rel string) (bool, error) {
 	return ok, nil
 }
 
-// Run executes one step: the source mounted read-only, inputs and an empty
-// output folder written into the container, the report read back from it.
+// Glob lists the source's files matching a doublestar pattern, sorted, as
+// the host runner does: folders and anything under .git are left out.
+func (r *daggerRunner) Glob(ctx context.Context, pattern string) ([]string, error) {
+	entries, err := r.source.Glob(ctx, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("listing the source: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		// The engine marks folders with a trailing slash.
+		if strings.HasSuffix(e, "/") {
+			continue
+		}
+		e = strings.TrimPrefix(e, "./")
+		if slices.Contains(strings.Split(e, "/"), ".git") {
+			continue
+		}
+		// The engine's matcher may differ from stages.MatchGlob in corner
+		// cases; both runners must answer the same.
+		if !stages.MatchGlob(pattern, e) {
+			continue
+		}
+		out = append(out, e)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// ReadFile reads a regular file of the source, refusing one larger than
+// stages.MaxReportBytes before reading it.
+func (r *daggerRunner) ReadFile(ctx context.Context, rel string) ([]byte, error) {
+	clean, err := stages.CleanRel(rel)
+	if err != nil {
+		return nil, err
+	}
+	return readFile(ctx, r.source, clean)
+}
+
+// HasTool is true for every pinned tool: each runs from its image.
+func (r *daggerRunner) HasTool(_ context.Context, tool string) bool {
+	_, ok := stages.LookupTool(tool)
+	return ok
+}
+
+// readFile reads a regular file of dir, size-checked first. A missing file
+// is an error wrapping fs.ErrNotExist.
+func readFile(ctx context.Context, dir *dagger.Directory, rel string) ([]byte, error) {
+	ok, err := dir.Exists(ctx, rel, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
+	}
+	f := dir.File(rel)
+	size, err := f.Size(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	if size > stages.MaxReportBytes {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit", rel, size, stages.MaxReportBytes)
+	}
+	data, err := f.Contents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	return []byte(data), nil
+}
+
+// Run executes one step: the tool's image (with its install commands), the
+// source mounted read-only, inputs and an empty output folder written into
+// the container, the report read back from it. The timeout covers the
+// database update and the tool, not preparing the image, as on the host.
 func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepResult, error) {
 	if err := step.Validate(); err != nil {
 		return stages.StepResult{}, err
@@ -57,13 +146,20 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	if img := r.images[step.Tool]; img != "" {
 		image = img
 	}
+	if step.DB && r.vulnDB == nil {
+		return stages.StepResult{}, fmt.Errorf("step %s needs a local vulnerability database and none was given (pass --vuln-db)", step.Name)
+	}
+	ctr, user, err := r.prepare(ctx, step, image)
+	if err != nil {
+		return stages.StepResult{}, err
+	}
 	if step.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, step.Timeout)
 		defer cancel()
 	}
 	start := time.Now()
-	res, err := r.run(ctx, step, image)
+	res, err := r.run(ctx, step, image, ctr, user)
 	res.Duration = time.Since(start)
 	if err != nil && ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && step.Timeout > 0 {
@@ -74,19 +170,48 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	return res, err
 }
 
-func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string) (stages.StepResult, error) {
-	var res stages.StepResult
+// prepare pulls the image and runs the tool's install commands, before the
+// source is mounted so that layer is cached across sources. It returns the
+// image's user, who must be able to write the report and the caches.
+func (r *daggerRunner) prepare(ctx context.Context, step stages.Step, image string) (*dagger.Container, string, error) {
 	ctr := dag.Container().From(image)
-
-	// Tool images may run as a non-root user, who must be able to write the
-	// report: the output folder is given to the image's user.
 	user, err := ctr.User(ctx)
 	if err != nil {
-		return res, fmt.Errorf("image %s: %w", image, err)
+		return nil, "", fmt.Errorf("image %s: %w", image, err)
+	}
+	if t, ok := stages.LookupTool(step.Tool); ok && len(t.Install) > 0 {
+		for _, cmd := range t.Install {
+			ctr = ctr.WithExec([]string{"sh", "-c", cmd})
+		}
+		if ctr, err = ctr.Sync(ctx); err != nil {
+			return nil, "", fmt.Errorf("installing %s on %s: %w", step.Tool, image, err)
+		}
+	}
+	return ctr, user, nil
+}
+
+func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, ctr *dagger.Container, user string) (stages.StepResult, error) {
+	var res stages.StepResult
+	paths := stages.Paths{Source: srcPath, Input: inPath, Output: outPath, Cache: cachePath}
+	if step.DB {
+		paths.DB = dbPath
 	}
 	ctr = ctr.
 		WithMountedDirectory(srcPath, r.source, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: true}).
 		WithDirectory(outPath, dag.Directory(), dagger.ContainerWithDirectoryOpts{Owner: user})
+	if step.DB {
+		ctr = ctr.WithMountedDirectory(dbPath, r.vulnDB, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: true})
+	}
+	if step.UsesGo {
+		ctr = withCache(ctr, goModCache, user).
+			WithEnvVariable("GOMODCACHE", cachePath+"/"+goModCache)
+		ctr = withCache(ctr, goBuildCache, user).
+			WithEnvVariable("GOCACHE", cachePath+"/"+goBuildCache).
+			WithEnvVariable("GOFLAGS", "-mod=mod")
+	}
+	for _, c := range step.Caches {
+		ctr = withCache(ctr, c, user)
+	}
 
 	// Sorted so the same step always builds the same container (cache hits).
 	for _, name := range slices.Sorted(maps.Keys(step.Inputs)) {
@@ -97,61 +222,128 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string) 
 		ctr = ctr.WithNewFile(inPath+"/"+clean, string(step.Inputs[name]))
 	}
 
-	argv, env := step.Expand(srcPath, inPath, outPath)
+	argv, env := step.Expand(paths)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
-	ctr = ctr.WithWorkdir(step.Dir(srcPath, inPath, outPath)).
-		WithExec(argv, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	res.Workdir = step.Dir(paths)
+	ctr = ctr.WithWorkdir(res.Workdir)
+
+	if len(step.DBUpdate) > 0 {
+		var err error
+		if ctr, err = r.updateDB(ctx, ctr, step, paths); err != nil {
+			return res, err
+		}
+	} else if step.DBRefresh > 0 {
+		// The tool reads an online database itself (govulncheck without a
+		// local one, semgrep's registry rules): rerun it once per period
+		// instead of serving a cached result forever.
+		ctr = ctr.WithEnvVariable("DAGSEC_DB_EPOCH", dbEpoch(step.DBRefresh))
+	}
+
+	opts := dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}
+	if step.StdoutReport {
+		opts.RedirectStdout = path.Join(outPath, step.Report)
+	}
 	// Sync runs the tool once; the queries below then name the result by ID
 	// instead of resending the whole container definition.
-	ctr, err = ctr.Sync(ctx)
+	ctr, err := ctr.WithExec(argv, opts).Sync(ctx)
 	if err != nil {
 		return res, fmt.Errorf("running %s in %s: %w", step.Tool, image, err)
 	}
+	code, stderr, err := exitAndOutput(ctx, ctr, !step.StdoutReport)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", step.Tool, err)
+	}
+	res.ExitCode, res.Stderr = code, stderr
 
-	code, err := ctr.ExitCode(ctx)
-	if err != nil {
-		return res, fmt.Errorf("exit code of %s: %w", step.Tool, err)
-	}
-	res.ExitCode = code
-	stderr, err := ctr.Stderr(ctx)
-	if err != nil {
-		return res, fmt.Errorf("reading stderr: %w", err)
-	}
-	res.Stderr = stages.Tail(stderr, 2000)
-	if res.Stderr == "" {
-		stdout, err := ctr.Stdout(ctx)
+	out := ctr.Directory(outPath)
+	for _, a := range step.Artifacts {
+		data, err := readFile(ctx, out, a)
 		if err != nil {
-			return res, fmt.Errorf("reading stdout: %w", err)
+			return res, fmt.Errorf("output %w", err)
 		}
-		res.Stderr = stages.Tail(stdout, 2000)
+		if res.Artifacts == nil {
+			res.Artifacts = map[string][]byte{}
+		}
+		res.Artifacts[a] = data
 	}
-
 	if step.Report == "" {
 		return res, nil
 	}
-	report := outPath + "/" + step.Report
-	ok, err := ctr.Exists(ctx, report, dagger.ContainerExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
-	if err != nil {
-		return res, fmt.Errorf("looking for report %s: %w", step.Report, err)
-	}
-	if !ok {
+	data, err := readFile(ctx, out, step.Report)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		res.ReportMissing = true
-		return res, nil
+	case err != nil:
+		return res, fmt.Errorf("reading report %w", err)
+	default:
+		res.Report = data
 	}
-	f := ctr.File(report)
-	size, err := f.Size(ctx)
-	if err != nil {
-		return res, fmt.Errorf("reading report %s: %w", step.Report, err)
-	}
-	if size > stages.MaxReportBytes {
-		return res, fmt.Errorf("report %s is %d bytes, over the %d byte limit", step.Report, size, stages.MaxReportBytes)
-	}
-	data, err := f.Contents(ctx)
-	if err != nil {
-		return res, fmt.Errorf("reading report %s: %w", step.Report, err)
-	}
-	res.Report = []byte(data)
 	return res, nil
+}
+
+// dbEpoch numbers the refresh period now falls in.
+func dbEpoch(refresh time.Duration) string {
+	period := max(int64(refresh/time.Second), 1)
+	return strconv.FormatInt(time.Now().Unix()/period, 10)
+}
+
+// updateDB runs the step's database update in its container before the
+// tool. DAGSEC_DB_EPOCH changes once per refresh period, so the engine's
+// cache reruns the update only then.
+func (r *daggerRunner) updateDB(ctx context.Context, ctr *dagger.Container, step stages.Step, paths stages.Paths) (*dagger.Container, error) {
+	refresh := step.DBRefresh
+	if refresh <= 0 {
+		refresh = defaultDBRefresh
+	}
+	ctr, err := ctr.
+		WithEnvVariable("DAGSEC_DB_EPOCH", dbEpoch(refresh)).
+		WithExec(step.ExpandUpdate(paths), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
+		Sync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("updating the vulnerability database: %w", err)
+	}
+	code, stderr, err := exitAndOutput(ctx, ctr, true)
+	if err != nil {
+		return nil, fmt.Errorf("updating the vulnerability database: %w", err)
+	}
+	if code != 0 {
+		return nil, fmt.Errorf("updating the vulnerability database: exited with code %d: %s", code, stderr)
+	}
+	return ctr, nil
+}
+
+// exitAndOutput returns the last exec's exit code and the tail of its
+// stderr, or of its stdout when stderr is empty and stdout may be read.
+func exitAndOutput(ctx context.Context, ctr *dagger.Container, stdout bool) (int, string, error) {
+	code, err := ctr.ExitCode(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("exit code: %w", err)
+	}
+	stderr, err := ctr.Stderr(ctx)
+	if err != nil {
+		return code, "", fmt.Errorf("reading stderr: %w", err)
+	}
+	tail := stages.Tail(stderr, 2000)
+	if tail == "" && stdout {
+		out, err := ctr.Stdout(ctx)
+		if err != nil {
+			return code, "", fmt.Errorf("reading stdout: %w", err)
+		}
+		tail = stages.Tail(out, 2000)
+	}
+	return code, tail, nil
+}
+
+// withCache mounts the dagsec-<name> cache volume at cachePath/<name>,
+// owned by the image's user. A volume is owned once, when created, so a
+// non-root user gets volumes of its own.
+func withCache(ctr *dagger.Container, name, user string) *dagger.Container {
+	key := "dagsec-" + name
+	if u, _, _ := strings.Cut(user, ":"); u != "" && u != "root" && u != "0" {
+		key += "-" + strings.NewReplacer(":", "-", "/", "-").Replace(user)
+	}
+	return ctr.WithMountedCache(cachePath+"/"+name, dag.CacheVolume(key),
+		dagger.ContainerWithMountedCacheOpts{Owner: user})
 }

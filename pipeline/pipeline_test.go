@@ -31,7 +31,7 @@ func runOn(t *testing.T, dir string, inst *host.Installer, pol *policies.Policy)
 		t.Fatal(err)
 	}
 	r.AllowPATH = false
-	rep, err := pipeline.Run(context.Background(), pipeline.Config{Runner: r, Policy: pol, Source: dir})
+	rep, err := pipeline.Run(context.Background(), pipeline.Config{Runner: r, Policy: pol, Source: dir, Stages: []string{stages.Secrets}})
 	if err != nil {
 		t.Fatal(err)
 	}

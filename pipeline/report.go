@@ -39,6 +39,9 @@ type Report struct {
 	Stages        []StageReport      `json:"stages"`
 	Findings      []findings.Finding `json:"findings"`
 	Errors        []string           `json:"errors"`
+	// Artifacts are files tools produced besides findings (SBOMs), by
+	// file name; writers put them next to the report.
+	Artifacts map[string][]byte `json:"-"`
 }
 
 // StageReport is one stage's verdict.
@@ -68,6 +71,12 @@ type ToolReport struct {
 	DurationMS int64  `json:"duration_ms"`
 	Findings   int    `json:"findings"`
 	Error      string `json:"error,omitempty"`
+	// Skipped says why a tool of the stage did not run (no files in its
+	// language, or not available to this runner).
+	Skipped string `json:"skipped,omitempty"`
+	// Database is the vulnerability database the tool used, as it said.
+	Database  string   `json:"database,omitempty"`
+	Artifacts []string `json:"artifacts,omitempty"`
 }
 
 func newReport(cfg Config) *Report {
@@ -156,11 +165,22 @@ func (r *Report) SARIF() ([]byte, error) {
 		byTool[k] = append(byTool[k], f)
 	}
 	var runs []sarifio.ToolRun
+	done := map[key]bool{}
 	for _, s := range r.Stages {
+		failed := map[string]bool{}
 		for _, t := range s.Tools {
 			if t.Error != "" {
+				failed[t.Name] = true
+			}
+		}
+		for _, t := range s.Tools {
+			k := key{s.Name, t.Name}
+			// One run per tool of a stage, even when it ran once per module;
+			// none when any of its runs failed or it did not run.
+			if failed[t.Name] || t.Skipped != "" || done[k] {
 				continue
 			}
+			done[k] = true
 			runs = append(runs, sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Findings: byTool[key{s.Name, t.Name}]})
 		}
 	}
@@ -207,10 +227,17 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | `%s` | %s |\n", f.Severity, f.Stage, f.Tool, mdCode(f.RuleID), mdCode(loc), mdCell(f.Message))
 		}
 	}
-	b.WriteString("\n<details><summary>Tools</summary>\n\n| Stage | Tool | Version | Runner | Exit | Time |\n|---|---|---|---|---:|---:|\n")
+	b.WriteString("\n<details><summary>Tools</summary>\n\n| Stage | Tool | Version | Runner | Exit | Time | Notes |\n|---|---|---|---|---:|---:|---|\n")
 	for _, s := range r.Stages {
 		for _, t := range s.Tools {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %dms |\n", s.Name, t.Name, mdCell(t.Version), t.Runner, t.ExitCode, t.DurationMS)
+			note := t.Skipped
+			if note != "" {
+				note = "not run: " + note
+			}
+			if t.Database != "" {
+				note = "database " + t.Database
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %dms | %s |\n", s.Name, t.Name, mdCell(t.Version), t.Runner, t.ExitCode, t.DurationMS, mdCell(note))
 		}
 	}
 	b.WriteString("\n</details>\n")

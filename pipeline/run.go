@@ -6,7 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/dagsec/dagsec/findings"
 	"github.com/dagsec/dagsec/policies"
@@ -35,6 +38,11 @@ type Config struct {
 	History bool
 	// Parallel caps how many stages run at once (0: no cap).
 	Parallel int
+	// VulnDB is a local vulnerability database for sca (see stages.Options);
+	// Offline says tools cannot download theirs.
+	VulnDB     string
+	VulnDBName string
+	Offline    bool
 }
 
 // Run executes the selected stages and returns the run report. The error is
@@ -85,21 +93,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		sr.DurationMS = r.Duration.Milliseconds()
 		rep.Stages = append(rep.Stages, *sr)
 	}
+	rep.Artifacts = rec.artifacts
 	rep.finish(rec.findings)
 	return rep, nil
 }
 
 // recorder collects what concurrent stages produce.
 type recorder struct {
-	mu       sync.Mutex
-	stages   map[string]*StageReport
-	findings []findings.Finding
+	mu        sync.Mutex
+	stages    map[string]*StageReport
+	findings  []findings.Finding
+	artifacts map[string][]byte
 }
 
 func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, rec *recorder) NodeResult {
 	history := sp.History || (cfg.History && name == stages.Secrets)
 	plans, err := stages.PlanStage(ctx, name, stages.Options{
 		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, Timeout: sp.Timeout,
+		Rulesets: sp.Rulesets, UnreachableSeverity: sp.UnreachableSeverity, Licenses: sp.Licenses,
+		DBRefresh: sp.DBRefresh, VulnDB: cfg.VulnDB, VulnDBName: cfg.VulnDBName, Offline: cfg.Offline,
 	}, cfg.Runner)
 	if err != nil {
 		v := policies.Evaluate(name, sp, nil, []error{err})
@@ -107,10 +119,18 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		return NodeResult{Status: v.Status, Reason: v.Reason}
 	}
 
+	if why := noToolRan(plans); why != "" {
+		for _, p := range plans {
+			sr.Tools = append(sr.Tools, ToolReport{Name: p.Tool, Runner: cfg.Runner.Kind(), Skipped: p.Skipped})
+		}
+		return NodeResult{Status: policies.StatusSkipped, Reason: why}
+	}
+
 	type outcome struct {
-		tool     ToolReport
-		findings []findings.Finding
-		err      error
+		tool      ToolReport
+		findings  []findings.Finding
+		artifacts map[string][]byte
+		err       error
 	}
 	outs := make([]outcome, len(plans))
 	var wg sync.WaitGroup
@@ -118,8 +138,8 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr, fs, err := runTool(ctx, cfg.Runner, p)
-			outs[i] = outcome{tr, fs, err}
+			tr, fs, arts, err := runTool(ctx, cfg.Runner, p)
+			outs[i] = outcome{tr, fs, arts, err}
 		}()
 	}
 	wg.Wait()
@@ -134,6 +154,14 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 			continue
 		}
 		all = append(all, o.findings...)
+		if len(o.artifacts) > 0 {
+			rec.mu.Lock()
+			if rec.artifacts == nil {
+				rec.artifacts = map[string][]byte{}
+			}
+			maps.Copy(rec.artifacts, o.artifacts)
+			rec.mu.Unlock()
+		}
 	}
 	v := policies.Evaluate(name, sp, all, toolErrs)
 	sr.Counts = findings.CountBySeverity(all)
@@ -148,25 +176,48 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	return NodeResult{Status: v.Status, Reason: v.Reason}
 }
 
+// noToolRan explains a stage none of whose tools could run on this runner
+// although one had something to scan: that stage is skipped, not passed.
+func noToolRan(plans []stages.Plan) string {
+	var missing []string
+	for _, p := range plans {
+		if p.Skipped == "" {
+			return ""
+		}
+		if p.Unavailable {
+			missing = append(missing, p.Tool)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "no tool available to this runner: " + strings.Join(missing, ", ") + " not installed"
+}
+
 // runTool executes one plan and reads its report, failing closed: an exit
 // code the step does not declare, a missing or unreadable report, or a
 // "findings" exit with no findings in the report is a tool error.
-func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findings.Finding, error) {
+func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findings.Finding, map[string][]byte, error) {
+	switch {
+	case p.Skipped != "":
+		return ToolReport{Name: p.Tool, Runner: r.Kind(), Skipped: p.Skipped}, nil, nil, nil
+	case p.Inline != nil:
+		return runInline(ctx, r, p)
+	}
 	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Image: p.Step.Image, Runner: r.Kind()}
-	if err := p.Step.Validate(); err != nil {
+	fail := func(err error) (ToolReport, []findings.Finding, map[string][]byte, error) {
+		err = fmt.Errorf("%s: %w", p.Step.Tool, err)
 		tr.Error = err.Error()
-		return tr, nil, err
+		return tr, nil, nil, err
+	}
+	if err := p.Step.Validate(); err != nil {
+		return fail(err)
 	}
 	res, err := r.Run(ctx, p.Step)
 	tr.ExitCode = res.ExitCode
 	tr.DurationMS = res.Duration.Milliseconds()
 	if res.ToolVersion != "" {
 		tr.Version = res.ToolVersion
-	}
-	fail := func(err error) (ToolReport, []findings.Finding, error) {
-		err = fmt.Errorf("%s: %w", p.Step.Tool, err)
-		tr.Error = err.Error()
-		return tr, nil, err
 	}
 	if err != nil {
 		return fail(err)
@@ -184,21 +235,59 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 		if res.ReportMissing || res.Report == nil {
 			return fail(fmt.Errorf("wrote no report %s (exit code %d)", p.Step.Report, res.ExitCode))
 		}
-		fs, err = p.Parse(res.Report)
+		if p.ParseIn != nil {
+			fs, err = p.ParseIn(res.Report, res.Workdir)
+		} else {
+			fs, err = p.Parse(res.Report)
+		}
 		if err != nil {
 			return fail(fmt.Errorf("unreadable report: %w", err))
 		}
-	}
-	for _, f := range fs {
-		if err := f.Validate(); err != nil {
-			return fail(fmt.Errorf("report: %w", err))
+		if p.Database != nil {
+			tr.Database = p.Database(res.Report)
 		}
+	}
+	for _, a := range p.Step.Artifacts {
+		if _, ok := res.Artifacts[a]; !ok {
+			return fail(fmt.Errorf("wrote no %s (exit code %d)", a, res.ExitCode))
+		}
+		tr.Artifacts = append(tr.Artifacts, a)
+	}
+	if err := validate(fs); err != nil {
+		return fail(err)
 	}
 	if outcome == stages.OutcomeFindings && len(fs) == 0 {
 		return fail(fmt.Errorf("exit code %d means findings, but the report lists none", res.ExitCode))
 	}
 	tr.Findings = len(fs)
-	return tr, fs, nil
+	return tr, fs, res.Artifacts, nil
+}
+
+// runInline runs dagsec's own checks of a stage in-process.
+func runInline(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findings.Finding, map[string][]byte, error) {
+	tr := ToolReport{Name: p.Tool, Version: Version, Runner: r.Kind()}
+	start := time.Now()
+	fs, err := p.Inline(ctx, r)
+	tr.DurationMS = time.Since(start).Milliseconds()
+	if err == nil {
+		err = validate(fs)
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: %w", p.Tool, err)
+		tr.Error = err.Error()
+		return tr, nil, nil, err
+	}
+	tr.Findings = len(fs)
+	return tr, fs, nil, nil
+}
+
+func validate(fs []findings.Finding) error {
+	for _, f := range fs {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return nil
 }
 
 // ExitCode is the process exit code for a run status.

@@ -20,6 +20,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("version: 1\n---\nversion: 1\n"), uint8(2))
 	f.Add([]byte("stages:\n  sca: &a {warn_only: true}\n  iac: *a\n"), uint8(3))
 	f.Add([]byte("stages: {secrets: {tools: [gitleaks], timeout: 1h}}\n"), uint8(0))
+	f.Add([]byte("stages:\n  sast:\n    rulesets: [p/jwt, rules/x.yml]\n  sca:\n    unreachable_severity: medium\n    db_refresh: 12h\n"), uint8(0))
+	f.Add([]byte("stages:\n  licenses:\n    allow: [MIT, LicenseRef-x]\n    deny: []\n    unknown_license: block\n"), uint8(1))
+	f.Add([]byte("stages:\n  licenses:\n    allow: [GPL-3.0-only]\n"), uint8(0))
+	f.Add([]byte("stages:\n  sca:\n    rulesets: [p/jwt]\n  licenses:\n    denny: [MIT]\n"), uint8(2))
 	presets := append([]string{""}, PresetNames()...)
 	f.Fuzz(func(t *testing.T, data []byte, pick uint8) {
 		preset := presets[int(pick)%len(presets)]

@@ -59,8 +59,51 @@ const CurrentVersion = 1
 
 var (
 	topKeys   = []string{"version", "extends", "production_branch", "stages"}
-	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "config", "baseline", "history"}
+	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "config", "baseline"}
+	// stageOnlyKeys are the settings of a single stage, listed after
+	// stageKeys in this order.
+	stageOnlyKeys = []struct{ key, stage string }{
+		{"history", stages.Secrets},
+		{"rulesets", stages.SAST},
+		{"unreachable_severity", stages.SCA},
+		{"db_refresh", stages.SCA},
+		{"allow", stages.Licenses},
+		{"deny", stages.Licenses},
+		{"unknown_license", stages.Licenses},
+	}
 )
+
+// knownStageKeys lists the keys a stage accepts.
+func knownStageKeys(stage string) []string {
+	out := slices.Clone(stageKeys)
+	for _, k := range stageOnlyKeys {
+		if k.stage == stage {
+			out = append(out, k.key)
+		}
+	}
+	return out
+}
+
+// keyOwner names the only stage that has key, if one does.
+func keyOwner(key string) (string, bool) {
+	for _, k := range stageOnlyKeys {
+		if k.key == key {
+			return k.stage, true
+		}
+	}
+	return "", false
+}
+
+var (
+	// registryRE matches semgrep registry configs: p/ packs, r/ rules, s/ snippets.
+	registryRE = regexp.MustCompile(`^(p|r|s)/[A-Za-z0-9._/-]+$`)
+	// spdxRE matches one SPDX license id (MIT, GPL-3.0-or-later, GPL-2.0+)
+	// or a LicenseRef, optionally qualified by a DocumentRef.
+	spdxRE = regexp.MustCompile(`^(?:[A-Za-z0-9][A-Za-z0-9.+-]*|(?:DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+)$`)
+)
+
+// minDBRefresh keeps vulnerability database downloads from running every scan.
+const minDBRefresh = time.Minute
 
 // rawPolicy holds what a file sets; nil fields keep the base preset's value.
 type rawPolicy struct {
@@ -80,6 +123,15 @@ type rawStage struct {
 	config      *string
 	baseline    *string
 	history     *bool
+
+	rulesets            *[]string
+	unreachableSeverity *findings.Severity
+	dbRefresh           *time.Duration
+	allow, deny         *[]string
+	// allowAt and denyAt give the line of each id of allow and deny, by
+	// lower-case id.
+	allowAt, denyAt map[string]int
+	unknownLicense  *stages.LicenseAction
 }
 
 // apply returns a copy of base with the file's settings laid over it.
@@ -99,9 +151,43 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Config, rs.config)
 		set(&sp.Baseline, rs.baseline)
 		set(&sp.History, rs.history)
+		set(&sp.Rulesets, rs.rulesets)
+		set(&sp.UnreachableSeverity, rs.unreachableSeverity)
+		set(&sp.DBRefresh, rs.dbRefresh)
+		set(&sp.Licenses.Allow, rs.allow)
+		set(&sp.Licenses.Deny, rs.deny)
+		set(&sp.Licenses.Unknown, rs.unknownLicense)
 		p.Stages[name] = sp
 	}
 	return p
+}
+
+// conflicts finds the licenses a file allows that its base denies, or the
+// reverse; a file that sets both lists was already checked by decode.
+// baseName names the base preset ("" for none).
+func (r *rawPolicy) conflicts(p *Policy, file, baseName string) []error {
+	rs := r.stages[stages.Licenses]
+	if rs == nil || (rs.allow == nil) == (rs.deny == nil) {
+		return nil
+	}
+	base := "the base policy"
+	if baseName != "" {
+		base = "the " + baseName + " preset"
+	}
+	lp := p.Stage(stages.Licenses).Licenses
+	key, ids, at, other, otherKey := "allow", lp.Allow, rs.allowAt, lp.Deny, "deny"
+	if rs.deny != nil {
+		key, ids, at, other, otherKey = "deny", lp.Deny, rs.denyAt, lp.Allow, "allow"
+	}
+	var errs []error
+	for _, id := range ids {
+		if slices.ContainsFunc(other, func(o string) bool { return strings.EqualFold(o, id) }) {
+			errs = append(errs, &Error{File: file, Line: at[strings.ToLower(id)], Msg: fmt.Sprintf(
+				"stages.licenses.%s: %s is in the %s list of %s (set stages.licenses.%s too, to say which)",
+				key, quote(id), otherKey, base, otherKey)})
+		}
+	}
+	return errs
 }
 
 func set[T any](dst *T, v *T) {
@@ -214,34 +300,24 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 		p.errorf(v, "%s: want a mapping of settings, got %s", where, describe(m))
 		return
 	}
-	known := stageKeys
-	if name != stages.Secrets {
-		known = known[:len(known)-1] // history
-	}
+	known := knownStageKeys(name)
 	p.mapping(m, "in "+where, known, "known", func(key string, k, v *yaml.Node) bool {
 		at := where + "." + key
+		if owner, ok := keyOwner(key); ok && owner != name {
+			p.errorf(k, "%s: %s only applies to the %s stage (known in %s: %s)", at, key, owner, where, strings.Join(known, ", "))
+			return true
+		}
 		switch key {
 		case "enabled":
 			rs.enabled = p.boolean(v, at)
 		case "warn_only":
 			rs.warnOnly = p.boolean(v, at)
 		case "history":
-			if name != stages.Secrets {
-				p.errorf(k, "%s: history only applies to the %s stage", at, stages.Secrets)
-				return true
-			}
 			rs.history = p.boolean(v, at)
 		case "tools":
 			rs.tools = p.tools(name, v, at)
 		case "block_on":
-			if s, ok := p.str(v, at); ok {
-				sev, err := findings.ParseSeverity(s)
-				if err != nil {
-					p.errorf(v, "%s: invalid severity %s (want critical, high, medium, low or info)", at, quote(s))
-				} else {
-					rs.blockOn = &sev
-				}
-			}
+			rs.blockOn = p.severity(v, at)
 		case "on_tool_error":
 			if s, ok := p.str(v, at); ok {
 				switch a := ErrorAction(s); a {
@@ -257,11 +333,56 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 			rs.config = p.relPath(v, at)
 		case "baseline":
 			rs.baseline = p.relPath(v, at)
+		case "rulesets":
+			rs.rulesets = p.rulesets(v, at)
+		case "unreachable_severity":
+			rs.unreachableSeverity = p.severity(v, at)
+		case "db_refresh":
+			if d := p.duration(v, at); d != nil {
+				if *d < minDBRefresh {
+					p.errorf(v, "%s: must be at least %s, got %s", at, formatDuration(minDBRefresh), resolve(v).Value)
+				} else {
+					rs.dbRefresh = d
+				}
+			}
+		case "allow":
+			rs.allow, rs.allowAt = p.licenseIDs(v, at)
+		case "deny":
+			rs.deny, rs.denyAt = p.licenseIDs(v, at)
+		case "unknown_license":
+			if s, ok := p.str(v, at); ok {
+				switch a := stages.LicenseAction(s); a {
+				case stages.LicenseAllow, stages.LicenseWarn, stages.LicenseBlock:
+					rs.unknownLicense = &a
+				default:
+					p.errorf(v, "%s: want allow, warn or block, got %s", at, quote(s))
+				}
+			}
 		default:
 			return false
 		}
 		return true
 	})
+	if rs.allow != nil && rs.deny != nil {
+		p.bothAllowedAndDenied(where, *rs.allow, rs.allowAt, rs.denyAt)
+	}
+}
+
+// bothAllowedAndDenied reports each id in both lists at its later line.
+func (p *parser) bothAllowedAndDenied(where string, allow []string, allowAt, denyAt map[string]int) {
+	for _, id := range allow {
+		lower := strings.ToLower(id)
+		aLine, dLine := allowAt[lower], denyAt[lower]
+		if dLine == 0 {
+			continue
+		}
+		key, line, other, otherLine := "allow", aLine, "deny", dLine
+		if dLine > aLine {
+			key, line, other, otherLine = "deny", dLine, "allow", aLine
+		}
+		p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: fmt.Sprintf(
+			"%s.%s: %s is also in %s.%s (line %d); a license is either allowed or denied", where, key, quote(id), where, other, otherLine)})
+	}
 }
 
 // mapping calls fn for each key of m; fn returns false for a key it does not
@@ -370,6 +491,121 @@ func (p *parser) duration(v *yaml.Node, at string) *time.Duration {
 	return &d
 }
 
+func (p *parser) severity(v *yaml.Node, at string) *findings.Severity {
+	s, ok := p.str(v, at)
+	if !ok {
+		return nil
+	}
+	sev, err := findings.ParseSeverity(s)
+	if err != nil {
+		p.errorf(v, "%s: invalid severity %s (want critical, high, medium, low or info)", at, quote(s))
+		return nil
+	}
+	return &sev
+}
+
+// list returns the items of a list value; null or another kind is an error.
+func (p *parser) list(v *yaml.Node, at, want, example string) ([]*yaml.Node, bool) {
+	seq := resolve(v)
+	if isNull(seq) {
+		p.errorf(v, "%s has no value (want a list such as %s)", at, example)
+		return nil, false
+	}
+	if seq.Kind != yaml.SequenceNode {
+		p.errorf(v, "%s: want a list of %s, got %s", at, want, describe(seq))
+		return nil, false
+	}
+	return seq.Content, true
+}
+
+// rulesets reads semgrep configs: registry names or paths inside the source.
+func (p *parser) rulesets(v *yaml.Node, at string) *[]string {
+	items, ok := p.list(v, at, "semgrep rulesets", "[p/owasp-top-ten]")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		p.errorf(v, "%s: the list is empty (omit rulesets for the stage's default)", at)
+		return nil
+	}
+	var out []string
+	seen := map[string]int{}
+	for _, item := range items {
+		s, isStr := p.str(item, at)
+		if !isStr {
+			ok = false
+			continue
+		}
+		key := s // registry names compare as written, paths once cleaned
+		switch {
+		case s == "":
+			p.errorf(item, "%s: empty ruleset", at)
+			ok = false
+			continue
+		case registryRE.MatchString(s):
+			if slices.Contains(strings.Split(s, "/"), "..") {
+				p.errorf(item, "%s: invalid registry name %s", at, quote(s))
+				ok = false
+				continue
+			}
+		default:
+			c, err := stages.CleanRel(s)
+			if err != nil || strings.ContainsRune(s, 0) || strings.HasPrefix(s, "-") || strings.Contains(s, "://") {
+				p.errorf(item, "%s: %s is neither a registry name such as p/owasp-top-ten nor a path inside the source, relative to it", at, quote(s))
+				ok = false
+				continue
+			}
+			key = "./" + c
+		}
+		if first, dup := seen[key]; dup {
+			p.errorf(item, "%s: ruleset %s is listed twice (first at line %d)", at, quote(s), first)
+			ok = false
+			continue
+		}
+		seen[key] = lineOf(item)
+		out = append(out, s)
+	}
+	if !ok {
+		return nil
+	}
+	return &out
+}
+
+// licenseIDs reads a list of SPDX license ids; an empty list is nil. It also
+// returns the line of each id, by lower-case id (ids compare ignoring case).
+func (p *parser) licenseIDs(v *yaml.Node, at string) (*[]string, map[string]int) {
+	items, ok := p.list(v, at, "SPDX license ids", "[MIT, Apache-2.0]")
+	if !ok {
+		return nil, nil
+	}
+	var out []string
+	lines := map[string]int{}
+	for _, item := range items {
+		id, isStr := p.str(item, at)
+		if !isStr {
+			ok = false
+			continue
+		}
+		if !spdxRE.MatchString(id) {
+			p.errorf(item, "%s: %s is not an SPDX license id (such as MIT, GPL-3.0-only or LicenseRef-custom; one id per item, no expressions)", at, quote(id))
+			ok = false
+			continue
+		}
+		lower := strings.ToLower(id)
+		if first, dup := lines[lower]; dup {
+			p.errorf(item, "%s: license %s is listed twice (first at line %d)", at, quote(id), first)
+			ok = false
+			continue
+		}
+		lines[lower] = lineOf(item)
+		out = append(out, id)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return &out, lines
+}
+
 func (p *parser) relPath(v *yaml.Node, at string) *string {
 	s, ok := p.str(v, at)
 	if !ok {
@@ -385,23 +621,17 @@ func (p *parser) relPath(v *yaml.Node, at string) *string {
 }
 
 func (p *parser) tools(stage string, v *yaml.Node, at string) *[]string {
-	seq := resolve(v)
-	if isNull(seq) {
-		p.errorf(v, "%s has no value (want a list such as [gitleaks])", at)
-		return nil
-	}
-	if seq.Kind != yaml.SequenceNode {
-		p.errorf(v, "%s: want a list of tool names, got %s", at, describe(seq))
+	items, ok := p.list(v, at, "tool names", "[gitleaks]")
+	if !ok {
 		return nil
 	}
 	d, _ := stages.Lookup(stage)
-	if len(seq.Content) == 0 && len(d.Tools) > 0 {
-		p.errorf(v, "%s: the list is empty (omit tools for every tool of the stage, or set enabled: false)", at)
+	if len(items) == 0 && len(d.Tools) > 0 {
+		p.errorf(v, "%s: the list is empty (omit tools for the stage's default tools, or set enabled: false)", at)
 		return nil
 	}
 	var out []string
-	ok := true
-	for _, item := range seq.Content {
+	for _, item := range items {
 		name, isStr := p.str(item, at)
 		if !isStr {
 			ok = false

@@ -44,7 +44,9 @@ const (
 // StagePolicy is the effective policy of one stage.
 type StagePolicy struct {
 	Enabled bool
-	// Tools to run; empty means every tool of the stage.
+	// Tools to run; empty means the stage's default tools
+	// (stages.Def.DefaultTools), which leave out tools such as tfsec that
+	// run only when named.
 	Tools []string
 	// BlockOn is the lowest severity that blocks.
 	BlockOn     findings.Severity
@@ -57,6 +59,28 @@ type StagePolicy struct {
 	Baseline string
 	// History is for secrets only: scan git history too.
 	History bool
+	// Rulesets (sast only) are semgrep configs: registry names like
+	// p/owasp-top-ten or paths inside the source; empty means the stage's
+	// default.
+	Rulesets []string
+	// UnreachableSeverity (sca only): the severity given to a known
+	// vulnerability the code never calls; zero means the stage's default.
+	UnreachableSeverity findings.Severity
+	// DBRefresh (sca only): how often vulnerability databases are refreshed;
+	// zero means the stage's default.
+	DBRefresh time.Duration
+	// Licenses (licenses only): the license policy. Unknown "" means the
+	// stage's default.
+	Licenses stages.LicensePolicy
+}
+
+// clone deep-copies the slices, so a copy handed out cannot change the original.
+func (sp StagePolicy) clone() StagePolicy {
+	sp.Tools = slices.Clone(sp.Tools)
+	sp.Rulesets = slices.Clone(sp.Rulesets)
+	sp.Licenses.Allow = slices.Clone(sp.Licenses.Allow)
+	sp.Licenses.Deny = slices.Clone(sp.Licenses.Deny)
+	return sp
 }
 
 // Policy is an effective policy: a preset with a file's overrides applied.
@@ -114,6 +138,9 @@ var loadPresets = sync.OnceValues(func() (map[string]*Policy, error) {
 			return nil, joinErrors(errs)
 		}
 		p := raw.apply(base)
+		if errs := raw.conflicts(p, file, ext); len(errs) > 0 {
+			return nil, joinErrors(errs)
+		}
 		p.Name, p.Extends = name, ext
 		out[name] = p
 	}
@@ -183,6 +210,9 @@ func Parse(data []byte, filename string, preset string) (*Policy, error) {
 		return nil, err
 	}
 	p := raw.apply(base)
+	if errs := raw.conflicts(p, filename, baseName); len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
 	p.Name, p.Extends = filename, ext
 	return p, nil
 }
@@ -197,23 +227,27 @@ func strictest() *Policy {
 	return p
 }
 
+// strictestStage leaves Tools empty (the stage's default tools) and the
+// stage-specific settings at the stage's defaults, except that a license
+// nobody recognised blocks.
 func strictestStage(name string) StagePolicy {
-	d, _ := stages.Lookup(name)
-	return StagePolicy{
+	sp := StagePolicy{
 		Enabled:     true,
-		Tools:       slices.Clone(d.Tools),
 		BlockOn:     findings.SeverityInfo,
 		OnToolError: ErrorBlock,
 		Timeout:     15 * time.Minute,
 	}
+	if name == stages.Licenses {
+		sp.Licenses.Unknown = stages.LicenseBlock
+	}
+	return sp
 }
 
 func (p *Policy) clone() *Policy {
 	c := *p
 	c.Stages = maps.Clone(p.Stages)
 	for n, sp := range c.Stages {
-		sp.Tools = slices.Clone(sp.Tools)
-		c.Stages[n] = sp
+		c.Stages[n] = sp.clone()
 	}
 	return &c
 }
@@ -224,8 +258,7 @@ func (p *Policy) clone() *Policy {
 func (p *Policy) Stage(name string) StagePolicy {
 	if p != nil {
 		if sp, ok := p.Stages[name]; ok {
-			sp.Tools = slices.Clone(sp.Tools)
-			return sp
+			return sp.clone()
 		}
 	}
 	return strictestStage(name)
@@ -259,11 +292,7 @@ func (p *Policy) Marshal() ([]byte, error) {
 		m := mapNode()
 		addPair(m, "enabled", boolNode(sp.Enabled))
 		if len(sp.Tools) > 0 {
-			seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
-			for _, t := range sp.Tools {
-				seq.Content = append(seq.Content, strNode(t))
-			}
-			addPair(m, "tools", seq)
+			addPair(m, "tools", seqNode(sp.Tools, yaml.FlowStyle))
 		}
 		addPair(m, "block_on", strNode(sp.BlockOn.String()))
 		addPair(m, "warn_only", boolNode(sp.WarnOnly))
@@ -275,10 +304,8 @@ func (p *Policy) Marshal() ([]byte, error) {
 		if sp.Baseline != "" {
 			addPair(m, "baseline", strNode(sp.Baseline))
 		}
-		if name == stages.Secrets {
-			addPair(m, "history", boolNode(sp.History))
-		} else if sp.History {
-			return nil, fmt.Errorf("policy %s: stage %s sets history, which only the secrets stage has", p.Name, name)
+		if err := marshalStageOnly(m, name, sp); err != nil {
+			return nil, fmt.Errorf("policy %s: %w", p.Name, err)
 		}
 		addPair(st, name, m)
 	}
@@ -299,6 +326,75 @@ func (p *Policy) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("policy %s is not valid: %w", p.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// marshalStageOnly writes the settings only one stage has, and refuses them
+// on any other stage: dropping them would print a different policy.
+func marshalStageOnly(m *yaml.Node, name string, sp StagePolicy) error {
+	wrong := func(key string) error {
+		owner, _ := keyOwner(key)
+		return fmt.Errorf("stage %s sets %s, which only the %s stage has", name, key, owner)
+	}
+	switch {
+	case name == stages.Secrets:
+		addPair(m, "history", boolNode(sp.History))
+	case sp.History:
+		return wrong("history")
+	}
+	switch {
+	case name == stages.SAST:
+		if len(sp.Rulesets) > 0 {
+			addPair(m, "rulesets", seqNode(sp.Rulesets, 0))
+		}
+	case len(sp.Rulesets) > 0:
+		return wrong("rulesets")
+	}
+	switch {
+	case name == stages.SCA:
+		if sp.UnreachableSeverity != 0 {
+			if !sp.UnreachableSeverity.Valid() {
+				return fmt.Errorf("stage %s has an invalid unreachable_severity (%s)", name, sp.UnreachableSeverity)
+			}
+			addPair(m, "unreachable_severity", strNode(sp.UnreachableSeverity.String()))
+		}
+		if sp.DBRefresh != 0 {
+			addPair(m, "db_refresh", strNode(formatDuration(sp.DBRefresh)))
+		}
+	case sp.UnreachableSeverity != 0:
+		return wrong("unreachable_severity")
+	case sp.DBRefresh != 0:
+		return wrong("db_refresh")
+	}
+	lp := sp.Licenses
+	switch {
+	case name == stages.Licenses:
+		// Empty lists are written out: on a base with a list, leaving the
+		// key out would load that list back.
+		addPair(m, "allow", seqNode(lp.Allow, 0))
+		addPair(m, "deny", seqNode(lp.Deny, 0))
+		if lp.Unknown != "" {
+			addPair(m, "unknown_license", strNode(string(lp.Unknown)))
+		}
+	case len(lp.Allow) > 0:
+		return wrong("allow")
+	case len(lp.Deny) > 0:
+		return wrong("deny")
+	case lp.Unknown != "":
+		return wrong("unknown_license")
+	}
+	return nil
+}
+
+// seqNode is a list of strings; an empty one is written as [].
+func seqNode(items []string, style yaml.Style) *yaml.Node {
+	if len(items) == 0 {
+		style = yaml.FlowStyle
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: style}
+	for _, it := range items {
+		seq.Content = append(seq.Content, strNode(it))
+	}
+	return seq
 }
 
 func mapNode() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} }

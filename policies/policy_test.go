@@ -26,8 +26,34 @@ var (
 	crit = findings.SeverityCritical
 	high = findings.SeverityHigh
 	med  = findings.SeverityMedium
+	low  = findings.SeverityLow
 	info = findings.SeverityInfo
 )
+
+// defaultDeny is the default preset's license deny list.
+var defaultDeny = []string{
+	"GPL-2.0", "GPL-2.0-only", "GPL-2.0-or-later", "GPL-2.0+",
+	"GPL-3.0", "GPL-3.0-only", "GPL-3.0-or-later", "GPL-3.0+",
+	"AGPL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "AGPL-3.0+",
+}
+
+// presetExtras sets the stage-specific settings a preset documents.
+func presetExtras(preset, stage string, sp *StagePolicy) {
+	switch stage {
+	case stages.SAST:
+		sp.Rulesets = []string{"p/owasp-top-ten", "p/python", "p/jwt", "p/sql-injection"}
+	case stages.SCA:
+		sp.UnreachableSeverity, sp.DBRefresh = low, 24*time.Hour
+		if preset == "strict" {
+			sp.UnreachableSeverity = med
+		}
+	case stages.Licenses:
+		sp.Licenses = stages.LicensePolicy{Deny: defaultDeny, Unknown: stages.LicenseWarn}
+		if preset == "strict" {
+			sp.Licenses.Unknown = stages.LicenseBlock
+		}
+	}
+}
 
 func TestPresetsMatchTable(t *testing.T) {
 	defaults := map[string]want{
@@ -72,15 +98,16 @@ func TestPresetsMatchTable(t *testing.T) {
 				if !ok {
 					t.Fatalf("test table lacks stage %s", name)
 				}
-				d, _ := stages.Lookup(name)
 				timeout := 15 * time.Minute
 				if name == stages.Secrets {
 					timeout = 10 * time.Minute
 				}
+				// No tools: every stage runs its default tools.
 				wantSP := StagePolicy{
-					Enabled: true, Tools: d.Tools, BlockOn: w.blockOn, WarnOnly: w.warnOnly,
+					Enabled: true, BlockOn: w.blockOn, WarnOnly: w.warnOnly,
 					OnToolError: ErrorBlock, Timeout: timeout,
 				}
+				presetExtras(tt.preset, name, &wantSP)
 				if got := p.Stage(name); !reflect.DeepEqual(got, wantSP) {
 					t.Errorf("%s = %+v, want %+v", name, got, wantSP)
 				}
@@ -113,14 +140,52 @@ func TestPresetUnknown(t *testing.T) {
 	}
 }
 
+func TestPresetDocumentedValues(t *testing.T) {
+	def, _ := Preset("default")
+	strict, _ := Preset("strict")
+	audit, _ := Preset("audit")
+	if deny := def.Stage(stages.Licenses).Licenses.Deny; !slices.Contains(deny, "GPL-3.0-only") || !slices.Contains(deny, "AGPL-3.0-or-later") {
+		t.Errorf("default deny = %v", deny)
+	}
+	if lp := def.Stage(stages.Licenses).Licenses; lp.Allow != nil || lp.Unknown != stages.LicenseWarn {
+		t.Errorf("default licenses = %+v", lp)
+	}
+	if u := strict.Stage(stages.Licenses).Licenses.Unknown; u != stages.LicenseBlock {
+		t.Errorf("strict unknown_license = %q", u)
+	}
+	if sev := strict.Stage(stages.SCA).UnreachableSeverity; sev != med {
+		t.Errorf("strict unreachable_severity = %s", sev)
+	}
+	if !reflect.DeepEqual(audit.Stage(stages.Licenses).Licenses, def.Stage(stages.Licenses).Licenses) {
+		t.Error("audit changed the license policy")
+	}
+	for _, p := range []*Policy{def, strict, audit} {
+		for _, name := range stages.Names() {
+			if tools := p.Stage(name).Tools; len(tools) != 0 {
+				t.Errorf("%s: %s tools = %v, want none (the stage's default tools)", p.Name, name, tools)
+			}
+		}
+	}
+}
+
 func TestPresetIsACopy(t *testing.T) {
 	p, _ := Preset("default")
-	sp := p.Stages[stages.Secrets]
-	sp.Tools[0] = "changed"
+	sast, lic := p.Stages[stages.SAST], p.Stages[stages.Licenses]
+	sast.Rulesets[0] = "changed"
+	lic.Licenses.Deny[0] = "changed"
 	p.Stages[stages.Secrets] = StagePolicy{}
+	got := p.Stage(stages.SCA)
+	got.Tools = append(got.Tools, "changed")
 	q, _ := Preset("default")
-	if q.Stage(stages.Secrets).Tools[0] != "gitleaks" || !q.Stage(stages.Secrets).Enabled {
+	if q.Stage(stages.SAST).Rulesets[0] != "p/owasp-top-ten" || q.Stage(stages.Licenses).Licenses.Deny[0] != "GPL-2.0" ||
+		!q.Stage(stages.Secrets).Enabled || len(q.Stage(stages.SCA).Tools) != 0 {
 		t.Error("changing a preset's copy changed the preset")
+	}
+	// Stage hands out copies too.
+	sp := q.Stage(stages.SAST)
+	sp.Rulesets[0] = "changed"
+	if q.Stage(stages.SAST).Rulesets[0] != "p/owasp-top-ten" {
+		t.Error("changing Stage's result changed the policy")
 	}
 }
 
@@ -171,7 +236,7 @@ func TestBadInputs(t *testing.T) {
 		{"quoted bool", "stages:\n  secrets:\n    warn_only: \"true\"\n", 3, `stages.secrets.warn_only: want true or false, got "true"`},
 		{"bool is a list", "stages:\n  secrets:\n    enabled: [true]\n", 3, "stages.secrets.enabled: want true or false, got a list"},
 		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - trufflehog\n", 5, `stages.secrets.tools: unknown tool "trufflehog" for stage secrets (tools: gitleaks)`},
-		{"tool for a stage without tools", "stages:\n  sast:\n    tools: [semgrep]\n", 3, `stage sast has no tools yet, so tool "semgrep" cannot be chosen`},
+		{"tool for a stage without tools", "stages:\n  build:\n    tools: [semgrep]\n", 3, `stage build has no tools yet, so tool "semgrep" cannot be chosen`},
 		{"tool listed twice", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - gitleaks\n", 5, `tool "gitleaks" is listed twice`},
 		{"empty tool list", "stages:\n  secrets:\n    tools: []\n", 3, "stages.secrets.tools: the list is empty"},
 		{"tools not a list", "stages:\n  secrets:\n    tools: gitleaks\n", 3, `stages.secrets.tools: want a list of tool names, got "gitleaks"`},
@@ -199,6 +264,39 @@ func TestBadInputs(t *testing.T) {
 		{"control character", "version: 1\nstages:\n  secrets:\x01\n", 3, "invalid YAML: control characters are not allowed"},
 		{"invalid UTF-8", "version: 1\nproduction_branch: ma\xffin\n", 2, "invalid YAML:"},
 		{"mapping value on first line", "version: 1: 2\n", 1, "invalid YAML: mapping values are not allowed in this context"},
+		{"unknown unreachable severity", "stages:\n  sca:\n    unreachable_severity: minor\n", 3, `stages.sca.unreachable_severity: invalid severity "minor" (want critical, high, medium, low or info)`},
+		{"zero db_refresh", "stages:\n  sca:\n    db_refresh: 0s\n", 3, "stages.sca.db_refresh: must be positive, got 0s"},
+		{"short db_refresh", "stages:\n  sca:\n    db_refresh: 30s\n", 3, "stages.sca.db_refresh: must be at least 1m, got 30s"},
+		{"bad db_refresh", "stages:\n  sca:\n    db_refresh: daily\n", 3, `stages.sca.db_refresh: invalid duration "daily"`},
+		{"unknown_license: maybe", "stages:\n  licenses:\n    unknown_license: maybe\n", 3, `stages.licenses.unknown_license: want allow, warn or block, got "maybe"`},
+		{"unknown_license not a string", "stages:\n  licenses:\n    unknown_license: true\n", 3, `stages.licenses.unknown_license: want a string, got "true"`},
+		{"SPDX id with a space", "stages:\n  licenses:\n    deny:\n      - GPL-3.0\n      - Apache 2.0\n", 5, `stages.licenses.deny: "Apache 2.0" is not an SPDX license id`},
+		{"SPDX expression", "stages:\n  licenses:\n    allow: [MIT OR Apache-2.0]\n", 3, `stages.licenses.allow: "MIT OR Apache-2.0" is not an SPDX license id`},
+		{"SPDX id with a leading dash", "stages:\n  licenses:\n    allow: [-MIT]\n", 3, `stages.licenses.allow: "-MIT" is not an SPDX license id`},
+		{"SPDX id not a string", "stages:\n  licenses:\n    allow: [[MIT]]\n", 3, "stages.licenses.allow: want a string, got a list"},
+		{"license listed twice", "stages:\n  licenses:\n    allow:\n      - MIT\n      - mit\n", 5, `stages.licenses.allow: license "mit" is listed twice (first at line 4)`},
+		{"license both allowed and denied", "stages:\n  licenses:\n    allow: [MIT, BSD-3-Clause]\n    deny:\n      - GPL-3.0-only\n      - bsd-3-clause\n", 6,
+			`stages.licenses.deny: "BSD-3-Clause" is also in stages.licenses.allow (line 3); a license is either allowed or denied`},
+		{"license denied then allowed", "stages:\n  licenses:\n    deny: [MIT]\n    allow:\n      - MIT\n", 5,
+			`stages.licenses.allow: "MIT" is also in stages.licenses.deny (line 3)`},
+		{"allow not a list", "stages:\n  licenses:\n    allow: MIT\n", 3, `stages.licenses.allow: want a list of SPDX license ids, got "MIT"`},
+		{"deny without value", "stages:\n  licenses:\n    deny:\n", 3, "stages.licenses.deny has no value (want a list such as [MIT, Apache-2.0])"},
+		{"allow conflicts with the preset's deny", "stages:\n  licenses:\n    allow:\n      - MIT\n      - GPL-3.0-only\n", 5,
+			`stages.licenses.allow: "GPL-3.0-only" is in the deny list of the default preset (set stages.licenses.deny too, to say which)`},
+		{"ruleset listed twice", "stages:\n  sast:\n    rulesets:\n      - p/jwt\n      - p/python\n      - p/jwt\n", 6, `stages.sast.rulesets: ruleset "p/jwt" is listed twice (first at line 4)`},
+		{"ruleset path listed twice", "stages:\n  sast:\n    rulesets: [rules/a.yaml, ./rules/a.yaml]\n", 3, `stages.sast.rulesets: ruleset "./rules/a.yaml" is listed twice`},
+		{"ruleset outside the source", "stages:\n  sast:\n    rulesets:\n      - p/jwt\n      - ../x\n", 5, `stages.sast.rulesets: "../x" is neither a registry name such as p/owasp-top-ten nor a path inside the source`},
+		{"absolute ruleset", "stages:\n  sast:\n    rulesets: [/etc/semgrep.yml]\n", 3, `stages.sast.rulesets: "/etc/semgrep.yml" is neither`},
+		{"ruleset URL", "stages:\n  sast:\n    rulesets: ['https://example.com/r.yml']\n", 3, `stages.sast.rulesets: "https://example.com/r.yml" is neither`},
+		{"ruleset like an option", "stages:\n  sast:\n    rulesets: [--help]\n", 3, `stages.sast.rulesets: "--help" is neither`},
+		{"registry name escaping", "stages:\n  sast:\n    rulesets: [p/../x]\n", 3, `stages.sast.rulesets: invalid registry name "p/../x"`},
+		{"empty ruleset", "stages:\n  sast:\n    rulesets: ['']\n", 3, "stages.sast.rulesets: empty ruleset"},
+		{"empty ruleset list", "stages:\n  sast:\n    rulesets: []\n", 3, "stages.sast.rulesets: the list is empty"},
+		{"rulesets not a list", "stages:\n  sast:\n    rulesets: p/jwt\n", 3, `stages.sast.rulesets: want a list of semgrep rulesets, got "p/jwt"`},
+		{"unknown key under licenses", "stages:\n  licenses:\n    denny: [MIT]\n", 3,
+			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, allow, deny, unknown_license); did you mean "deny"?`},
+		{"unknown key under sast", "stages:\n  sast:\n    ruleset: [p/jwt]\n", 3, `did you mean "rulesets"?`},
+		{"unknown key under sca", "stages:\n  sca:\n    db_refersh: 1h\n", 3, `did you mean "db_refresh"?`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +326,128 @@ func TestAllErrorsReported(t *testing.T) {
 	}
 	if want := []string{"p.yaml:4", "p.yaml:6", "p.yaml:7"}; !slices.Equal(got, want) {
 		t.Errorf("error locations %v, want %v\n%s", got, want, err)
+	}
+}
+
+func TestStageSpecificSettings(t *testing.T) {
+	src := `version: 1
+stages:
+  sast:
+    rulesets:
+      - p/owasp-top-ten
+      - r/python.lang.security.audit.eval-detected
+      - s/some-snippet
+      - .semgrep/rules.yml
+  sca:
+    unreachable_severity: info
+    db_refresh: 6h30m
+  licenses:
+    allow: [MIT, Apache-2.0, BSD-3-Clause, LicenseRef-acme-internal]
+    deny:
+      - GPL-3.0-or-later
+      - GPL-2.0+
+      - DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2
+    unknown_license: block
+`
+	p, err := Parse([]byte(src), "policy.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _ := Preset("default")
+	want := map[string]func(*StagePolicy){
+		stages.SAST: func(sp *StagePolicy) {
+			sp.Rulesets = []string{"p/owasp-top-ten", "r/python.lang.security.audit.eval-detected", "s/some-snippet", ".semgrep/rules.yml"}
+		},
+		stages.SCA: func(sp *StagePolicy) { sp.UnreachableSeverity, sp.DBRefresh = info, 6*time.Hour+30*time.Minute },
+		stages.Licenses: func(sp *StagePolicy) {
+			sp.Licenses = stages.LicensePolicy{
+				Allow:   []string{"MIT", "Apache-2.0", "BSD-3-Clause", "LicenseRef-acme-internal"},
+				Deny:    []string{"GPL-3.0-or-later", "GPL-2.0+", "DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2"},
+				Unknown: stages.LicenseBlock,
+			}
+		},
+	}
+	for _, name := range stages.Names() {
+		wantSP := def.Stage(name)
+		if edit, ok := want[name]; ok {
+			edit(&wantSP)
+		}
+		if got := p.Stage(name); !reflect.DeepEqual(got, wantSP) {
+			t.Errorf("%s = %+v\nwant %+v", name, got, wantSP)
+		}
+	}
+}
+
+func TestStageSpecificOverrides(t *testing.T) {
+	tests := []struct {
+		name, src, preset, stage string
+		check                    func(StagePolicy) bool
+	}{
+		{"empty allow is no allow list", "stages:\n  licenses:\n    allow: []\n", "", stages.Licenses,
+			func(sp StagePolicy) bool { return sp.Licenses.Allow == nil && len(sp.Licenses.Deny) == 12 }},
+		{"empty deny drops the preset's", "stages:\n  licenses:\n    deny: []\n    allow: [GPL-3.0-only]\n", "", stages.Licenses,
+			func(sp StagePolicy) bool {
+				return sp.Licenses.Deny == nil && slices.Equal(sp.Licenses.Allow, []string{"GPL-3.0-only"})
+			}},
+		{"deny replaces the preset's", "stages:\n  licenses:\n    deny: [SSPL-1.0]\n", "strict", stages.Licenses,
+			func(sp StagePolicy) bool {
+				return slices.Equal(sp.Licenses.Deny, []string{"SSPL-1.0"}) && sp.Licenses.Unknown == stages.LicenseBlock
+			}},
+		{"unknown_license allow", "stages:\n  licenses:\n    unknown_license: allow\n", "", stages.Licenses,
+			func(sp StagePolicy) bool {
+				return sp.Licenses.Unknown == stages.LicenseAllow && len(sp.Licenses.Deny) == 12
+			}},
+		{"db_refresh of a minute", "stages:\n  sca:\n    db_refresh: 1m\n", "", stages.SCA,
+			func(sp StagePolicy) bool { return sp.DBRefresh == time.Minute && sp.UnreachableSeverity == low }},
+		{"rulesets replace the preset's", "stages:\n  sast:\n    rulesets: [p/golang]\n", "audit", stages.SAST,
+			func(sp StagePolicy) bool { return slices.Equal(sp.Rulesets, []string{"p/golang"}) && sp.WarnOnly }},
+		{"tools only when set", "stages:\n  iac:\n    tools: [tfsec]\n", "", stages.IaC,
+			func(sp StagePolicy) bool { return slices.Equal(sp.Tools, []string{"tfsec"}) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.src), "policy.yaml", tt.preset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sp := p.Stage(tt.stage); !tt.check(sp) {
+				t.Errorf("%s = %+v", tt.stage, sp)
+			}
+		})
+	}
+}
+
+func TestStageSpecificKeyUnderWrongStage(t *testing.T) {
+	tests := []struct {
+		key, value, owner string
+	}{
+		{"history", "true", stages.Secrets},
+		{"rulesets", "[p/jwt]", stages.SAST},
+		{"unreachable_severity", "low", stages.SCA},
+		{"db_refresh", "24h", stages.SCA},
+		{"allow", "[MIT]", stages.Licenses},
+		{"deny", "[GPL-3.0-only]", stages.Licenses},
+		{"unknown_license", "warn", stages.Licenses},
+	}
+	for _, tt := range tests {
+		for _, stage := range stages.Names() {
+			if stage == tt.owner {
+				continue
+			}
+			t.Run(tt.key+"/"+stage, func(t *testing.T) {
+				src := "version: 1\nstages:\n  " + stage + ":\n    block_on: high\n    " + tt.key + ": " + tt.value + "\n"
+				_, err := Parse([]byte(src), "policy.yaml", "")
+				known := strings.Join(knownStageKeys(stage), ", ")
+				want := "policy.yaml:5: stages." + stage + "." + tt.key + ": " + tt.key + " only applies to the " + tt.owner +
+					" stage (known in stages." + stage + ": " + known + ")"
+				if err == nil || err.Error() != want {
+					t.Errorf("err = %v\nwant  %s", err, want)
+				}
+				if strings.Contains(known, tt.key) {
+					t.Errorf("stage %s lists %s as known", stage, tt.key)
+				}
+			})
+		}
 	}
 }
 
@@ -347,6 +567,16 @@ stages:
     config: "yes"
     baseline: "123"
     timeout: 1h30m
+  sast:
+    tools: [semgrep, gosec]
+    rulesets: [p/golang, "./rules/no"]
+  sca:
+    unreachable_severity: critical
+    db_refresh: 90m
+  licenses:
+    allow: [MIT, "0BSD", GPL-3.0-only]
+    deny: []
+    unknown_license: allow
   dast:
     enabled: false
     on_tool_error: warn
@@ -355,7 +585,12 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	policies := []*Policy{custom}
+	// Both license lists replaced on a preset other than default.
+	denyOnly, err := Parse([]byte("stages:\n  licenses:\n    deny: [SSPL-1.0]\n    allow: [MIT]\n"), "deny-only.yaml", "audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := []*Policy{custom, denyOnly}
 	for _, n := range PresetNames() {
 		p, _ := Preset(n)
 		policies = append(policies, p)
@@ -395,6 +630,58 @@ func TestMarshalRejectsInvalidPolicy(t *testing.T) {
 			sp.Tools = []string{"nope"}
 			p.Stages[stages.Secrets] = sp
 		}},
+		{"rulesets outside sast", func(p *Policy) {
+			sp := p.Stages[stages.SCA]
+			sp.Rulesets = []string{"p/jwt"}
+			p.Stages[stages.SCA] = sp
+		}},
+		{"unreachable_severity outside sca", func(p *Policy) {
+			sp := p.Stages[stages.SAST]
+			sp.UnreachableSeverity = low
+			p.Stages[stages.SAST] = sp
+		}},
+		{"db_refresh outside sca", func(p *Policy) { sp := p.Stages[stages.Image]; sp.DBRefresh = time.Hour; p.Stages[stages.Image] = sp }},
+		{"allow outside licenses", func(p *Policy) {
+			sp := p.Stages[stages.SCA]
+			sp.Licenses.Allow = []string{"MIT"}
+			p.Stages[stages.SCA] = sp
+		}},
+		{"deny outside licenses", func(p *Policy) {
+			sp := p.Stages[stages.SCA]
+			sp.Licenses.Deny = []string{"MIT"}
+			p.Stages[stages.SCA] = sp
+		}},
+		{"unknown_license outside licenses", func(p *Policy) {
+			sp := p.Stages[stages.SCA]
+			sp.Licenses.Unknown = stages.LicenseWarn
+			p.Stages[stages.SCA] = sp
+		}},
+		{"bad ruleset", func(p *Policy) {
+			sp := p.Stages[stages.SAST]
+			sp.Rulesets = []string{"../x"}
+			p.Stages[stages.SAST] = sp
+		}},
+		{"bad unreachable_severity", func(p *Policy) {
+			sp := p.Stages[stages.SCA]
+			sp.UnreachableSeverity = 99
+			p.Stages[stages.SCA] = sp
+		}},
+		{"short db_refresh", func(p *Policy) { sp := p.Stages[stages.SCA]; sp.DBRefresh = time.Second; p.Stages[stages.SCA] = sp }},
+		{"bad license id", func(p *Policy) {
+			sp := p.Stages[stages.Licenses]
+			sp.Licenses.Deny = []string{"GPL 3"}
+			p.Stages[stages.Licenses] = sp
+		}},
+		{"license allowed and denied", func(p *Policy) {
+			sp := p.Stages[stages.Licenses]
+			sp.Licenses.Allow = []string{"gpl-3.0-only"}
+			p.Stages[stages.Licenses] = sp
+		}},
+		{"bad unknown_license", func(p *Policy) {
+			sp := p.Stages[stages.Licenses]
+			sp.Licenses.Unknown = "maybe"
+			p.Stages[stages.Licenses] = sp
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,8 +698,11 @@ func TestStageMissingFailsClosed(t *testing.T) {
 	var nilPolicy *Policy
 	for _, p := range []*Policy{nilPolicy, {Name: "hand-built"}} {
 		sp := p.Stage(stages.Secrets)
-		if !sp.Enabled || sp.BlockOn != info || sp.WarnOnly || sp.OnToolError != ErrorBlock || sp.Timeout <= 0 {
+		if !sp.Enabled || sp.BlockOn != info || sp.WarnOnly || sp.OnToolError != ErrorBlock || sp.Timeout <= 0 || len(sp.Tools) != 0 {
 			t.Errorf("%+v", sp)
+		}
+		if u := p.Stage(stages.Licenses).Licenses.Unknown; u != stages.LicenseBlock {
+			t.Errorf("licenses unknown_license = %q, want block", u)
 		}
 	}
 }

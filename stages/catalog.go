@@ -56,6 +56,12 @@ var defs = []Def{
 	{Name: Production, Needs: []string{DAST}},
 }
 
+// SBOM files the licenses stage writes next to the report.
+const (
+	SBOMCycloneDX = "sbom.cdx.json"
+	SBOMSPDX      = "sbom.spdx.json"
+)
+
 // HardeningTool names dagsec's own Dockerfile hardening checks in reports.
 const HardeningTool = "dagsec"
 

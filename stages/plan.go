@@ -27,6 +27,8 @@ type Options struct {
 	// VulnDB names a local vulnerability database folder for sca, laid out
 	// as VulnDBLayout says; "" lets the tools use their online databases.
 	VulnDB string
+	// VulnDBName says which database VulnDB holds, for the run report.
+	VulnDBName string
 	// Offline is true when tools cannot reach their database hosts: a tool
 	// that needs one and has no local copy is left out unless the policy
 	// names it, in which case it fails.
@@ -71,6 +73,14 @@ func (o Options) timeout(def time.Duration) time.Duration {
 // runner implements it over its own view of the source.
 type Probe interface {
 	Exists(ctx context.Context, rel string) (bool, error)
+	// Glob lists source files matching a doublestar pattern ("**/*.go"),
+	// as slash paths relative to the source, sorted.
+	Glob(ctx context.Context, pattern string) ([]string, error)
+	// ReadFile reads a file of the source (at most MaxReportBytes).
+	ReadFile(ctx context.Context, rel string) ([]byte, error)
+	// HasTool reports whether the runner can run a tool at all; the Dagger
+	// runner can run every tool, the host only what is built or installed.
+	HasTool(ctx context.Context, tool string) bool
 }
 
 // Plan is one tool run of a stage: the step to execute and how to read its report.
@@ -80,6 +90,24 @@ type Plan struct {
 	// Parse turns the report file into findings; it must return an error for
 	// a report it cannot fully read, never a partial, passing result.
 	Parse func(report []byte) ([]findings.Finding, error)
+	// ParseIn, when set, is used instead of Parse for tools that print
+	// absolute paths: workdir is the step's working folder as the runner
+	// expanded it, for the parser to make paths relative.
+	ParseIn func(report []byte, workdir string) ([]findings.Finding, error)
+	// Inline, when set, replaces the step: dagsec's own checks run
+	// in-process over the probe (Dockerfile hardening).
+	Inline func(ctx context.Context, probe Probe) ([]findings.Finding, error)
+	// Database, when set, reads from the report which vulnerability
+	// database the tool used, for the run report.
+	Database func(report []byte) string
+	// Skipped says why a default tool is not run (its language is absent,
+	// or this runner cannot run it); Step is then empty.
+	Skipped string
+	// Unavailable marks a skip because the runner lacks the tool, as
+	// opposed to nothing for it to scan.
+	Unavailable bool
+	// Tool names the tool for skipped and inline plans.
+	Tool string
 }
 
 // PlanStage returns the tool runs of a stage for the given options.
@@ -90,6 +118,16 @@ func PlanStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 	switch stage {
 	case Secrets:
 		return planSecrets(ctx, opts, probe)
+	case SAST:
+		return planSAST(ctx, opts, probe)
+	case SCA:
+		return planSCA(ctx, opts, probe)
+	case Licenses:
+		return planLicenses(ctx, opts, probe)
+	case IaC:
+		return planIaC(ctx, opts, probe)
+	case Dockerfile:
+		return planDockerfile(ctx, opts, probe)
 	}
 	if _, ok := Lookup(stage); !ok {
 		return nil, fmt.Errorf("unknown stage %q", stage)

@@ -14,6 +14,12 @@ const (
 	SourceDir = "${DAGSEC_SOURCE}" // the scanned source, read-only
 	InputDir  = "${DAGSEC_INPUT}"  // files from Step.Inputs
 	OutputDir = "${DAGSEC_OUTPUT}" // where the tool writes its report
+	// CacheDir holds the folders of Step.Caches, kept between runs: Dagger
+	// cache volumes in containers, a dagsec cache folder on the host.
+	CacheDir = "${DAGSEC_CACHE}"
+	// DBDir is a local vulnerability database the caller supplied (see
+	// Options.VulnDB), mounted read-only.
+	DBDir = "${DAGSEC_DB}"
 )
 
 // Step is one containerized tool invocation, described without any runner in
@@ -37,6 +43,27 @@ type Step struct {
 	Timeout      time.Duration
 	// NeedsGit marks steps that read the source's .git folder.
 	NeedsGit bool
+
+	// StdoutReport: the tool prints its report on stdout, which the runner
+	// writes to Report.
+	StdoutReport bool
+	// Artifacts are further files, relative to OutputDir, the tool must
+	// write (an SBOM next to the report); a missing one is a tool error.
+	Artifacts []string
+	// UsesGo marks tools that run the Go toolchain on the source (gosec,
+	// govulncheck): the host passes its Go settings through, the Dagger
+	// runner mounts Go module and build caches.
+	UsesGo bool
+	// Caches name folders under CacheDir kept between runs (a tool's
+	// vulnerability database).
+	Caches []string
+	// DB is set when the step reads DBDir.
+	DB bool
+	// DBUpdate, when set, runs before the step with the same image and
+	// caches to refresh a vulnerability database; the Dagger runner reruns
+	// it once per DBRefresh period.
+	DBUpdate  []string
+	DBRefresh time.Duration
 }
 
 // Validate rejects a step no runner could execute.
@@ -51,36 +78,63 @@ func (s Step) Validate() error {
 	case len(s.OKCodes) == 0:
 		return fmt.Errorf("step %s has no exit code meaning success", s.Name)
 	}
-	if strings.Contains(s.Report, "..") || strings.HasPrefix(s.Report, "/") {
-		return fmt.Errorf("step %s: report path %q must stay inside the output folder", s.Name, s.Report)
+	for _, f := range append([]string{s.Report}, s.Artifacts...) {
+		if strings.Contains(f, "..") || strings.HasPrefix(f, "/") {
+			return fmt.Errorf("step %s: output file %q must stay inside the output folder", s.Name, f)
+		}
+	}
+	if s.StdoutReport && s.Report == "" {
+		return fmt.Errorf("step %s: a stdout report needs a report file name", s.Name)
+	}
+	for _, c := range s.Caches {
+		if c == "" || strings.ContainsAny(c, "/\\.") {
+			return fmt.Errorf("step %s: cache name %q must be a plain name", s.Name, c)
+		}
 	}
 	return nil
 }
 
-// Expand replaces the placeholders in argv and env values with a runner's paths.
-func (s Step) Expand(source, input, output string) (argv []string, env map[string]string) {
-	r := placeholders(source, input, output)
-	argv = make([]string, len(s.Argv))
-	for i, a := range s.Argv {
-		argv[i] = r.Replace(a)
-	}
-	env = make(map[string]string, len(s.Env))
-	for k, v := range s.Env {
-		env[k] = r.Replace(v)
-	}
-	return argv, env
+// Paths are a runner's folders for the placeholders.
+type Paths struct {
+	Source, Input, Output, Cache, DB string
 }
 
-func placeholders(source, input, output string) *strings.Replacer {
-	return strings.NewReplacer(SourceDir, source, InputDir, input, OutputDir, output)
+func (p Paths) replacer() *strings.Replacer {
+	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB)
+}
+
+// Expand replaces the placeholders in argv and env values with a runner's paths.
+func (s Step) Expand(p Paths) (argv []string, env map[string]string) {
+	return expandArgv(p, s.Argv), expandEnv(p, s.Env)
+}
+
+// ExpandUpdate is Expand for the DBUpdate argv.
+func (s Step) ExpandUpdate(p Paths) []string { return expandArgv(p, s.DBUpdate) }
+
+func expandArgv(p Paths, in []string) []string {
+	r := p.replacer()
+	out := make([]string, len(in))
+	for i, a := range in {
+		out[i] = r.Replace(a)
+	}
+	return out
+}
+
+func expandEnv(p Paths, in map[string]string) map[string]string {
+	r := p.replacer()
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[k] = r.Replace(v)
+	}
+	return out
 }
 
 // Dir is the expanded working folder, the source when the step names none.
-func (s Step) Dir(source, input, output string) string {
+func (s Step) Dir(p Paths) string {
 	if s.Workdir == "" {
-		return source
+		return p.Source
 	}
-	return placeholders(source, input, output).Replace(s.Workdir)
+	return p.replacer().Replace(s.Workdir)
 }
 
 // Outcome classifies an exit code against the step's declared codes.
@@ -114,7 +168,12 @@ type StepResult struct {
 	Report   []byte // contents of Step.Report; nil when the file was not written
 	// ReportMissing is true when Step.Report was set but no file was found.
 	ReportMissing bool
-	Stderr        string // tail of the tool's stderr, for error messages
+	// Artifacts holds Step.Artifacts by name; the runner fails the step
+	// when one is missing.
+	Artifacts map[string][]byte
+	// Workdir is the step's working folder as the runner expanded it.
+	Workdir string
+	Stderr  string // tail of the tool's stderr, for error messages
 	// ToolVersion is set when the runner used a binary other than the pinned
 	// one (a tool from PATH), so the report says what really ran.
 	ToolVersion string

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -31,7 +33,8 @@ const (
 const usage = `dagsec: a DevSecOps pipeline; this command runs its steps on the host.
 
 Usage:
-  dagsec scan [--policy FILE] [--preset NAME] [--stages LIST] [--out DIR] [--history] [PATH]
+  dagsec scan [--policy FILE] [--preset NAME] [--stages LIST] [--out DIR] [--history]
+              [--vuln-db DIR] [--online] [PATH]
   dagsec policy validate FILE
   dagsec policy show [--preset NAME | --policy FILE]
   dagsec report --format sarif|markdown|json REPORT.json
@@ -135,6 +138,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	toolsDir := fs.String("tools-dir", host.DefaultToolsDir(), "folder of pinned tool builds")
 	noInstall := fs.Bool("no-install", false, "do not build missing pinned tools; use PATH")
 	quiet := fs.Bool("quiet", false, "print only the final status line")
+	vulnDB := fs.String("vuln-db", "", "sca: local vulnerability database folder (default: built from the pinned golang.org/x/vulndb into the tools folder)")
+	online := fs.Bool("online", false, "let tools download their vulnerability databases (trivy, osv-scanner ecosystems beyond Go)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError, err
@@ -167,9 +172,15 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	runner.AutoInstall = !*noInstall
+	db, err := scanVulnDB(ctx, inst, pol, selected, *vulnDB, *online, *noInstall)
+	if err != nil {
+		return exitError, err
+	}
+	runner.DBDir = db
 
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: runner, Policy: pol, Stages: selected, Source: source, History: *history,
+		VulnDB: db, VulnDBName: vulnDBStamp(db), Offline: !*online,
 	})
 	if err != nil {
 		return exitError, err
@@ -193,6 +204,45 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	return rep.ExitCode, nil
 }
 
+// scanVulnDB picks the local vulnerability database for sca: the one given,
+// else (offline, when sca runs) the pinned Go database, built on first use.
+func scanVulnDB(ctx context.Context, inst *host.Installer, pol *policies.Policy, selected []string, given string, online, noInstall bool) (string, error) {
+	if given != "" {
+		abs, err := filepath.Abs(given)
+		if err != nil {
+			return "", err
+		}
+		if _, err := host.ReadVulnDB(abs); err != nil {
+			return "", fmt.Errorf("--vuln-db %s: %w", given, err)
+		}
+		return abs, nil
+	}
+	sca := len(selected) == 0 || slices.Contains(selected, stages.SCA)
+	if online || !sca || !pol.Stage(stages.SCA).Enabled {
+		return "", nil
+	}
+	if noInstall && !inst.VulnDBReady() {
+		return "", fmt.Errorf("sca needs a local vulnerability database offline: run `dagsec tools install vulndb`, pass --vuln-db DIR or --online")
+	}
+	dir, err := inst.EnsureVulnDB(ctx)
+	if err != nil {
+		return "", fmt.Errorf("sca: building the offline vulnerability database: %w (pass --vuln-db DIR or --online)", err)
+	}
+	return dir, nil
+}
+
+// vulnDBStamp is what a database folder's VERSION file says it holds.
+func vulnDBStamp(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	st, err := host.ReadVulnDB(dir)
+	if err != nil {
+		return ""
+	}
+	return st.String()
+}
+
 // writeOutputs writes the three report files through temporary names so a
 // failed run never leaves a half-written report behind.
 func writeOutputs(rep *pipeline.Report, dir string) error {
@@ -208,6 +258,11 @@ func writeOutputs(rep *pipeline.Report, dir string) error {
 		"report.json":   js,
 		"results.sarif": sarif,
 		"summary.md":    []byte(rep.Markdown()),
+	}
+	for name, data := range rep.Artifacts {
+		if _, taken := files[name]; !taken && filepath.Base(name) == name {
+			files[name] = data
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("output folder: %w", err)
@@ -310,6 +365,10 @@ func cmdPolicy(args []string, stdout io.Writer) (int, error) {
 	return exitError, usageError{fmt.Sprintf("unknown policy subcommand %q", args[0])}
 }
 
+// vulnDBName is the pseudo-tool `tools install` builds the offline Go
+// vulnerability database under.
+const vulnDBName = "vulndb"
+
 func cmdTools(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	if len(args) == 0 {
 		return exitError, usageError{"tools needs a subcommand: install or list"}
@@ -321,24 +380,42 @@ func cmdTools(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		return exitError, err
 	}
 	inst := &host.Installer{Dir: *dir, Progress: stderr}
+	known := append(stages.ToolNames(), vulnDBName)
 	names := pos
-	if len(names) == 0 {
-		for _, n := range stages.ToolNames() {
-			if t, _ := stages.LookupTool(n); t.GoModule != "" {
-				names = append(names, n)
-			}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return exitError, usageError{fmt.Sprintf("unknown tool %q (tools: %s)", n, strings.Join(known, ", "))}
 		}
 	}
 	switch args[0] {
 	case "install":
-		for _, n := range names {
-			t, ok := stages.LookupTool(n)
-			if !ok {
-				return exitError, usageError{fmt.Sprintf("unknown tool %q (tools: %s)", n, strings.Join(stages.ToolNames(), ", "))}
+		if len(names) == 0 {
+			// Everything that can be built here; image-only tools cannot.
+			for _, n := range stages.ToolNames() {
+				if t, _ := stages.LookupTool(n); t.GoModule != "" {
+					names = append(names, n)
+				}
 			}
-			if inst.Installed(t) {
+			names = append(names, vulnDBName)
+		}
+		for _, n := range names {
+			if n == vulnDBName {
+				p, err := inst.EnsureVulnDB(ctx)
+				if err != nil {
+					return exitError, err
+				}
+				fmt.Fprintf(stdout, "%s %s installed: %s\n", vulnDBName, stages.VulnDBVersion, p)
+				continue
+			}
+			t, _ := stages.LookupTool(n)
+			switch {
+			case inst.Installed(t):
 				fmt.Fprintf(stdout, "%s %s already installed: %s\n", t.Name, t.Version, inst.Path(t))
 				continue
+			case t.GoModule == "" && t.Debian != "":
+				return exitError, fmt.Errorf("%s %s is not a Go tool: install the Debian package %s (apt-get install %s)", t.Name, t.Version, t.Debian, t.Debian)
+			case t.GoModule == "":
+				return exitError, fmt.Errorf("%s %s cannot be installed here; the Dagger module runs it from %s", t.Name, t.Version, t.Image)
 			}
 			p, err := inst.Ensure(ctx, t)
 			if err != nil {
@@ -348,16 +425,33 @@ func cmdTools(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		}
 		return exitPassed, nil
 	case "list":
+		if len(names) == 0 {
+			names = known
+		}
 		for _, n := range names {
-			t, ok := stages.LookupTool(n)
-			if !ok {
-				return exitError, usageError{fmt.Sprintf("unknown tool %q", n)}
+			if n == vulnDBName {
+				state := "not installed"
+				if inst.VulnDBReady() {
+					state = inst.VulnDBPath()
+				}
+				fmt.Fprintf(stdout, "%-12s %-9s %-45s %s\n", vulnDBName, stages.VulnDBVersion[:7]+"…", stages.VulnDBModule, state)
+				continue
 			}
+			t, _ := stages.LookupTool(n)
 			state := "not installed"
-			if inst.Installed(t) {
+			switch {
+			case inst.Installed(t):
 				state = inst.Path(t)
+			case t.GoModule == "" && t.Debian == "":
+				state = "image only (Dagger module)"
+			case t.GoModule == "":
+				if p, err := exec.LookPath(t.Name); err == nil {
+					state = p + " (Debian " + t.Debian + ")"
+				} else {
+					state = "not installed (Debian package " + t.Debian + ")"
+				}
 			}
-			fmt.Fprintf(stdout, "%-10s %-9s %-40s %s\n", t.Name, t.Version, t.Image, state)
+			fmt.Fprintf(stdout, "%-12s %-9s %-45s %s\n", t.Name, t.Version, t.Image, state)
 		}
 		return exitPassed, nil
 	}

@@ -23,7 +23,7 @@ func TestScanLeakyRepositoryExitsOneAndWritesRedactedReports(t *testing.T) {
 	testenv.Tool(t, "gitleaks")
 	dir := testenv.GitRepo(t, testenv.LeakyFiles(t))
 	out := filepath.Join(t.TempDir(), "reports")
-	code, stdout, stderr := dagsec(t, "scan", "--out", out, dir)
+	code, stdout, stderr := dagsec(t, "scan", "--stages", "secrets", "--out", out, dir)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -67,10 +67,10 @@ func TestScanHistoryFindsRemovedSecret(t *testing.T) {
 	dir := testenv.GitRepo(t, map[string]string{"config/db.env": "DATABASE_URL=" + testenv.DatabaseURL + "\n"})
 	testenv.Write(t, dir, map[string]string{"config/db.env": "DATABASE_URL=\n"})
 	testenv.Commit(t, dir, "drop url")
-	if code, _, stderr := dagsec(t, "scan", "--out", t.TempDir(), dir); code != 0 {
+	if code, _, stderr := dagsec(t, "scan", "--stages", "secrets", "--out", t.TempDir(), dir); code != 0 {
 		t.Fatalf("working tree should be clean: exit %d %s", code, stderr)
 	}
-	if code, _, stderr := dagsec(t, "scan", "--history", "--out", t.TempDir(), dir); code != 1 {
+	if code, _, stderr := dagsec(t, "scan", "--stages", "secrets", "--history", "--out", t.TempDir(), dir); code != 1 {
 		t.Fatalf("history scan: exit %d, want 1: %s", code, stderr)
 	}
 }
@@ -150,7 +150,7 @@ func TestScanWithCrashingToolExitsTwo(t *testing.T) {
 	inst := testenv.FakeTools(t, "gitleaks", `echo "fatal: boom" >&2; exit 1`)
 	dir := testenv.Dir(t, testenv.CleanFiles())
 	out := t.TempDir()
-	code, stdout, stderr := dagsec(t, "scan", "--tools-dir", inst.Dir, "--no-install", "--out", out, dir)
+	code, stdout, stderr := dagsec(t, "scan", "--stages", "secrets", "--tools-dir", inst.Dir, "--no-install", "--out", out, dir)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -168,7 +168,7 @@ func TestReportConvertsASavedRunReport(t *testing.T) {
 	testenv.Tool(t, "gitleaks")
 	dir := testenv.Dir(t, testenv.LeakyFiles(t))
 	out := t.TempDir()
-	if code, _, stderr := dagsec(t, "scan", "--out", out, dir); code != 1 {
+	if code, _, stderr := dagsec(t, "scan", "--stages", "secrets", "--out", out, dir); code != 1 {
 		t.Fatalf("scan exit %d: %s", code, stderr)
 	}
 	saved := filepath.Join(out, "report.json")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +25,11 @@ type Runner struct {
 	// AllowPATH falls back to a tool found on PATH when no pinned binary is
 	// available; the report then records it as unpinned.
 	AllowPATH bool
+	// CacheDir holds the caches steps keep between runs (stages.CacheDir);
+	// empty means a "cache" folder next to the tools folder.
+	CacheDir string
+	// DBDir is the local vulnerability database (stages.DBDir), if any.
+	DBDir string
 
 	mu       sync.Mutex
 	resolved map[string]*resolvedTool
@@ -79,6 +86,80 @@ func (r *Runner) Exists(_ context.Context, rel string) (bool, error) {
 	return true, nil
 }
 
+// Glob lists the source's files matching a doublestar pattern. It does not
+// follow symlinked folders, so it never leaves the source.
+func (r *Runner) Glob(ctx context.Context, pattern string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(r.source, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rel, err := filepath.Rel(r.source, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if stages.MatchGlob(pattern, rel) {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the source: %w", err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ReadFile reads a file inside the source; symlinks may not leave it.
+func (r *Runner) ReadFile(ctx context.Context, rel string) ([]byte, error) {
+	ok, err := r.Exists(ctx, rel)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", rel, os.ErrNotExist)
+	}
+	return readReport(filepath.Join(r.source, filepath.FromSlash(rel)))
+}
+
+// toolVersion is the first line a tool prints for --version, "" on failure.
+func toolVersion(ctx context.Context, bin string) string {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return line
+}
+
+// HasTool reports whether the pinned tool is built, can be built, or is on PATH.
+func (r *Runner) HasTool(_ context.Context, name string) bool {
+	t, ok := stages.LookupTool(name)
+	if !ok {
+		return false
+	}
+	if r.installer != nil && (r.installer.Installed(t) || (r.AutoInstall && t.GoModule != "")) {
+		return true
+	}
+	if r.AllowPATH || t.Debian != "" {
+		_, err := exec.LookPath(name)
+		return err == nil
+	}
+	return false
+}
+
 func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
@@ -122,6 +203,17 @@ func (r *Runner) resolve(ctx context.Context, name string) (string, string, erro
 			return "", "", err
 		}
 	}
+	if t.Debian != "" {
+		// A distribution package is pinned by its version, not its path.
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", "", fmt.Errorf("%s %s is not installed: apt-get install %s", t.Name, t.Version, t.Debian)
+		}
+		if v := toolVersion(ctx, p); strings.Contains(v, t.Version) {
+			return p, "", nil
+		}
+		return p, "unpinned (" + p + ")", nil
+	}
 	if r.AllowPATH {
 		if p, err := exec.LookPath(name); err == nil {
 			return p, "unpinned (" + p + ")", nil
@@ -164,27 +256,114 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 			return stages.StepResult{}, err
 		}
 	}
-	argv, env := step.Expand(r.source, in, out)
+	paths, err := r.paths(step, in, out)
+	if err != nil {
+		return stages.StepResult{}, err
+	}
+	argv, env := step.Expand(paths)
 	argv[0] = bin
-	wd := step.Dir(r.source, in, out)
+	wd := step.Dir(paths)
 
 	if step.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, step.Timeout)
 		defer cancel()
 	}
+	start := time.Now()
+	if len(step.DBUpdate) > 0 {
+		up := step.ExpandUpdate(paths)
+		up[0] = bin
+		ures, err := r.exec(ctx, step, up, wd, tmp, env, nil)
+		if err == nil && ures.ExitCode != 0 {
+			err = fmt.Errorf("exited with code %d: %s", ures.ExitCode, ures.Stderr)
+		}
+		if err != nil {
+			ures.Duration = time.Since(start)
+			return ures, fmt.Errorf("updating the vulnerability database: %w", err)
+		}
+	}
+	var stdoutFile *os.File
+	if step.StdoutReport {
+		stdoutFile, err = os.Create(filepath.Join(out, filepath.FromSlash(step.Report)))
+		if err != nil {
+			return stages.StepResult{}, err
+		}
+		defer stdoutFile.Close()
+	}
+	res, err := r.exec(ctx, step, argv, wd, tmp, env, stdoutFile)
+	res.Duration = time.Since(start)
+	res.ToolVersion = version
+	res.Workdir = wd
+	if err != nil {
+		return res, err
+	}
+	if stdoutFile != nil {
+		if err := stdoutFile.Close(); err != nil {
+			return res, fmt.Errorf("writing the report: %w", err)
+		}
+	}
+	for _, a := range step.Artifacts {
+		data, err := readReport(filepath.Join(out, filepath.FromSlash(a)))
+		if err != nil {
+			return res, fmt.Errorf("output %s: %w", a, err)
+		}
+		if res.Artifacts == nil {
+			res.Artifacts = map[string][]byte{}
+		}
+		res.Artifacts[a] = data
+	}
+	if step.Report != "" {
+		data, err := readReport(filepath.Join(out, filepath.FromSlash(step.Report)))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			res.ReportMissing = true
+		case err != nil:
+			return res, fmt.Errorf("reading report: %w", err)
+		default:
+			res.Report = data
+		}
+	}
+	return res, nil
+}
+
+// paths maps the placeholders to this machine's folders.
+func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
+	p := stages.Paths{Source: r.source, Input: in, Output: out, Cache: r.CacheDir, DB: r.DBDir}
+	if p.Cache == "" {
+		base := DefaultToolsDir()
+		if r.installer != nil {
+			base = r.installer.Dir
+		}
+		p.Cache = filepath.Join(filepath.Dir(base), "cache")
+	}
+	for _, c := range step.Caches {
+		if err := os.MkdirAll(filepath.Join(p.Cache, c), 0o755); err != nil {
+			return p, fmt.Errorf("cache folder: %w", err)
+		}
+	}
+	if step.DB && p.DB == "" {
+		return p, fmt.Errorf("step %s needs a local vulnerability database and none was given", step.Name)
+	}
+	return p, nil
+}
+
+// exec runs one command in the step's process group, with its timeout
+// already in ctx; stdout goes to the report file when one is given.
+func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, tmp string, env map[string]string, stdoutFile *os.File) (stages.StepResult, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = wd
-	cmd.Env = toolEnv(tmp, env)
+	cmd.Env = toolEnv(tmp, env, step.UsesGo)
 	stderr := &tailBuffer{max: 4096}
 	stdout := &tailBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if stdoutFile != nil {
+		cmd.Stdout = stdoutFile
+	}
 	killGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
 
-	start := time.Now()
 	runErr := cmd.Run()
-	res := stages.StepResult{Duration: time.Since(start), ToolVersion: version}
+	var res stages.StepResult
 	res.Stderr = stages.Tail(stderr.String(), 2000)
 	if res.Stderr == "" {
 		res.Stderr = stages.Tail(stdout.String(), 2000)
@@ -205,18 +384,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 			return res, fmt.Errorf("killed: %s", ee.String())
 		}
 	default:
-		return res, fmt.Errorf("could not run %s: %w", bin, runErr)
-	}
-	if step.Report != "" {
-		data, err := readReport(filepath.Join(out, filepath.FromSlash(step.Report)))
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			res.ReportMissing = true
-		case err != nil:
-			return res, fmt.Errorf("reading report: %w", err)
-		default:
-			res.Report = data
-		}
+		return res, fmt.Errorf("could not run %s: %w", argv[0], runErr)
 	}
 	return res, nil
 }
@@ -237,9 +405,16 @@ func readReport(p string) ([]byte, error) {
 
 // toolEnv gives tools a small, known environment: no credentials of the
 // caller's leak into scanners.
-func toolEnv(tmp string, extra map[string]string) []string {
+func toolEnv(tmp string, extra map[string]string, usesGo bool) []string {
 	env := []string{"TMPDIR=" + tmp, "HOME=" + homeOr(tmp), "NO_COLOR=1"}
-	for _, k := range []string{"PATH", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+	keys := []string{"PATH", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR"}
+	if usesGo {
+		// The Go toolchain's own settings: where modules come from and are
+		// kept. None of them is a credential (GOAUTH and netrc stay out).
+		keys = append(keys, "GOROOT", "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GONOSUMDB", "GONOSUMCHECK",
+			"GOPRIVATE", "GONOPROXY", "GOSUMDB", "GOFLAGS", "GOTOOLCHAIN", "GOWORK", "GOEXPERIMENT", "CGO_ENABLED")
+	}
+	for _, k := range keys {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

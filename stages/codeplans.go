@@ -1,0 +1,564 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dagsec/dagsec/findings"
+)
+
+// Files that tell a stage which tools have something to scan.
+var (
+	goModPatterns     = []string{"go.mod", "**/go.mod"}
+	pythonPatterns    = []string{"**/*.py"}
+	terraformPatterns = []string{"**/*.tf", "**/*.tf.json"}
+	// iacPatterns are the files trivy config and checkov read besides
+	// Terraform: Helm charts, Kubernetes manifests and CloudFormation.
+	iacPatterns  = []string{"**/Chart.yaml", "**/*.yaml", "**/*.yml", "**/*.template", "**/*.json"}
+	lockPatterns = []string{
+		"**/go.mod", "**/requirements*.txt", "**/Pipfile.lock", "**/poetry.lock", "**/uv.lock",
+		"**/package-lock.json", "**/yarn.lock", "**/pnpm-lock.yaml", "**/Cargo.lock", "**/Gemfile.lock",
+		"**/composer.lock", "**/pom.xml", "**/gradle.lockfile", "**/packages.lock.json", "**/mix.lock", "**/pubspec.lock",
+	}
+	sourcePatterns = []string{
+		"**/*.go", "**/*.py", "**/*.js", "**/*.jsx", "**/*.ts", "**/*.tsx", "**/*.java", "**/*.kt", "**/*.rb",
+		"**/*.php", "**/*.cs", "**/*.c", "**/*.cc", "**/*.cpp", "**/*.rs", "**/*.scala", "**/*.swift", "**/*.tf",
+		"**/*.yaml", "**/*.yml", "**/*.json", "**/*.sh", "**/*.html", "**/Dockerfile",
+	}
+)
+
+// maxProbeFiles bounds how many candidate manifests are read to tell IaC
+// files from other YAML and JSON.
+const maxProbeFiles = 300
+
+// chooser decides which of a stage's tools run: a tool the runner cannot run
+// is left out with a note when it is a default, and kept (so it fails) when
+// the policy asked for it by name.
+type chooser struct {
+	stage    string
+	explicit bool
+	tools    []string
+	probe    Probe
+}
+
+func newChooser(stage string, opts Options, probe Probe) chooser {
+	return chooser{stage: stage, explicit: len(opts.Tools) > 0, tools: opts.tools(stage), probe: probe}
+}
+
+// skip returns a plan that records why a tool did not run.
+func skip(stage, tool, why string) Plan { return Plan{Stage: stage, Tool: tool, Skipped: why} }
+
+// unavailable records a tool this runner cannot run.
+func unavailable(stage, tool, why string) Plan {
+	p := skip(stage, tool, why)
+	p.Unavailable = true
+	return p
+}
+
+// available returns "" when the tool should be planned, else why it is not.
+func (c chooser) available(ctx context.Context, tool string) string {
+	if c.explicit || c.probe.HasTool(ctx, tool) {
+		return ""
+	}
+	if t, ok := LookupTool(tool); ok && t.GoModule == "" && t.Debian == "" {
+		return fmt.Sprintf("%s is not installed here; it runs from its image %s in the Dagger module (name it in the policy's tools to require it)", tool, t.Image)
+	}
+	return fmt.Sprintf("%s is not installed here (run `dagsec tools install %s`, or name it in the policy's tools to require it)", tool, tool)
+}
+
+// step fills the parts of a Step every tool run shares.
+func toolStep(stage, tool, dir string, opts Options, def time.Duration) Step {
+	t, _ := LookupTool(tool)
+	name := stage + "/" + tool
+	wd := SourceDir
+	if dir != "" && dir != "." {
+		name += ":" + dir
+		wd = SourceDir + "/" + dir
+	}
+	return Step{
+		Name: name, Tool: tool, Version: t.Version, Image: t.Image,
+		Workdir: wd, Timeout: opts.timeout(def),
+	}
+}
+
+// inDir makes a parser's paths, relative to a sub-folder the tool ran in,
+// relative to the source again.
+func inDir(dir string, fs []findings.Finding, err error) ([]findings.Finding, error) {
+	if err != nil || dir == "" || dir == "." {
+		return fs, err
+	}
+	for i := range fs {
+		if fs[i].Location.Path != "" {
+			fs[i].Location.Path = path.Join(dir, fs[i].Location.Path)
+		}
+	}
+	findings.AssignFingerprints(fs)
+	return fs, nil
+}
+
+func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
+	c := newChooser(SAST, opts, probe)
+	var plans []Plan
+	for _, tool := range c.tools {
+		if why := c.available(ctx, tool); why != "" {
+			plans = append(plans, unavailable(SAST, tool, why))
+			continue
+		}
+		switch tool {
+		case "gosec":
+			mods, err := FindFiles(ctx, probe, goModPatterns...)
+			if err != nil {
+				return nil, err
+			}
+			if len(mods) == 0 {
+				plans = append(plans, skip(SAST, tool, "no Go module (go.mod) in the source"))
+				continue
+			}
+			for _, dir := range Dirs(mods) {
+				st := toolStep(SAST, tool, dir, opts, 15*time.Minute)
+				st.Argv = GosecArgv(OutputDir + "/gosec.json")
+				st.Report = "gosec.json"
+				st.OKCodes, st.FindingCodes = GosecOKCodes, GosecFindingCodes
+				st.UsesGo = true
+				plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st,
+					ParseIn: func(report []byte, workdir string) ([]findings.Finding, error) {
+						fs, err := ParseGosecIn(report, workdir)
+						return inDir(dir, fs, err)
+					}})
+			}
+		case "bandit":
+			py, err := FindFiles(ctx, probe, pythonPatterns...)
+			if err != nil {
+				return nil, err
+			}
+			if len(py) == 0 {
+				plans = append(plans, skip(SAST, tool, "no Python files in the source"))
+				continue
+			}
+			st := toolStep(SAST, tool, ".", opts, 15*time.Minute)
+			st.Argv = BanditArgv(OutputDir + "/bandit.json")
+			st.Report = "bandit.json"
+			st.OKCodes, st.FindingCodes = BanditOKCodes, BanditFindingCodes
+			plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st, Parse: ParseBandit})
+		case "semgrep":
+			src, err := FindFiles(ctx, probe, sourcePatterns...)
+			if err != nil {
+				return nil, err
+			}
+			if len(src) == 0 {
+				plans = append(plans, skip(SAST, tool, "no source files semgrep reads"))
+				continue
+			}
+			st := toolStep(SAST, tool, ".", opts, 20*time.Minute)
+			st.Argv, err = semgrepArgv(opts.Rulesets)
+			if err != nil {
+				return nil, err
+			}
+			st.Report = SemgrepReportFile
+			st.OKCodes = []int{0}
+			st.DBRefresh = opts.dbRefresh() // registry rulesets change upstream
+			plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st, Parse: ParseSemgrep})
+		default:
+			return nil, fmt.Errorf("stage %s: tool %q is not wired", SAST, tool)
+		}
+	}
+	return plans, nil
+}
+
+// DefaultRulesets are the semgrep rulesets used when the policy names none.
+var DefaultRulesets = []string{"p/owasp-top-ten", "p/python", "p/jwt", "p/sql-injection"}
+
+func semgrepArgv(rulesets []string) ([]string, error) {
+	if len(rulesets) == 0 {
+		rulesets = DefaultRulesets
+	}
+	argv := []string{"semgrep", "scan", "--sarif", "--output", OutputDir + "/semgrep.sarif",
+		"--metrics", "off", "--disable-version-check", "--quiet", "--timeout", "120"}
+	for _, r := range rulesets {
+		if !strings.HasPrefix(r, "p/") && !strings.HasPrefix(r, "r/") && !strings.HasPrefix(r, "s/") {
+			rel, err := CleanRel(r)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s: ruleset %w", SAST, err)
+			}
+			r = SourceDir + "/" + rel
+		}
+		argv = append(argv, "--config", r)
+	}
+	return append(argv, "."), nil
+}
+
+func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
+	c := newChooser(SCA, opts, probe)
+	var plans []Plan
+	for _, tool := range c.tools {
+		if why := c.available(ctx, tool); why != "" {
+			plans = append(plans, unavailable(SCA, tool, why))
+			continue
+		}
+		switch tool {
+		case "govulncheck":
+			mods, err := FindFiles(ctx, probe, goModPatterns...)
+			if err != nil {
+				return nil, err
+			}
+			if len(mods) == 0 {
+				plans = append(plans, skip(SCA, tool, "no Go module (go.mod) in the source"))
+				continue
+			}
+			db := ""
+			switch {
+			case opts.VulnDB != "":
+				db = DBDir + "/" + VulnDBGovulncheck
+			case opts.Offline && !c.explicit:
+				plans = append(plans, skip(SCA, tool, "no local Go vulnerability database and no network (run `dagsec tools install vulndb`)"))
+				continue
+			}
+			unreachable := opts.UnreachableSeverity
+			for _, dir := range Dirs(mods) {
+				st := toolStep(SCA, tool, dir, opts, 15*time.Minute)
+				st.Argv = GovulncheckArgv(OutputDir+"/govulncheck.json", db)
+				st.Report = "govulncheck.json"
+				st.StdoutReport = govulncheckStdout
+				st.OKCodes, st.FindingCodes = GovulncheckOKCodes, GovulncheckFindingCodes
+				st.UsesGo, st.DB = true, db != ""
+				if db == "" {
+					st.DBRefresh = opts.dbRefresh() // the online database changes daily
+				}
+				plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st,
+					Parse: func(report []byte) ([]findings.Finding, error) {
+						fs, _, err := ParseGovulncheck(report, unreachable)
+						return inDir(dir, fs, err)
+					},
+					Database: func(report []byte) string {
+						_, info, err := ParseGovulncheck(report, unreachable)
+						return dbText(info.Name, info.Version, err)
+					}})
+			}
+		case "osv-scanner":
+			locks, err := FindFiles(ctx, probe, lockPatterns...)
+			if err != nil {
+				return nil, err
+			}
+			if len(locks) == 0 {
+				plans = append(plans, skip(SCA, tool, "no dependency manifest or lockfile in the source"))
+				continue
+			}
+			st := toolStep(SCA, tool, ".", opts, 15*time.Minute)
+			report := OutputDir + "/osv-scanner.json"
+			switch {
+			case opts.VulnDB != "":
+				// The local database holds Go alone, and osv-scanner fails
+				// outright on an ecosystem it has no database for: scan the
+				// Go modules and say which manifests were left out.
+				goMods, others := splitGoMods(locks)
+				if len(others) > 0 {
+					plans = append(plans, skip(SCA, tool, "the offline database holds Go only; not checked: "+strings.Join(others, ", ")))
+				}
+				if len(goMods) == 0 {
+					continue
+				}
+				st.Argv = OSVScannerLockfilesArgv(report, DBDir+"/"+VulnDBOSVScanner, true, goMods)
+				st.DB = true
+			case opts.Offline && !c.explicit:
+				plans = append(plans, skip(SCA, tool, "no local OSV database and no network (run `dagsec tools install vulndb`)"))
+				continue
+			default:
+				// Online: the databases live in a cache volume, refreshed once
+				// per DBRefresh by the update step; the scan itself is offline.
+				dbPath := CacheDir + "/osv-scanner"
+				st.Caches = []string{"osv-scanner"}
+				st.Argv = OSVScannerArgv(report, dbPath, true)
+				st.DBUpdate = osvScannerUpdateArgv(dbPath)
+				st.DBRefresh = opts.dbRefresh()
+			}
+			st.Report = "osv-scanner.json"
+			st.OKCodes, st.FindingCodes = OSVScannerOKCodes, OSVScannerFindingCodes
+			plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st,
+				ParseIn: func(report []byte, workdir string) ([]findings.Finding, error) {
+					fs, _, err := ParseOSVScannerIn(report, workdir)
+					return fs, err
+				},
+				Database: func([]byte) string {
+					// osv-scanner's report never names its database.
+					if st.DB {
+						return strings.TrimSpace("local " + opts.VulnDBName)
+					}
+					return "osv.dev offline databases (cache volume)"
+				}})
+		case "trivy":
+			locks, err := FindFiles(ctx, probe, lockPatterns...)
+			if err != nil {
+				return nil, err
+			}
+			if len(locks) == 0 {
+				plans = append(plans, skip(SCA, tool, "no dependency manifest or lockfile in the source"))
+				continue
+			}
+			if opts.Offline && !c.explicit {
+				plans = append(plans, skip(SCA, tool, "trivy's vulnerability database cannot be downloaded offline"))
+				continue
+			}
+			st := toolStep(SCA, tool, ".", opts, 20*time.Minute)
+			cache := CacheDir + "/trivy"
+			st.Caches = []string{"trivy"}
+			st.Argv = TrivyFSVulnArgv(OutputDir+"/trivy.json", cache, true)
+			st.DBUpdate = trivyUpdateArgv(cache)
+			st.DBRefresh = opts.dbRefresh()
+			st.Report = "trivy.json"
+			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
+			plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st,
+				Parse: func(report []byte) ([]findings.Finding, error) {
+					fs, _, err := ParseTrivy(report, SCA)
+					return fs, err
+				}})
+		default:
+			return nil, fmt.Errorf("stage %s: tool %q is not wired", SCA, tool)
+		}
+	}
+	return plans, nil
+}
+
+func (o Options) dbRefresh() time.Duration {
+	if o.DBRefresh > 0 {
+		return o.DBRefresh
+	}
+	return 24 * time.Hour
+}
+
+func dbText(name, version string, err error) string {
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(name + " " + version)
+}
+
+// splitGoMods separates go.mod files from other manifests.
+func splitGoMods(files []string) (goMods, others []string) {
+	for _, f := range files {
+		if path.Base(f) == "go.mod" {
+			goMods = append(goMods, f)
+		} else {
+			others = append(others, f)
+		}
+	}
+	return goMods, others
+}
+
+// osvScannerUpdateArgv downloads the offline databases of the ecosystems the
+// source uses into dbPath.
+func osvScannerUpdateArgv(dbPath string) []string {
+	return []string{"osv-scanner", "scan", "source", "--offline-vulnerabilities", "--download-offline-databases",
+		"--local-db-path", dbPath, "--no-call-analysis=all", "--format", "json", "--output-file", "/dev/null", "--recursive", "."}
+}
+
+// trivyUpdateArgv downloads trivy's vulnerability database into cache.
+func trivyUpdateArgv(cache string) []string {
+	return []string{"trivy", "fs", "--download-db-only", "--cache-dir", cache, "--quiet", "--no-progress"}
+}
+
+func planLicenses(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
+	c := newChooser(Licenses, opts, probe)
+	var plans []Plan
+	for _, tool := range c.tools {
+		if why := c.available(ctx, tool); why != "" {
+			plans = append(plans, unavailable(Licenses, tool, why))
+			continue
+		}
+		switch tool {
+		case "syft":
+			st := toolStep(Licenses, tool, ".", opts, 15*time.Minute)
+			st.Argv = SyftArgv(OutputDir+"/"+SBOMCycloneDX, OutputDir+"/"+SBOMSPDX)
+			st.Env = SyftEnv()
+			st.Inputs = SyftInputs()
+			st.Report = SBOMCycloneDX
+			st.Artifacts = []string{SBOMCycloneDX, SBOMSPDX}
+			st.OKCodes = SyftOKCodes
+			lp := opts.Licenses
+			plans = append(plans, Plan{Stage: Licenses, Tool: tool, Step: st,
+				Parse: func(report []byte) ([]findings.Finding, error) { return EvaluateLicenses(report, lp) }})
+		default:
+			return nil, fmt.Errorf("stage %s: tool %q is not wired", Licenses, tool)
+		}
+	}
+	return plans, nil
+}
+
+// iacFiles finds Terraform and the YAML or JSON files that are IaC:
+// Kubernetes manifests, Helm charts and CloudFormation templates.
+func iacFiles(ctx context.Context, probe Probe) (tf, other []string, err error) {
+	tf, err = FindFiles(ctx, probe, terraformPatterns...)
+	if err != nil {
+		return nil, nil, err
+	}
+	cands, err := FindFiles(ctx, probe, iacPatterns...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, f := range cands {
+		if i >= maxProbeFiles {
+			break
+		}
+		if path.Base(f) == "Chart.yaml" {
+			other = append(other, f)
+			continue
+		}
+		data, err := probe.ReadFile(ctx, f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+		if looksLikeIaC(data) {
+			other = append(other, f)
+		}
+	}
+	return tf, other, nil
+}
+
+// looksLikeIaC spots Kubernetes manifests and CloudFormation templates.
+func looksLikeIaC(data []byte) bool {
+	s := string(data[:min(len(data), 64<<10)])
+	k8s := strings.Contains(s, "apiVersion") && strings.Contains(s, "kind")
+	cfn := strings.Contains(s, "AWSTemplateFormatVersion") || (strings.Contains(s, "Resources") && strings.Contains(s, "AWS::"))
+	return k8s || cfn
+}
+
+// trivySkipping adds the folders no stage scans (see Skipped) to a trivy
+// argv whose last element is the scanned folder.
+func trivySkipping(argv []string) []string {
+	out := slices.Clone(argv[:len(argv)-1])
+	for _, d := range skippedDirs {
+		out = append(out, "--skip-dirs", "**/"+d)
+	}
+	return append(out, argv[len(argv)-1])
+}
+
+// iacScanners are trivy's misconfiguration scanners for the iac stage;
+// Dockerfiles belong to the dockerfile stage.
+var iacScanners = []string{"terraform", "cloudformation", "kubernetes", "helm", "azure-arm"}
+
+func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
+	c := newChooser(IaC, opts, probe)
+	tf, other, err := iacFiles(ctx, probe)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", IaC, err)
+	}
+	var plans []Plan
+	for _, tool := range c.tools {
+		if why := c.available(ctx, tool); why != "" {
+			plans = append(plans, unavailable(IaC, tool, why))
+			continue
+		}
+		switch tool {
+		case "trivy":
+			if len(tf)+len(other) == 0 {
+				plans = append(plans, skip(IaC, tool, "no Terraform, Kubernetes, Helm or CloudFormation files"))
+				continue
+			}
+			st := toolStep(IaC, tool, ".", opts, 15*time.Minute)
+			st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", iacScanners))
+			st.Report = "trivy.json"
+			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
+			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st,
+				Parse: func(report []byte) ([]findings.Finding, error) {
+					fs, _, err := ParseTrivy(report, IaC)
+					return fs, err
+				}})
+		case "checkov":
+			if len(tf)+len(other) == 0 {
+				plans = append(plans, skip(IaC, tool, "no Terraform, Kubernetes, Helm or CloudFormation files"))
+				continue
+			}
+			st := toolStep(IaC, tool, ".", opts, 20*time.Minute)
+			st.Argv, st.Report = checkovArgv()
+			st.OKCodes = []int{0}
+			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st, Parse: ParseCheckov})
+		case "tfsec":
+			if len(tf) == 0 {
+				plans = append(plans, skip(IaC, tool, "no Terraform files"))
+				continue
+			}
+			st := toolStep(IaC, tool, ".", opts, 15*time.Minute)
+			st.Argv = TfsecArgv(OutputDir + "/tfsec.json")
+			st.Report = "tfsec.json"
+			st.OKCodes, st.FindingCodes = TfsecOKCodes, TfsecFindingCodes
+			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st, ParseIn: ParseTfsec})
+		default:
+			return nil, fmt.Errorf("stage %s: tool %q is not wired", IaC, tool)
+		}
+	}
+	return plans, nil
+}
+
+func planDockerfile(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
+	c := newChooser(Dockerfile, opts, probe)
+	files, err := FindFiles(ctx, probe, DockerfilePatterns...)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", Dockerfile, err)
+	}
+	var plans []Plan
+	for _, tool := range c.tools {
+		if len(files) == 0 {
+			plans = append(plans, skip(Dockerfile, tool, "no Dockerfile in the source"))
+			continue
+		}
+		if tool == HardeningTool {
+			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Inline: func(ctx context.Context, probe Probe) ([]findings.Finding, error) {
+				var all []findings.Finding
+				for _, f := range files {
+					data, err := probe.ReadFile(ctx, f)
+					if err != nil {
+						return nil, fmt.Errorf("reading %s: %w", f, err)
+					}
+					fs, err := CheckDockerfile(f, data)
+					if err != nil {
+						return nil, err
+					}
+					all = append(all, fs...)
+				}
+				return all, nil
+			}})
+			continue
+		}
+		if why := c.available(ctx, tool); why != "" {
+			plans = append(plans, unavailable(Dockerfile, tool, why))
+			continue
+		}
+		switch tool {
+		case "hadolint":
+			st := toolStep(Dockerfile, tool, ".", opts, 10*time.Minute)
+			st.Argv = append(hadolintArgv(), files...)
+			st.Report = HadolintReportFile
+			st.StdoutReport = true
+			st.OKCodes = []int{0}
+			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st, Parse: ParseHadolint})
+		case "trivy":
+			st := toolStep(Dockerfile, tool, ".", opts, 10*time.Minute)
+			st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", []string{"dockerfile"}))
+			st.Report = "trivy.json"
+			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
+			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st,
+				Parse: func(report []byte) ([]findings.Finding, error) {
+					fs, _, err := ParseTrivy(report, Dockerfile)
+					return fs, err
+				}})
+		default:
+			return nil, fmt.Errorf("stage %s: tool %q is not wired", Dockerfile, tool)
+		}
+	}
+	return plans, nil
+}
+
+// checkovArgv scans the working folder; checkov names the report file itself.
+func checkovArgv() (argv []string, report string) {
+	return []string{"checkov", "--directory", ".", "--output", CheckovReportFormat, "--output-file-path", OutputDir,
+		"--framework", "terraform,cloudformation,kubernetes,helm", "--soft-fail", "--quiet", "--skip-download"}, CheckovReportFile
+}
+
+// hadolintArgv prints JSON on stdout for the Dockerfiles appended to it;
+// --no-fail keeps exit 1 for hadolint's own failures.
+func hadolintArgv() []string {
+	return []string{"hadolint", "--format", HadolintReportFormat, "--no-fail", "--no-color"}
+}

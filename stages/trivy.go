@@ -1,0 +1,480 @@
+package stages
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dagsec/dagsec/findings"
+)
+
+// trivyFindingsCode is the exit code trivy is told to use (--exit-code) when
+// its report lists anything (a failed misconfiguration, a vulnerability, a
+// secret or a license). trivy's own failures exit 1 (log.Fatal) and Go
+// panics 2, so neither is ever mistaken for findings, and a run that exits
+// with it while the report lists nothing is caught by the pipeline.
+const trivyFindingsCode = 3
+
+// trivy v0.74.0 exit codes under TrivyConfigArgv and TrivyFSVulnArgv.
+var (
+	TrivyOKCodes      = []int{0}
+	TrivyFindingCodes = []int{trivyFindingsCode}
+)
+
+// trivyCommonFlags keep a run from reaching out for anything but what it
+// scans: no version-check request and no telemetry (both exist since trivy
+// v0.63; --skip-version-check alone still sends nothing else), JSON to the
+// report file, findings signalled by trivyFindingsCode.
+func trivyCommonFlags(report string) []string {
+	return []string{
+		"--skip-version-check", "--disable-telemetry",
+		"--format", "json", "--output", report,
+		"--exit-code", strconv.Itoa(trivyFindingsCode),
+	}
+}
+
+// TrivyConfigArgv runs `trivy config` over "." (the step's working folder is
+// the source) with the given misconfiguration scanners (trivy's names:
+// terraform, dockerfile, kubernetes, helm, cloudformation, azure-arm, ...).
+//
+// --skip-check-update makes it use the checks bundle already in its cache, or
+// the checks embedded in the binary when there is none, instead of pulling
+// ghcr.io/aquasecurity/trivy-checks: offline it neither waits nor fails.
+func TrivyConfigArgv(report string, scanners []string) []string {
+	argv := []string{"trivy", "config",
+		"--misconfig-scanners", strings.Join(scanners, ","),
+		"--skip-check-update",
+	}
+	argv = append(argv, trivyCommonFlags(report)...)
+	return append(argv, ".")
+}
+
+// TrivyFSVulnArgv runs `trivy fs --scanners vuln` over "." with its databases
+// in cacheDir. skipDBUpdate uses the databases already there (downloaded by a
+// separate `trivy fs --download-db-only` step) and never downloads; with no
+// database in cacheDir trivy then fails (exit 1), it does not pass.
+func TrivyFSVulnArgv(report, cacheDir string, skipDBUpdate bool) []string {
+	argv := []string{"trivy", "fs", "--scanners", "vuln",
+		"--cache-dir", cacheDir,
+		"--no-progress",
+	}
+	if skipDBUpdate {
+		argv = append(argv, "--skip-db-update", "--skip-java-db-update")
+	}
+	argv = append(argv, trivyCommonFlags(report)...)
+	return append(argv, ".")
+}
+
+// TrivyDB is what a trivy JSON report says about the run and the advisories
+// behind its vulnerabilities. trivy's JSON report (schema 2, v0.74) carries
+// no vulnerability database version or update time: only the trivy version,
+// the report's id and creation time, and each vulnerability's data source.
+type TrivyDB struct {
+	TrivyVersion string    // "Trivy": {"Version"}, absent before v0.61
+	ReportID     string    // absent before v0.64
+	CreatedAt    time.Time // zero when absent
+	// DataSources lists, sorted and once each, the advisory sources the
+	// report's vulnerabilities came from ("ghsa (GitHub Security Advisory
+	// Pip)"). Empty for reports without vulnerabilities.
+	DataSources []string
+}
+
+// String is the one-line form for the run report.
+func (d TrivyDB) String() string {
+	var b strings.Builder
+	b.WriteString("trivy")
+	if d.TrivyVersion != "" {
+		b.WriteString(" " + d.TrivyVersion)
+	}
+	b.WriteString(" (the report does not name a database version")
+	if len(d.DataSources) > 0 {
+		b.WriteString("; advisories from " + strings.Join(d.DataSources, ", "))
+	}
+	if !d.CreatedAt.IsZero() {
+		b.WriteString("; scanned " + d.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// trivyReport is the part of trivy's --format json report dagsec reads.
+type trivyReport struct {
+	SchemaVersion int
+	Trivy         struct{ Version string }
+	ReportID      string
+	CreatedAt     *time.Time
+	ArtifactName  string
+	ArtifactType  string
+	Results       []trivyResult
+}
+
+type trivyResult struct {
+	Target            *string
+	Class             string
+	Type              string
+	Vulnerabilities   []trivyVuln
+	Misconfigurations []trivyMisconf
+	Secrets           []trivySecret
+	Licenses          []trivyLicense
+}
+
+type trivyMisconf struct {
+	Type          string
+	ID            string
+	AVDID         string
+	Title         string
+	Description   string
+	Message       string
+	Resolution    string
+	Severity      string
+	PrimaryURL    string
+	Status        string
+	CauseMetadata struct {
+		Resource  string
+		Provider  string
+		Service   string
+		StartLine int
+		EndLine   int
+	}
+}
+
+type trivyVuln struct {
+	VulnerabilityID  string
+	PkgID            string
+	PkgName          string
+	PkgPath          string
+	InstalledVersion string
+	FixedVersion     string
+	Status           string
+	PrimaryURL       string
+	DataSource       *struct{ ID, Name string }
+	Title            string
+	Severity         string
+	CweIDs           []string
+}
+
+// trivySecret leaves out Match and Code on purpose: even masked, the
+// secret's surroundings are not carried on.
+type trivySecret struct {
+	RuleID    string
+	Category  string
+	Severity  string
+	Title     string
+	StartLine int
+	EndLine   int
+}
+
+type trivyLicense struct {
+	Severity   string
+	Category   string
+	PkgName    string
+	FilePath   string
+	Name       string
+	Confidence float64
+	Link       string
+}
+
+// trivyStages are the stages trivy findings may belong to.
+var trivyStages = []string{IaC, Dockerfile, SCA, Secrets, Licenses, Image}
+
+// ParseTrivy reads trivy's JSON report (--format json, schema version 2) for
+// any of `trivy config` (Misconfigurations), `trivy fs|image` vulnerability
+// scans (Vulnerabilities), licenses (Licenses) and secrets (Secrets), and
+// turns it into findings of the given dagsec stage.
+//
+//   - Misconfigurations: only Status FAIL. RuleID is trivy's ID (AVD-AWS-0086,
+//     DS-0002 in v0.74); the deprecated AVDID, when it differs, is a tag.
+//   - Vulnerabilities: one finding per target, package (name, version, path)
+//     and vulnerability id; RuleID is the vulnerability id.
+//   - Secrets: RuleID is the secret rule; the match itself is never read.
+//   - Licenses: RuleID is the license name, the severity trivy's category gives.
+//
+// Severities CRITICAL, HIGH, MEDIUM and LOW map one to one, UNKNOWN to info;
+// anything else is an error. A report with no Results (a clean run of some
+// trivy versions) has no findings. Paths are the report's Targets, which are
+// relative to the scanned folder for `trivy config .` and `trivy fs .`.
+func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error) {
+	if !slices.Contains(trivyStages, stage) {
+		return nil, TrivyDB{}, fmt.Errorf("trivy: unknown stage %q", stage)
+	}
+	var r trivyReport
+	if err := decodeStrictObject(report, &r, "trivy report"); err != nil {
+		return nil, TrivyDB{}, err
+	}
+	if r.SchemaVersion != 2 {
+		return nil, TrivyDB{}, fmt.Errorf("trivy report: schema version %d, want 2 (is this trivy's --format json?)", r.SchemaVersion)
+	}
+	db := TrivyDB{TrivyVersion: r.Trivy.Version, ReportID: r.ReportID}
+	if r.CreatedAt != nil {
+		db.CreatedAt = *r.CreatedAt
+	}
+	sources := map[string]bool{}
+	image := r.ArtifactType == "container_image" || r.ArtifactType == "vm"
+
+	var out []findings.Finding
+	for i, res := range r.Results {
+		if res.Target == nil {
+			return nil, TrivyDB{}, fmt.Errorf("trivy report: result %d has no Target", i)
+		}
+		target, err := trivyTarget(*res.Target, image)
+		if err != nil {
+			return nil, TrivyDB{}, fmt.Errorf("trivy report: result %d: %w", i, err)
+		}
+		base := findings.Finding{Stage: stage, Tool: "trivy", Location: findings.Location{Path: target}}
+
+		for j, m := range res.Misconfigurations {
+			f, keep, err := trivyMisconfFinding(base, res, m)
+			if err != nil {
+				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: misconfiguration %d: %w", target, j, err)
+			}
+			if keep {
+				out = append(out, f)
+			}
+		}
+
+		seen := map[string]bool{}
+		for j, v := range res.Vulnerabilities {
+			if v.DataSource != nil && v.DataSource.ID != "" {
+				s := v.DataSource.ID
+				if v.DataSource.Name != "" {
+					s += " (" + v.DataSource.Name + ")"
+				}
+				sources[s] = true
+			}
+			key := strings.Join([]string{v.PkgName, v.InstalledVersion, v.PkgPath, v.VulnerabilityID}, "\x00")
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			f, err := trivyVulnFinding(base, res, v)
+			if err != nil {
+				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: vulnerability %d: %w", target, j, err)
+			}
+			out = append(out, f)
+		}
+
+		for j, s := range res.Secrets {
+			f, err := trivySecretFinding(base, s)
+			if err != nil {
+				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: secret %d: %w", target, j, err)
+			}
+			out = append(out, f)
+		}
+
+		for j, l := range res.Licenses {
+			f, err := trivyLicenseFinding(base, res, l, image)
+			if err != nil {
+				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: license %d: %w", target, j, err)
+			}
+			out = append(out, f)
+		}
+	}
+	for s := range sources {
+		db.DataSources = append(db.DataSources, s)
+	}
+	slices.Sort(db.DataSources)
+	if out == nil {
+		out = []findings.Finding{}
+	}
+	findings.AssignFingerprints(out)
+	return out, db, nil
+}
+
+// trivyTarget checks a result's Target. For source scans it is a path
+// relative to the scanned folder; image scans name the image and OS
+// ("alpine:3.19 (alpine 3.19.1)") or a path inside the image, kept as is
+// without its leading slash.
+func trivyTarget(t string, image bool) (string, error) {
+	if strings.TrimSpace(t) == "" {
+		return "", fmt.Errorf("empty Target")
+	}
+	if image {
+		return strings.TrimLeft(strings.ReplaceAll(t, "\\", "/"), "/"), nil
+	}
+	return relToRoot(t, "")
+}
+
+func trivySeverity(s string) (findings.Severity, error) {
+	switch s {
+	case "CRITICAL":
+		return findings.SeverityCritical, nil
+	case "HIGH":
+		return findings.SeverityHigh, nil
+	case "MEDIUM":
+		return findings.SeverityMedium, nil
+	case "LOW":
+		return findings.SeverityLow, nil
+	case "UNKNOWN":
+		return findings.SeverityInfo, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q", s)
+}
+
+func trivyMisconfFinding(base findings.Finding, res trivyResult, m trivyMisconf) (findings.Finding, bool, error) {
+	switch m.Status {
+	case "FAIL":
+	case "PASS", "EXCEPTION":
+		return findings.Finding{}, false, nil
+	default:
+		return findings.Finding{}, false, fmt.Errorf("unknown status %q", m.Status)
+	}
+	id := m.ID
+	if id == "" {
+		id = m.AVDID
+	}
+	if id == "" {
+		return findings.Finding{}, false, fmt.Errorf("no ID")
+	}
+	sev, err := trivySeverity(m.Severity)
+	if err != nil {
+		return findings.Finding{}, false, fmt.Errorf("%s: %w", id, err)
+	}
+	f := base
+	f.RuleID = id
+	f.RuleName = m.Title
+	f.Severity = sev
+	msg := m.Message
+	if msg == "" {
+		msg = m.Title
+	}
+	if msg == "" {
+		msg = m.Description
+	}
+	if m.CauseMetadata.Resource != "" {
+		msg += " (" + m.CauseMetadata.Resource + ")"
+	}
+	if m.Resolution != "" {
+		msg = strings.TrimSuffix(msg, ".") + ". Resolution: " + m.Resolution
+	}
+	f.Message = msg
+	f.Location.Line = m.CauseMetadata.StartLine
+	f.Location.EndLine = m.CauseMetadata.EndLine
+	f.HelpURI = m.PrimaryURL
+	var tags []string
+	for _, t := range []string{m.AVDID, strings.ToLower(m.Type), res.Type, m.CauseMetadata.Provider, m.CauseMetadata.Service} {
+		if t != "" && t != id && !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	f.Tags = tags
+	// The resource and trivy's message (which names the image, port or
+	// setting at fault) tell two failures of one check in one file apart.
+	f.Identity = m.CauseMetadata.Resource + "|" + m.Message
+	return f, true, nil
+}
+
+func trivyVulnFinding(base findings.Finding, res trivyResult, v trivyVuln) (findings.Finding, error) {
+	if v.VulnerabilityID == "" {
+		return findings.Finding{}, fmt.Errorf("no VulnerabilityID")
+	}
+	if v.PkgName == "" {
+		return findings.Finding{}, fmt.Errorf("%s: no PkgName", v.VulnerabilityID)
+	}
+	sev, err := trivySeverity(v.Severity)
+	if err != nil {
+		return findings.Finding{}, fmt.Errorf("%s: %w", v.VulnerabilityID, err)
+	}
+	f := base
+	f.RuleID = v.VulnerabilityID
+	f.RuleName = v.Title
+	if f.RuleName == "" {
+		f.RuleName = v.VulnerabilityID
+	}
+	f.Severity = sev
+	msg := fmt.Sprintf("%s@%s is affected by %s", v.PkgName, v.InstalledVersion, v.VulnerabilityID)
+	if v.Title != "" {
+		msg += ": " + v.Title
+	}
+	if v.FixedVersion != "" {
+		msg += "; fixed in " + v.FixedVersion
+	} else {
+		msg += "; no fixed version"
+		if v.Status != "" {
+			msg += " (" + v.Status + ")"
+		}
+	}
+	if v.PkgPath != "" {
+		msg += " [" + v.PkgPath + "]"
+	}
+	f.Message = msg
+	f.HelpURI = v.PrimaryURL
+	var tags []string
+	for _, t := range append([]string{"vulnerability", res.Class, res.Type}, v.CweIDs...) {
+		if t != "" && !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	f.Tags = tags
+	// Package, not version: upgrading to another affected version keeps
+	// the alert; the path separates copies of one package in an image.
+	f.Identity = v.PkgName + "|" + v.PkgPath
+	return f, nil
+}
+
+func trivySecretFinding(base findings.Finding, s trivySecret) (findings.Finding, error) {
+	if s.RuleID == "" {
+		return findings.Finding{}, fmt.Errorf("no RuleID")
+	}
+	sev, err := trivySeverity(s.Severity)
+	if err != nil {
+		return findings.Finding{}, fmt.Errorf("%s: %w", s.RuleID, err)
+	}
+	f := base
+	f.RuleID = s.RuleID
+	f.RuleName = s.Title
+	f.Severity = sev
+	f.Message = s.Title
+	if f.Message == "" {
+		f.Message = "secret detected by rule " + s.RuleID
+	}
+	f.Location.Line = s.StartLine
+	f.Location.EndLine = s.EndLine
+	f.Tags = []string{"secret"}
+	if s.Category != "" {
+		f.Tags = append(f.Tags, s.Category)
+	}
+	return f, nil
+}
+
+func trivyLicenseFinding(base findings.Finding, res trivyResult, l trivyLicense, image bool) (findings.Finding, error) {
+	if l.Name == "" {
+		return findings.Finding{}, fmt.Errorf("no license Name")
+	}
+	sev, err := trivySeverity(l.Severity)
+	if err != nil {
+		return findings.Finding{}, fmt.Errorf("%s: %w", l.Name, err)
+	}
+	f := base
+	f.RuleID = l.Name
+	f.RuleName = "License " + l.Name
+	f.Severity = sev
+	subject := l.PkgName
+	if l.FilePath != "" {
+		p, err := trivyTarget(l.FilePath, image)
+		if err != nil {
+			return findings.Finding{}, fmt.Errorf("%s: FilePath: %w", l.Name, err)
+		}
+		f.Location.Path = p
+		if subject == "" {
+			subject = p
+		}
+	}
+	if subject == "" {
+		return findings.Finding{}, fmt.Errorf("%s: neither PkgName nor FilePath", l.Name)
+	}
+	f.Message = fmt.Sprintf("%s is licensed under %s", subject, l.Name)
+	if l.Category != "" {
+		f.Message += " (" + l.Category + ")"
+	}
+	f.HelpURI = l.Link
+	f.Tags = []string{"license"}
+	for _, t := range []string{l.Category, res.Class, res.Type} {
+		if t != "" && !slices.Contains(f.Tags, t) {
+			f.Tags = append(f.Tags, t)
+		}
+	}
+	f.Identity = l.PkgName + "|" + l.FilePath
+	return f, nil
+}
