@@ -38,7 +38,9 @@ func (p treeProbe) ReadFile(_ context.Context, rel string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func (p treeProbe) HasTool(_ context.Context, tool string) bool { return slices.Contains(p.tools, tool) }
+func (p treeProbe) HasTool(_ context.Context, tool string) bool {
+	return slices.Contains(p.tools, tool)
+}
 
 var everyTool = []string{"gosec", "bandit", "semgrep", "govulncheck", "osv-scanner", "trivy", "syft", "checkov", "tfsec", "hadolint"}
 
