@@ -287,7 +287,7 @@ func gosecFinding(is gosecIssue, root string) (findings.Finding, error) {
 	if is.RuleID == "" {
 		return findings.Finding{}, fmt.Errorf("no rule_id")
 	}
-	sev, err := scannerSeverity(is.Severity)
+	sev, err := severityWord(is.Severity, "")
 	if err != nil {
 		return findings.Finding{}, fmt.Errorf("rule %s: %w", is.RuleID, err)
 	}
@@ -453,19 +453,6 @@ func optionalInt(s string) (int, error) {
 		return 0, fmt.Errorf("invalid number %q", s)
 	}
 	return n, nil
-}
-
-// scannerSeverity maps gosec's and bandit's HIGH, MEDIUM and LOW.
-func scannerSeverity(s string) (findings.Severity, error) {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "HIGH":
-		return findings.SeverityHigh, nil
-	case "MEDIUM":
-		return findings.SeverityMedium, nil
-	case "LOW":
-		return findings.SeverityLow, nil
-	}
-	return 0, fmt.Errorf("unknown severity %q", s)
 }
 
 // scannerRelPath makes a reported file name relative to the scanned folder:

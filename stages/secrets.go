@@ -168,6 +168,11 @@ func ParseGitleaks(report []byte) ([]findings.Finding, error) {
 	if trimmed[0] != '[' {
 		return nil, fmt.Errorf("gitleaks report is not a JSON array")
 	}
+	// Valid rejects trailing data such as a stray "}", which the decoder's
+	// More does not see at the top level.
+	if !json.Valid(trimmed) {
+		return nil, fmt.Errorf("gitleaks report is not valid JSON (truncated or trailing data)")
+	}
 	var leaks []gitleaksLeak
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(&leaks); err != nil {

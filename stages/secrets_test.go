@@ -271,3 +271,11 @@ func TestGitleaksIgnoreFileIsHonoured(t *testing.T) {
 		t.Errorf("an entry for one finding silenced others: %v", got)
 	}
 }
+
+func TestParseGitleaksRejectsTrailingData(t *testing.T) {
+	for _, in := range []string{"[] }", "[]]", "[{}] {", "[] x"} {
+		if _, err := stages.ParseGitleaks([]byte(in)); err == nil {
+			t.Errorf("ParseGitleaks(%q) accepted trailing data", in)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func ParseTfsec(report []byte, root string) ([]findings.Finding, error) {
 		if id == "" {
 			return nil, fmt.Errorf("tfsec report: result %d has no rule id", i)
 		}
-		sev, err := tfsecSeverity(res.Severity)
+		sev, err := severityWord(res.Severity, "")
 		if err != nil {
 			return nil, fmt.Errorf("tfsec report: result %d (%s): %w", i, id, err)
 		}
@@ -141,22 +141,6 @@ func ParseTfsec(report []byte, root string) ([]findings.Finding, error) {
 	}
 	findings.AssignFingerprints(out)
 	return out, nil
-}
-
-func tfsecSeverity(s string) (findings.Severity, error) {
-	switch s {
-	case "CRITICAL":
-		return findings.SeverityCritical, nil
-	case "HIGH":
-		return findings.SeverityHigh, nil
-	case "MEDIUM":
-		return findings.SeverityMedium, nil
-	case "LOW":
-		return findings.SeverityLow, nil
-	case "":
-		return findings.SeverityInfo, nil
-	}
-	return 0, fmt.Errorf("unknown severity %q", s)
 }
 
 // relToRoot makes a file name a tool reported relative to the scanned folder.

@@ -296,22 +296,6 @@ func trivyTarget(t string, image bool) (string, error) {
 	return relToRoot(t, "")
 }
 
-func trivySeverity(s string) (findings.Severity, error) {
-	switch s {
-	case "CRITICAL":
-		return findings.SeverityCritical, nil
-	case "HIGH":
-		return findings.SeverityHigh, nil
-	case "MEDIUM":
-		return findings.SeverityMedium, nil
-	case "LOW":
-		return findings.SeverityLow, nil
-	case "UNKNOWN":
-		return findings.SeverityInfo, nil
-	}
-	return 0, fmt.Errorf("unknown severity %q", s)
-}
-
 func trivyMisconfFinding(base findings.Finding, res trivyResult, m trivyMisconf) (findings.Finding, bool, error) {
 	switch m.Status {
 	case "FAIL":
@@ -327,7 +311,7 @@ func trivyMisconfFinding(base findings.Finding, res trivyResult, m trivyMisconf)
 	if id == "" {
 		return findings.Finding{}, false, fmt.Errorf("no ID")
 	}
-	sev, err := trivySeverity(m.Severity)
+	sev, err := severityWord(m.Severity, "UNKNOWN")
 	if err != nil {
 		return findings.Finding{}, false, fmt.Errorf("%s: %w", id, err)
 	}
@@ -372,7 +356,7 @@ func trivyVulnFinding(base findings.Finding, res trivyResult, v trivyVuln) (find
 	if v.PkgName == "" {
 		return findings.Finding{}, fmt.Errorf("%s: no PkgName", v.VulnerabilityID)
 	}
-	sev, err := trivySeverity(v.Severity)
+	sev, err := severityWord(v.Severity, "UNKNOWN")
 	if err != nil {
 		return findings.Finding{}, fmt.Errorf("%s: %w", v.VulnerabilityID, err)
 	}
@@ -417,7 +401,7 @@ func trivySecretFinding(base findings.Finding, s trivySecret) (findings.Finding,
 	if s.RuleID == "" {
 		return findings.Finding{}, fmt.Errorf("no RuleID")
 	}
-	sev, err := trivySeverity(s.Severity)
+	sev, err := severityWord(s.Severity, "UNKNOWN")
 	if err != nil {
 		return findings.Finding{}, fmt.Errorf("%s: %w", s.RuleID, err)
 	}
@@ -442,7 +426,7 @@ func trivyLicenseFinding(base findings.Finding, res trivyResult, l trivyLicense,
 	if l.Name == "" {
 		return findings.Finding{}, fmt.Errorf("no license Name")
 	}
-	sev, err := trivySeverity(l.Severity)
+	sev, err := severityWord(l.Severity, "UNKNOWN")
 	if err != nil {
 		return findings.Finding{}, fmt.Errorf("%s: %w", l.Name, err)
 	}

@@ -204,3 +204,39 @@ func TestOwnRepositoryHasNoSecrets(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// The host interface of the code stages: one command runs them all over a
+// planted repository, blocks, and writes the reports and both SBOMs.
+func TestScanCodeStagesOnPlantedRepository(t *testing.T) {
+	inst := testenv.Installer(t)
+	t.Setenv("DAGSEC_TOOLS_DIR", inst.Dir)
+	dir := testenv.Dir(t, testenv.PlantedFiles())
+	testenv.GoModTidy(t, dir)
+	out := filepath.Join(t.TempDir(), "reports")
+	code, stdout, stderr := dagsec(t, "scan", "--stages", "sast,sca,licenses,iac,dockerfile", "--out", out, dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (blocked)\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, line := range []string{"sca         blocked", "iac         blocked", "sast        warned", "licenses    blocked"} {
+		if !strings.Contains(stdout, line) {
+			t.Errorf("stdout lacks %q:\n%s", line, stdout)
+		}
+	}
+	for _, name := range []string{"report.json", "results.sarif", "summary.md", "sbom.cdx.json", "sbom.spdx.json"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+	sarif, err := os.ReadFile(filepath.Join(out, "results.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sarifio.Validate(sarif); err != nil {
+		t.Errorf("results.sarif: %v", err)
+	}
+	for _, id := range []string{"dagsec/sast/gosec/", "dagsec/sast/bandit/", "dagsec/sca/govulncheck/", "dagsec/iac/trivy/", "dagsec/licenses/syft/", "dagsec/dockerfile/dagsec/"} {
+		if !bytes.Contains(sarif, []byte(id)) {
+			t.Errorf("results.sarif has no run %s", id)
+		}
+	}
+}
