@@ -86,15 +86,22 @@ func toolStep(stage, tool, dir string, opts Options, def time.Duration) Step {
 }
 
 // inDir makes a parser's paths, relative to a sub-folder the tool ran in,
-// relative to the source again.
+// relative to the source again. A path that leaves the source (a Go module
+// replaced by a folder outside it) is reported at the folder's go.mod.
 func inDir(dir string, fs []findings.Finding, err error) ([]findings.Finding, error) {
-	if err != nil || dir == "" || dir == "." {
+	if err != nil {
 		return fs, err
 	}
 	for i := range fs {
-		if fs[i].Location.Path != "" {
-			fs[i].Location.Path = path.Join(dir, fs[i].Location.Path)
+		l := &fs[i].Location
+		if l.Path == "" {
+			continue
 		}
+		p := path.Join(dir, l.Path)
+		if _, err := CleanRel(p); err != nil {
+			p, l.Line, l.EndLine, l.Column, l.EndColumn = path.Join(dir, "go.mod"), 0, 0, 0, 0
+		}
+		l.Path = p
 	}
 	findings.AssignFingerprints(fs)
 	return fs, nil

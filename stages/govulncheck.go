@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -324,7 +325,14 @@ func callSite(trace []*gvFrame) *findings.Location {
 		if fr.Version != "" || fr.Module == "stdlib" || fr.Position == nil || fr.Position.Filename == "" || fr.Position.Line <= 0 {
 			continue
 		}
-		rel, err := CleanRel(relPath(fr.Position.Filename))
+		name := relPath(fr.Position.Filename)
+		if strings.HasPrefix(fr.Module, ".") {
+			// A module replaced by a local folder ("../") is named by that
+			// folder, and its positions are relative to it: the plan makes
+			// the joined path relative to the source again.
+			return &findings.Location{Path: path.Join(fr.Module, name), Line: fr.Position.Line, Column: max(fr.Position.Column, 0)}
+		}
+		rel, err := CleanRel(name)
 		if err != nil {
 			continue // not a path inside the module: no usable call site
 		}
