@@ -223,6 +223,7 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 	}
 
 	argv, env := step.Expand(paths)
+	argv[0] = imageBinary(step)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
@@ -283,6 +284,21 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 	return res, nil
 }
 
+// imageBinary is argv[0] in the tool's image: its name, or its path where
+// the image keeps it off PATH.
+func imageBinary(step stages.Step) string {
+	if t, ok := stages.LookupTool(step.Tool); ok && t.ImageBinary != "" {
+		return t.ImageBinary
+	}
+	return step.Argv[0]
+}
+
+func updateArgv(step stages.Step, paths stages.Paths) []string {
+	argv := step.ExpandUpdate(paths)
+	argv[0] = imageBinary(step)
+	return argv
+}
+
 // dbEpoch numbers the refresh period now falls in.
 func dbEpoch(refresh time.Duration) string {
 	period := max(int64(refresh/time.Second), 1)
@@ -299,7 +315,7 @@ func (r *daggerRunner) updateDB(ctx context.Context, ctr *dagger.Container, step
 	}
 	ctr, err := ctr.
 		WithEnvVariable("DAGSEC_DB_EPOCH", dbEpoch(refresh)).
-		WithExec(step.ExpandUpdate(paths), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
+		WithExec(updateArgv(step, paths), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
 		Sync(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("updating the vulnerability database: %w", err)
@@ -308,7 +324,7 @@ func (r *daggerRunner) updateDB(ctx context.Context, ctr *dagger.Container, step
 	if err != nil {
 		return nil, fmt.Errorf("updating the vulnerability database: %w", err)
 	}
-	if code != 0 {
+	if !step.UpdateOK(code) {
 		return nil, fmt.Errorf("updating the vulnerability database: exited with code %d: %s", code, stderr)
 	}
 	return ctr, nil

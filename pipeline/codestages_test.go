@@ -226,7 +226,7 @@ func TestCodeStageToolFailuresAreErrors(t *testing.T) {
 // A default tool this runner cannot run is recorded as not run; one the
 // policy names is required, and its absence is an error.
 func TestUnavailableToolSkippedUnlessRequired(t *testing.T) {
-	dir := testenv.Dir(t, map[string]string{"app.py": "print(1)\n"})
+	dir := testenv.Dir(t, map[string]string{"go.mod": "module example.com/x\n\ngo 1.22\n", "main.go": "package main\n\nfunc main() {}\n"})
 	inst := &host.Installer{Dir: t.TempDir()}
 	r, err := host.NewRunner(dir, inst)
 	if err != nil {
@@ -252,7 +252,7 @@ func TestUnavailableToolSkippedUnlessRequired(t *testing.T) {
 	}
 	sr := rep.Stages[0]
 	if sr.Status != policies.StatusSkipped {
-		t.Errorf("sast is %s (%s), want skipped: no tool could scan the Python file", sr.Status, sr.Reason)
+		t.Errorf("sast is %s (%s), want skipped: no tool could scan the Go module", sr.Status, sr.Reason)
 	}
 	for _, tr := range sr.Tools {
 		if tr.Skipped == "" {

@@ -280,6 +280,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				st.Caches = []string{"osv-scanner"}
 				st.Argv = OSVScannerArgv(report, dbPath, true)
 				st.DBUpdate = osvScannerUpdateArgv(dbPath)
+				st.DBUpdateOKCodes = append(slices.Clone(OSVScannerOKCodes), OSVScannerFindingCodes...) // it scans while it downloads
 				st.DBRefresh = opts.dbRefresh()
 			}
 			st.Report = "osv-scanner.json"
@@ -364,7 +365,8 @@ func osvScannerUpdateArgv(dbPath string) []string {
 
 // trivyUpdateArgv downloads trivy's vulnerability database into cache.
 func trivyUpdateArgv(cache string) []string {
-	return []string{"trivy", "fs", "--download-db-only", "--cache-dir", cache, "--quiet", "--no-progress"}
+	return []string{"trivy", "fs", "--download-db-only", "--cache-dir", cache, "--quiet", "--no-progress",
+		"--skip-version-check", "--disable-telemetry", "."}
 }
 
 func planLicenses(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {

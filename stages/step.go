@@ -64,6 +64,16 @@ type Step struct {
 	// it once per DBRefresh period.
 	DBUpdate  []string
 	DBRefresh time.Duration
+	// DBUpdateOKCodes are the update's exit codes of success; empty means 0.
+	DBUpdateOKCodes []int
+}
+
+// UpdateOK reports whether the DBUpdate run succeeded.
+func (s Step) UpdateOK(code int) bool {
+	if len(s.DBUpdateOKCodes) == 0 {
+		return code == 0
+	}
+	return slices.Contains(s.DBUpdateOKCodes, code)
 }
 
 // Validate rejects a step no runner could execute.

@@ -105,16 +105,7 @@ func ParseTfsec(report []byte, root string) ([]findings.Finding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tfsec report: result %d (%s): %w", i, id, err)
 		}
-		msg := res.Detail
-		if msg == "" {
-			msg = res.Description
-		}
-		if res.Resource != "" {
-			msg += " (" + res.Resource + ")"
-		}
-		if res.Resolution != "" {
-			msg += ". Resolution: " + res.Resolution
-		}
+		msg := findingMessage(res.Detail, res.Description, res.Resource, res.Resolution)
 		var tags []string
 		for _, t := range []string{"terraform", res.LongID, res.Provider, res.Service} {
 			if t != "" && t != id {

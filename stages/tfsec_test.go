@@ -190,13 +190,13 @@ func TestTfsecBrokenTerraformIsAnError(t *testing.T) {
 
 // testdata/tfsec-v1.28.14-planted.json and -clean.json were written by tfsec
 // v1.28.14 itself (see testdata/SOURCES.md) over plantedTerraform and
-// cleanTerraform in /tmp/dagsec-samples/{planted,clean}/infra/main.tf.
+// cleanTerraform in /tmp/dagsec-iac-samples/{planted,clean}/infra/main.tf.
 func TestParseTfsecGenuineSamples(t *testing.T) {
 	data, err := os.ReadFile("testdata/tfsec-v1.28.14-planted.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := stages.ParseTfsec(data, "/tmp/dagsec-samples/planted")
+	fs, err := stages.ParseTfsec(data, "/tmp/dagsec-iac-samples/planted")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestParseTfsecGenuineSamples(t *testing.T) {
 		seen[f.Fingerprint] = true
 	}
 	// A trailing slash on the root changes nothing.
-	again, err := stages.ParseTfsec(data, "/tmp/dagsec-samples/planted/")
+	again, err := stages.ParseTfsec(data, "/tmp/dagsec-iac-samples/planted/")
 	if err != nil || len(again) != len(fs) || again[0].Location.Path != fs[0].Location.Path {
 		t.Errorf("root with a trailing slash: %v", err)
 	}
@@ -228,7 +228,7 @@ func TestParseTfsecGenuineSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err = stages.ParseTfsec(clean, "/tmp/dagsec-samples/clean")
+	fs, err = stages.ParseTfsec(clean, "/tmp/dagsec-iac-samples/clean")
 	if err != nil || len(fs) != 0 {
 		t.Fatalf("clean sample: %v, %v", fs, err)
 	}
@@ -241,11 +241,11 @@ func TestTfsecFingerprintIgnoresLines(t *testing.T) {
 	}
 	moved := strings.ReplaceAll(string(data), `"start_line": 15`, `"start_line": 40`)
 	moved = strings.ReplaceAll(moved, `"end_line": 15`, `"end_line": 40`)
-	a, err := stages.ParseTfsec(data, "/tmp/dagsec-samples/planted")
+	a, err := stages.ParseTfsec(data, "/tmp/dagsec-iac-samples/planted")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := stages.ParseTfsec([]byte(moved), "/tmp/dagsec-samples/planted")
+	b, err := stages.ParseTfsec([]byte(moved), "/tmp/dagsec-iac-samples/planted")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestParseTfsecRejectsBadReports(t *testing.T) {
 func FuzzParseTfsec(f *testing.F) {
 	for _, name := range []string{"testdata/tfsec-v1.28.14-planted.json", "testdata/tfsec-v1.28.14-clean.json"} {
 		if data, err := os.ReadFile(name); err == nil {
-			f.Add(data, "/tmp/dagsec-samples/planted")
+			f.Add(data, "/tmp/dagsec-iac-samples/planted")
 		}
 	}
 	f.Add([]byte(tfsecOne), "/src")

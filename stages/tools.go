@@ -29,6 +29,9 @@ type Tool struct {
 	Install []string
 	// Debian names the package that provides the tool on a Debian host.
 	Debian string
+	// ImageBinary is the tool's path in its image when that is not on the
+	// image's PATH (images whose entrypoint is /<tool>).
+	ImageBinary string
 }
 
 var tools = map[string]Tool{
@@ -66,6 +69,8 @@ var tools = map[string]Tool{
 		GoPackage: "github.com/google/osv-scanner/v2/cmd/osv-scanner",
 		LDFlags:   "-X github.com/google/osv-scanner/v2/internal/version.OSVVersion=2.6.0",
 		BuildEnv:  []string{"GOTOOLCHAIN=go1.27.3"},
+		// goreleaser.dockerfile: COPY osv-scanner ./ (WORKDIR /).
+		ImageBinary: "/osv-scanner",
 	},
 	"trivy": {
 		Name:      "trivy",
@@ -83,6 +88,8 @@ var tools = map[string]Tool{
 		GoModule:  "github.com/anchore/syft",
 		GoPackage: "github.com/anchore/syft/cmd/syft",
 		LDFlags:   "-X main.version=1.57.1",
+		// A scratch image: COPY syft / (syft's Dockerfile).
+		ImageBinary: "/syft",
 	},
 	"tfsec": {
 		Name:      "tfsec",

@@ -184,8 +184,9 @@ var trivyStages = []string{IaC, Dockerfile, SCA, Secrets, Licenses, Image}
 // scans (Vulnerabilities), licenses (Licenses) and secrets (Secrets), and
 // turns it into findings of the given dagsec stage.
 //
-//   - Misconfigurations: only Status FAIL. RuleID is trivy's ID (AVD-AWS-0086,
-//     DS-0002 in v0.74); the deprecated AVDID, when it differs, is a tag.
+//   - Misconfigurations: only Status FAIL. RuleID is trivy's ID (AWS-0086,
+//     DS-0002 in v0.74; DS002 in older reports); the other id (the deprecated
+//     AVDID, or AVD-AWS-0086 derived from the ID when there is none) is a tag.
 //   - Vulnerabilities: one finding per target, package (name, version, path)
 //     and vulnerability id; RuleID is the vulnerability id.
 //   - Secrets: RuleID is the secret rule; the match itself is never read.
@@ -319,25 +320,19 @@ func trivyMisconfFinding(base findings.Finding, res trivyResult, m trivyMisconf)
 	f.RuleID = id
 	f.RuleName = m.Title
 	f.Severity = sev
-	msg := m.Message
-	if msg == "" {
-		msg = m.Title
-	}
-	if msg == "" {
-		msg = m.Description
-	}
-	if m.CauseMetadata.Resource != "" {
-		msg += " (" + m.CauseMetadata.Resource + ")"
-	}
-	if m.Resolution != "" {
-		msg = strings.TrimSuffix(msg, ".") + ". Resolution: " + m.Resolution
-	}
-	f.Message = msg
+	f.Message = findingMessage(m.Message, m.Title, m.CauseMetadata.Resource, m.Resolution)
 	f.Location.Line = m.CauseMetadata.StartLine
 	f.Location.EndLine = m.CauseMetadata.EndLine
 	f.HelpURI = m.PrimaryURL
+	// The other id: the deprecated AVDID when the report has one (trivy
+	// before v0.6x printed ID "DS002" and AVDID "AVD-DS-0002"), else the
+	// AVD form of the id (AWS-0086 -> AVD-AWS-0086, tfsec's rule id).
+	other := m.AVDID
+	if other == "" && !strings.HasPrefix(id, "AVD-") && strings.Contains(id, "-") {
+		other = "AVD-" + id
+	}
 	var tags []string
-	for _, t := range []string{m.AVDID, strings.ToLower(m.Type), res.Type, m.CauseMetadata.Provider, m.CauseMetadata.Service} {
+	for _, t := range []string{other, res.Type, strings.ToLower(m.CauseMetadata.Provider), strings.ToLower(m.CauseMetadata.Service)} {
 		if t != "" && t != id && !slices.Contains(tags, t) {
 			tags = append(tags, t)
 		}
@@ -461,4 +456,21 @@ func trivyLicenseFinding(base findings.Finding, res trivyResult, l trivyLicense,
 	}
 	f.Identity = l.PkgName + "|" + l.FilePath
 	return f, nil
+}
+
+// findingMessage joins a check's message (or its title when it has none),
+// the resource at fault and the fix into one sentence.
+func findingMessage(msg, title, resource, resolution string) string {
+	if msg == "" {
+		msg = title
+	}
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
+	if resource != "" {
+		msg += " (" + resource + ")"
+	}
+	msg += "."
+	if resolution != "" {
+		msg += " Resolution: " + strings.TrimSpace(resolution)
+	}
+	return msg
 }

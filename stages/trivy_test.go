@@ -24,6 +24,7 @@ const (
 	trivyTerraformRun   = "testdata/trivy-v0.74.0-config-terraform.json"
 	trivyDockerfileRun  = "testdata/trivy-v0.74.0-config-dockerfile.json"
 	trivyCleanConfigRun = "testdata/trivy-v0.74.0-config-clean.json"
+	trivyEmptyConfigRun = "testdata/trivy-v0.74.0-config-empty.json"
 )
 
 func readSample(t testing.TB, name string) []byte {
@@ -256,7 +257,7 @@ func TestTrivyFingerprintIgnoresLines(t *testing.T) {
 }
 
 func FuzzParseTrivy(f *testing.F) {
-	for _, name := range []string{trivyPipGolden, trivyDDMisconfSecr, trivyDDLicenses, trivyTerraformRun, trivyDockerfileRun, trivyCleanConfigRun} {
+	for _, name := range []string{trivyPipGolden, trivyDDMisconfSecr, trivyDDLicenses, trivyTerraformRun, trivyDockerfileRun, trivyCleanConfigRun, trivyEmptyConfigRun} {
 		if data, err := os.ReadFile(name); err == nil {
 			f.Add(data)
 		}
@@ -353,15 +354,18 @@ func checkFindings(t *testing.T, fs []findings.Finding, want []wantFinding) {
 }
 
 // wantTrivyTerraform is what trivy v0.74.0 reports for plantedTerraform.
+// (tfsec calls the same checks AVD-AWS-0092 and AVD-AWS-0107, and rates the
+// second CRITICAL.)
 var wantTrivyTerraform = []wantFinding{
-	{"AVD-AWS-0092", findings.SeverityHigh, "infra/main.tf", 3},      // public ACL on the bucket
-	{"AVD-AWS-0107", findings.SeverityCritical, "infra/main.tf", 15}, // SSH open to 0.0.0.0/0
+	{"AWS-0092", findings.SeverityHigh, "infra/main.tf", 3},  // public ACL on the bucket
+	{"AWS-0107", findings.SeverityHigh, "infra/main.tf", 15}, // SSH open to 0.0.0.0/0
 }
 
 // wantTrivyDockerfile is what trivy v0.74.0 reports for plantedDockerfile.
+// DS-0002 has no line: the fault is a USER instruction that is missing.
 var wantTrivyDockerfile = []wantFinding{
 	{"DS-0001", findings.SeverityMedium, "Dockerfile", 1}, // :latest
-	{"DS-0002", findings.SeverityHigh, "Dockerfile", 1},   // runs as root
+	{"DS-0002", findings.SeverityHigh, "Dockerfile", 0},   // runs as root
 }
 
 func TestTrivyConfigFindsPlantedTerraform(t *testing.T) {
@@ -442,8 +446,20 @@ func TestParseTrivyGenuineRuns(t *testing.T) {
 	}
 	fs, _ = parseTrivy(t, trivyDockerfileRun, stages.Dockerfile)
 	checkFindings(t, fs, wantTrivyDockerfile)
-	if fs, _ := parseTrivy(t, trivyCleanConfigRun, stages.IaC); len(fs) != 0 {
-		t.Errorf("clean run: %v", ruleIDs(fs))
+	for _, name := range []string{trivyCleanConfigRun, trivyEmptyConfigRun} {
+		if fs, _ := parseTrivy(t, name, stages.IaC); len(fs) != 0 {
+			t.Errorf("%s: %v", name, ruleIDs(fs))
+		}
+	}
+	// The empty run's report has no Results at all.
+	if strings.Contains(string(readSample(t, trivyEmptyConfigRun)), "Results") {
+		t.Errorf("%s lists Results", trivyEmptyConfigRun)
+	}
+	// v0.74 prints only the new ids; the AVD form is a tag, tfsec's rule id.
+	fs, _ = parseTrivy(t, trivyTerraformRun, stages.IaC)
+	if f, _ := findRule(fs, "AWS-0107"); !slices.Contains(f.Tags, "AVD-AWS-0107") || !slices.Contains(f.Tags, "terraform") ||
+		f.Message != "Security group rule allows unrestricted ingress from any IP address (aws_security_group.ssh). Resolution: Set a more restrictive CIDR range" {
+		t.Errorf("AWS-0107: %+v", f)
 	}
 }
 

@@ -274,7 +274,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 		up := step.ExpandUpdate(paths)
 		up[0] = bin
 		ures, err := r.exec(ctx, step, up, wd, tmp, env, nil)
-		if err == nil && ures.ExitCode != 0 {
+		if err == nil && !step.UpdateOK(ures.ExitCode) {
 			err = fmt.Errorf("exited with code %d: %s", ures.ExitCode, ures.Stderr)
 		}
 		if err != nil {
