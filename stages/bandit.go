@@ -150,7 +150,7 @@ func banditFinding(res banditResult, root string) (findings.Finding, error) {
 	sev := findings.SeverityLow
 	if !strings.EqualFold(strings.TrimSpace(res.IssueSeverity), "UNDEFINED") {
 		var err error
-		if sev, err = severityWord(res.IssueSeverity, ""); err != nil {
+		if sev, err = severityWord(res.IssueSeverity); err != nil {
 			return findings.Finding{}, fmt.Errorf("test %s: %w", res.TestID, err)
 		}
 	}

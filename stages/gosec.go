@@ -287,7 +287,7 @@ func gosecFinding(is gosecIssue, root string) (findings.Finding, error) {
 	if is.RuleID == "" {
 		return findings.Finding{}, fmt.Errorf("no rule_id")
 	}
-	sev, err := severityWord(is.Severity, "")
+	sev, err := severityWord(is.Severity)
 	if err != nil {
 		return findings.Finding{}, fmt.Errorf("rule %s: %w", is.RuleID, err)
 	}

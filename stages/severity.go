@@ -8,11 +8,12 @@ import (
 )
 
 // severityWord maps the CRITICAL, HIGH, MEDIUM and LOW most scanners print
-// (any case). unknown is the tool's own word for "no severity" (trivy's
-// UNKNOWN, tfsec's empty string), which is info; any other word is an error,
-// so a tool's new level never passes as nothing.
-func severityWord(s, unknown string) (findings.Severity, error) {
-	switch w := strings.ToUpper(strings.TrimSpace(s)); w {
+// (any case). infoWords are the tool's own words for "no severity" (trivy's
+// UNKNOWN, tfsec's empty string), which are info; any other word is an
+// error, so a tool's new level never passes as nothing.
+func severityWord(s string, infoWords ...string) (findings.Severity, error) {
+	w := strings.ToUpper(strings.TrimSpace(s))
+	switch w {
 	case "CRITICAL":
 		return findings.SeverityCritical, nil
 	case "HIGH":
@@ -21,8 +22,9 @@ func severityWord(s, unknown string) (findings.Severity, error) {
 		return findings.SeverityMedium, nil
 	case "LOW":
 		return findings.SeverityLow, nil
-	case strings.ToUpper(unknown):
-		if w != "" || unknown == "" {
+	}
+	for _, iw := range infoWords {
+		if w == strings.ToUpper(iw) {
 			return findings.SeverityInfo, nil
 		}
 	}

@@ -24,8 +24,8 @@ var (
 // TfsecArgv runs tfsec over "." (the step's working folder is the source)
 // and writes its JSON report to report.
 //
-// --no-module-downloads keeps it offline (remote modules are not fetched; ones
-// already under .terraform/modules are still read). --soft-fail makes the exit
+// --no-module-downloads keeps it offline (remote modules a source names are
+// not fetched; checked with registry and git sources). --soft-fail makes the exit
 // code mean "the scan finished" (see TfsecOKCodes). tfsec's JSON report holds
 // absolute file names: give ParseTfsec the folder tfsec scanned.
 func TfsecArgv(report string) []string {

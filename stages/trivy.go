@@ -23,10 +23,9 @@ var (
 	TrivyFindingCodes = []int{trivyFindingsCode}
 )
 
-// trivyCommonFlags keep a run from reaching out for anything but what it
-// scans: no version-check request and no telemetry (both exist since trivy
-// v0.63; --skip-version-check alone still sends nothing else), JSON to the
-// report file, findings signalled by trivyFindingsCode.
+// trivyCommonFlags keep a run from calling home (without them trivy v0.74
+// sends a version check and telemetry to check.trivy.dev), write JSON to the
+// report file and signal findings with trivyFindingsCode.
 func trivyCommonFlags(report string) []string {
 	return []string{
 		"--skip-version-check", "--disable-telemetry",
@@ -41,7 +40,10 @@ func trivyCommonFlags(report string) []string {
 //
 // --skip-check-update makes it use the checks bundle already in its cache, or
 // the checks embedded in the binary when there is none, instead of pulling
-// ghcr.io/aquasecurity/trivy-checks: offline it neither waits nor fails.
+// mirror.gcr.io/aquasec/trivy-checks:2: with the common flags it makes no
+// network request of its own. (trivy v0.74 has no flag to stop `trivy
+// config` from fetching remote Terraform modules a source names; offline
+// those fetches fail, are logged, and the scan goes on.)
 func TrivyConfigArgv(report string, scanners []string) []string {
 	argv := []string{"trivy", "config",
 		"--misconfig-scanners", strings.Join(scanners, ","),
@@ -72,8 +74,8 @@ func TrivyFSVulnArgv(report, cacheDir string, skipDBUpdate bool) []string {
 // no vulnerability database version or update time: only the trivy version,
 // the report's id and creation time, and each vulnerability's data source.
 type TrivyDB struct {
-	TrivyVersion string    // "Trivy": {"Version"}, absent before v0.61
-	ReportID     string    // absent before v0.64
+	TrivyVersion string    // "Trivy": {"Version"}; absent in older reports
+	ReportID     string    // absent in older reports
 	CreatedAt    time.Time // zero when absent
 	// DataSources lists, sorted and once each, the advisory sources the
 	// report's vulnerabilities came from ("ghsa (GitHub Security Advisory
