@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -434,6 +435,10 @@ func looksLikeIaC(data []byte) bool {
 	return k8s || cfn
 }
 
+// trivyConfigEnv keeps trivy config's remote Terraform module fetches
+// (which v0.74 cannot turn off) from waiting on a git prompt.
+var trivyConfigEnv = map[string]string{"GIT_TERMINAL_PROMPT": "0"}
+
 // trivySkipping adds the folders no stage scans (see Skipped) to a trivy
 // argv whose last element is the scanned folder.
 func trivySkipping(argv []string) []string {
@@ -468,6 +473,7 @@ func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			}
 			st := toolStep(IaC, tool, ".", opts, 15*time.Minute)
 			st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", iacScanners))
+			st.Env = maps.Clone(trivyConfigEnv)
 			st.Report = "trivy.json"
 			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
 			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st,
@@ -546,6 +552,7 @@ func planDockerfile(ctx context.Context, opts Options, probe Probe) ([]Plan, err
 		case "trivy":
 			st := toolStep(Dockerfile, tool, ".", opts, 10*time.Minute)
 			st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", []string{"dockerfile"}))
+			st.Env = maps.Clone(trivyConfigEnv)
 			st.Report = "trivy.json"
 			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
 			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st,
