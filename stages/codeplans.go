@@ -71,6 +71,30 @@ func (c chooser) available(ctx context.Context, tool string) string {
 	return fmt.Sprintf("%s is not installed here (run `dagsec tools install %s`, or name it in the policy's tools to require it)", tool, tool)
 }
 
+// gate decides whether a tool runs: with no files for it, it is skipped
+// (nothing to scan); else, when the runner lacks it, it is unavailable.
+// It returns the plan to record instead, or nil when the tool should run.
+func (c chooser) gate(ctx context.Context, tool string, files []string, none string) *Plan {
+	if len(files) == 0 {
+		p := skip(c.stage, tool, none)
+		return &p
+	}
+	if why := c.available(ctx, tool); why != "" {
+		p := unavailable(c.stage, tool, why)
+		return &p
+	}
+	return nil
+}
+
+// find globs the source for a tool's files.
+func (c chooser) find(ctx context.Context, patterns ...string) ([]string, error) {
+	files, err := FindFiles(ctx, c.probe, patterns...)
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: %w", c.stage, err)
+	}
+	return files, nil
+}
+
 // step fills the parts of a Step every tool run shares.
 func toolStep(stage, tool, dir string, opts Options, def time.Duration) Step {
 	t, _ := LookupTool(tool)
@@ -112,18 +136,14 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	c := newChooser(SAST, opts, probe)
 	var plans []Plan
 	for _, tool := range c.tools {
-		if why := c.available(ctx, tool); why != "" {
-			plans = append(plans, unavailable(SAST, tool, why))
-			continue
-		}
 		switch tool {
 		case "gosec":
-			mods, err := FindFiles(ctx, probe, goModPatterns...)
+			mods, err := c.find(ctx, goModPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if len(mods) == 0 {
-				plans = append(plans, skip(SAST, tool, "no Go module (go.mod) in the source"))
+			if p := c.gate(ctx, tool, mods, "no Go module (go.mod) in the source"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			for _, dir := range Dirs(mods) {
@@ -139,12 +159,12 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					}})
 			}
 		case "bandit":
-			py, err := FindFiles(ctx, probe, pythonPatterns...)
+			py, err := c.find(ctx, pythonPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if len(py) == 0 {
-				plans = append(plans, skip(SAST, tool, "no Python files in the source"))
+			if p := c.gate(ctx, tool, py, "no Python files in the source"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			st := toolStep(SAST, tool, ".", opts, 15*time.Minute)
@@ -153,12 +173,12 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			st.OKCodes, st.FindingCodes = BanditOKCodes, BanditFindingCodes
 			plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st, Parse: ParseBandit})
 		case "semgrep":
-			src, err := FindFiles(ctx, probe, sourcePatterns...)
+			src, err := c.find(ctx, sourcePatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if len(src) == 0 {
-				plans = append(plans, skip(SAST, tool, "no source files semgrep reads"))
+			if p := c.gate(ctx, tool, src, "no source files semgrep reads"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			st := toolStep(SAST, tool, ".", opts, 20*time.Minute)
@@ -203,18 +223,14 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	c := newChooser(SCA, opts, probe)
 	var plans []Plan
 	for _, tool := range c.tools {
-		if why := c.available(ctx, tool); why != "" {
-			plans = append(plans, unavailable(SCA, tool, why))
-			continue
-		}
 		switch tool {
 		case "govulncheck":
-			mods, err := FindFiles(ctx, probe, goModPatterns...)
+			mods, err := c.find(ctx, goModPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if len(mods) == 0 {
-				plans = append(plans, skip(SCA, tool, "no Go module (go.mod) in the source"))
+			if p := c.gate(ctx, tool, mods, "no Go module (go.mod) in the source"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			db := ""
@@ -247,12 +263,12 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					}})
 			}
 		case "osv-scanner":
-			locks, err := FindFiles(ctx, probe, lockPatterns...)
+			locks, err := c.find(ctx, lockPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if len(locks) == 0 {
-				plans = append(plans, skip(SCA, tool, "no dependency manifest or lockfile in the source"))
+			if p := c.gate(ctx, tool, locks, "no dependency manifest or lockfile in the source"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			st := toolStep(SCA, tool, ".", opts, 15*time.Minute)
@@ -299,12 +315,12 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					return "osv.dev offline databases (cache volume)"
 				}})
 		case "trivy":
-			locks, err := FindFiles(ctx, probe, lockPatterns...)
+			locks, err := c.find(ctx, lockPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if len(locks) == 0 {
-				plans = append(plans, skip(SCA, tool, "no dependency manifest or lockfile in the source"))
+			if p := c.gate(ctx, tool, locks, "no dependency manifest or lockfile in the source"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			if opts.Offline && !c.explicit {
@@ -461,14 +477,10 @@ func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	}
 	var plans []Plan
 	for _, tool := range c.tools {
-		if why := c.available(ctx, tool); why != "" {
-			plans = append(plans, unavailable(IaC, tool, why))
-			continue
-		}
 		switch tool {
 		case "trivy":
-			if len(tf)+len(other) == 0 {
-				plans = append(plans, skip(IaC, tool, "no Terraform, Kubernetes, Helm or CloudFormation files"))
+			if p := c.gate(ctx, tool, append(slices.Clone(tf), other...), "no Terraform, Kubernetes, Helm or CloudFormation files"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			st := toolStep(IaC, tool, ".", opts, 15*time.Minute)
@@ -482,8 +494,8 @@ func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					return fs, err
 				}})
 		case "checkov":
-			if len(tf)+len(other) == 0 {
-				plans = append(plans, skip(IaC, tool, "no Terraform, Kubernetes, Helm or CloudFormation files"))
+			if p := c.gate(ctx, tool, append(slices.Clone(tf), other...), "no Terraform, Kubernetes, Helm or CloudFormation files"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			st := toolStep(IaC, tool, ".", opts, 20*time.Minute)
@@ -491,8 +503,8 @@ func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			st.OKCodes = []int{0}
 			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st, Parse: ParseCheckov})
 		case "tfsec":
-			if len(tf) == 0 {
-				plans = append(plans, skip(IaC, tool, "no Terraform files"))
+			if p := c.gate(ctx, tool, tf, "no Terraform files"); p != nil {
+				plans = append(plans, *p)
 				continue
 			}
 			st := toolStep(IaC, tool, ".", opts, 15*time.Minute)
