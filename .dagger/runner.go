@@ -257,6 +257,9 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 		return res, fmt.Errorf("%s: %w", step.Tool, err)
 	}
 	res.ExitCode, res.Stderr = code, stderr
+	if len(step.DBInfo) > 0 {
+		res.DBInfo = dbInfo(ctx, ctr, step, paths)
+	}
 
 	out := ctr.Directory(outPath)
 	for _, a := range step.Artifacts {
@@ -297,6 +300,18 @@ func updateArgv(step stages.Step, paths stages.Paths) []string {
 	argv := step.ExpandUpdate(paths)
 	argv[0] = imageBinary(step)
 	return argv
+}
+
+// dbInfo runs the step's DBInfo command after the tool and keeps its
+// stdout; a failure only leaves the database unnamed in the report.
+func dbInfo(ctx context.Context, ctr *dagger.Container, step stages.Step, paths stages.Paths) []byte {
+	argv := step.ExpandDBInfo(paths)
+	argv[0] = imageBinary(step)
+	out, err := ctr.WithExec(argv).Stdout(ctx)
+	if err != nil || len(out) > stages.MaxDBInfoBytes {
+		return nil
+	}
+	return []byte(out)
 }
 
 // dbEpoch numbers the refresh period now falls in.

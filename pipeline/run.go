@@ -244,7 +244,7 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 			return fail(fmt.Errorf("unreadable report: %w", err))
 		}
 		if p.Database != nil {
-			tr.Database = p.Database(res.Report)
+			tr.Database = p.Database(res.Report, res.DBInfo)
 		}
 	}
 	for _, a := range p.Step.Artifacts {

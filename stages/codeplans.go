@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
@@ -257,7 +258,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 						fs, _, err := ParseGovulncheck(report, unreachable)
 						return inDir(dir, fs, err)
 					},
-					Database: func(report []byte) string {
+					Database: func(report, _ []byte) string {
 						_, info, err := ParseGovulncheck(report, unreachable)
 						return dbText(info.Name, info.Version, err)
 					}})
@@ -307,7 +308,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					fs, _, err := ParseOSVScannerIn(report, workdir)
 					return fs, err
 				},
-				Database: func([]byte) string {
+				Database: func(_, _ []byte) string {
 					// osv-scanner's report never names its database.
 					if st.DB {
 						return strings.TrimSpace("local " + opts.VulnDBName)
@@ -332,6 +333,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			st.Caches = []string{"trivy"}
 			st.Argv = TrivyFSVulnArgv(OutputDir+"/trivy.json", cache, true)
 			st.DBUpdate = trivyUpdateArgv(cache)
+			st.DBInfo = []string{"trivy", "version", "--cache-dir", cache, "--format", "json"}
 			st.DBRefresh = opts.dbRefresh()
 			st.Report = "trivy.json"
 			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
@@ -339,7 +341,8 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				Parse: func(report []byte) ([]findings.Finding, error) {
 					fs, _, err := ParseTrivy(report, SCA)
 					return fs, err
-				}})
+				},
+				Database: TrivyDatabase})
 		default:
 			return nil, fmt.Errorf("stage %s: tool %q is not wired", SCA, tool)
 		}
@@ -371,6 +374,25 @@ func splitGoMods(files []string) (goMods, others []string) {
 		}
 	}
 	return goMods, others
+}
+
+// TrivyDatabase names the vulnerability database from `trivy version
+// --format json`, else says what the report alone tells.
+func TrivyDatabase(report, dbInfo []byte) string {
+	var v struct {
+		VulnerabilityDB *struct {
+			Version   int
+			UpdatedAt time.Time
+		}
+	}
+	if json.Unmarshal(dbInfo, &v) == nil && v.VulnerabilityDB != nil && v.VulnerabilityDB.Version > 0 {
+		return fmt.Sprintf("trivy-db v%d, updated %s", v.VulnerabilityDB.Version, v.VulnerabilityDB.UpdatedAt.UTC().Format(time.RFC3339))
+	}
+	_, db, err := ParseTrivy(report, SCA)
+	if err != nil {
+		return ""
+	}
+	return db.String()
 }
 
 // osvScannerUpdateArgv downloads the offline databases of the ecosystems the

@@ -97,9 +97,10 @@ type Plan struct {
 	// Inline, when set, replaces the step: dagsec's own checks run
 	// in-process over the probe (Dockerfile hardening).
 	Inline func(ctx context.Context, probe Probe) ([]findings.Finding, error)
-	// Database, when set, reads from the report which vulnerability
-	// database the tool used, for the run report.
-	Database func(report []byte) string
+	// Database, when set, says which vulnerability database the tool used,
+	// for the run report, from its report or from the output of the step's
+	// DBInfo command.
+	Database func(report, dbInfo []byte) string
 	// Skipped says why a default tool is not run (its language is absent,
 	// or this runner cannot run it); Step is then empty.
 	Skipped string

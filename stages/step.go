@@ -66,6 +66,9 @@ type Step struct {
 	DBRefresh time.Duration
 	// DBUpdateOKCodes are the update's exit codes of success; empty means 0.
 	DBUpdateOKCodes []int
+	// DBInfo, when set, runs after the tool with the same image and caches;
+	// its stdout (StepResult.DBInfo) describes the database the tool read.
+	DBInfo []string
 }
 
 // UpdateOK reports whether the DBUpdate run succeeded.
@@ -120,6 +123,12 @@ func (s Step) Expand(p Paths) (argv []string, env map[string]string) {
 
 // ExpandUpdate is Expand for the DBUpdate argv.
 func (s Step) ExpandUpdate(p Paths) []string { return expandArgv(p, s.DBUpdate) }
+
+// ExpandDBInfo is Expand for the DBInfo argv.
+func (s Step) ExpandDBInfo(p Paths) []string { return expandArgv(p, s.DBInfo) }
+
+// MaxDBInfoBytes bounds what is kept of a DBInfo command's output.
+const MaxDBInfoBytes = 64 << 10
 
 func expandArgv(p Paths, in []string) []string {
 	r := p.replacer()
@@ -183,7 +192,10 @@ type StepResult struct {
 	Artifacts map[string][]byte
 	// Workdir is the step's working folder as the runner expanded it.
 	Workdir string
-	Stderr  string // tail of the tool's stderr, for error messages
+	// DBInfo is the stdout of Step.DBInfo (at most MaxDBInfoBytes); nil when
+	// the step has none or it failed, which only leaves the report unsure.
+	DBInfo []byte
+	Stderr string // tail of the tool's stderr, for error messages
 	// ToolVersion is set when the runner used a binary other than the pinned
 	// one (a tool from PATH), so the report says what really ran.
 	ToolVersion string

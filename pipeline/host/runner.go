@@ -302,6 +302,9 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 			return res, fmt.Errorf("writing the report: %w", err)
 		}
 	}
+	if len(step.DBInfo) > 0 {
+		res.DBInfo = r.dbInfo(ctx, step, paths, bin, wd, tmp, env)
+	}
 	for _, a := range step.Artifacts {
 		data, err := readReport(filepath.Join(out, filepath.FromSlash(a)))
 		if err != nil {
@@ -324,6 +327,24 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 		}
 	}
 	return res, nil
+}
+
+// dbInfo runs the step's DBInfo command and keeps its stdout; a failure
+// only leaves the database unnamed in the report.
+func (r *Runner) dbInfo(ctx context.Context, step stages.Step, paths stages.Paths, bin, wd, tmp string, env map[string]string) []byte {
+	argv := step.ExpandDBInfo(paths)
+	argv[0] = bin
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = wd
+	cmd.Env = toolEnv(tmp, env, step.UsesGo)
+	out := &tailBuffer{max: stages.MaxDBInfoBytes}
+	cmd.Stdout = out
+	killGroup(cmd)
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return nil
+	}
+	return []byte(out.String())
 }
 
 // paths maps the placeholders to this machine's folders.
