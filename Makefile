@@ -1,9 +1,18 @@
 # `make test` is the test command README.md names and .ci/run calls.
 GO ?= go
 
-.PHONY: test fmt-check vet unit module
+.PHONY: test fmt-check vet unit module deps
 
-test: fmt-check vet unit module
+test: deps fmt-check vet unit module
+
+# The scanners the tests run for real: bandit from Debian, the Go scanners
+# and the offline Go vulnerability database built once, one at a time, and
+# cached by version (a no-op afterwards; .ci/run builds them ahead).
+deps:
+	@command -v bandit >/dev/null || { \
+	  echo "make: installing bandit from Debian packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bandit; }
+	$(GO) run ./cmd/dagsec tools install
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

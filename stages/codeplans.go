@@ -66,7 +66,11 @@ func (c chooser) available(ctx context.Context, tool string) string {
 	if c.explicit || c.probe.HasTool(ctx, tool) {
 		return ""
 	}
-	if t, ok := LookupTool(tool); ok && t.GoModule == "" && t.Debian == "" {
+	t, _ := LookupTool(tool)
+	switch {
+	case t.Debian != "":
+		return fmt.Sprintf("%s is not installed here (apt-get install %s, or name it in the policy's tools to require it)", tool, t.Debian)
+	case t.GoModule == "":
 		return fmt.Sprintf("%s is not installed here; it runs from its image %s in the Dagger module (name it in the policy's tools to require it)", tool, t.Image)
 	}
 	return fmt.Sprintf("%s is not installed here (run `dagsec tools install %s`, or name it in the policy's tools to require it)", tool, tool)
