@@ -205,9 +205,10 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 	if step.UsesGo {
 		ctr = withCache(ctr, goModCache, user).
 			WithEnvVariable("GOMODCACHE", cachePath+"/"+goModCache)
+		// GOFLAGS stays the default -mod=readonly: the source is mounted
+		// read-only, and missing modules still download into the cache.
 		ctr = withCache(ctr, goBuildCache, user).
-			WithEnvVariable("GOCACHE", cachePath+"/"+goBuildCache).
-			WithEnvVariable("GOFLAGS", "-mod=mod")
+			WithEnvVariable("GOCACHE", cachePath+"/"+goBuildCache)
 	}
 	for _, c := range step.Caches {
 		ctr = withCache(ctr, c, user)

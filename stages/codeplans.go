@@ -100,7 +100,7 @@ func (c chooser) find(ctx context.Context, patterns ...string) ([]string, error)
 	return files, nil
 }
 
-// step fills the parts of a Step every tool run shares.
+// toolStep fills the parts of a Step every tool run shares.
 func toolStep(stage, tool, dir string, opts Options, def time.Duration) Step {
 	t, _ := LookupTool(tool)
 	name := stage + "/" + tool
