@@ -33,6 +33,10 @@ type Runner struct {
 
 	mu       sync.Mutex
 	resolved map[string]*resolvedTool
+
+	listOnce sync.Once
+	listing  []string
+	listErr  error
 }
 
 type resolvedTool struct {
@@ -86,9 +90,25 @@ func (r *Runner) Exists(_ context.Context, rel string) (bool, error) {
 	return true, nil
 }
 
-// Glob lists the source's files matching a doublestar pattern. It does not
-// follow symlinked folders, so it never leaves the source.
+// Glob lists the source's files matching a doublestar pattern. The tree is
+// listed once per runner (one run); symlinked folders are not followed, so
+// it never leaves the source.
 func (r *Runner) Glob(ctx context.Context, pattern string) ([]string, error) {
+	r.listOnce.Do(func() { r.listing, r.listErr = r.list(ctx) })
+	if r.listErr != nil {
+		return nil, r.listErr
+	}
+	var out []string
+	for _, rel := range r.listing {
+		if stages.MatchGlob(pattern, rel) {
+			out = append(out, rel)
+		}
+	}
+	return out, nil
+}
+
+// list walks the source once, skipping .git, and returns its files sorted.
+func (r *Runner) list(ctx context.Context) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(r.source, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -101,16 +121,13 @@ func (r *Runner) Glob(ctx context.Context, pattern string) ([]string, error) {
 		if err != nil || rel == "." {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			if d.Name() == ".git" {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if stages.MatchGlob(pattern, rel) {
-			out = append(out, rel)
-		}
+		out = append(out, filepath.ToSlash(rel))
 		return nil
 	})
 	if err != nil {

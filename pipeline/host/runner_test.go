@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,41 @@ func TestImageOverride(t *testing.T) {
 	tool, _ := stages.LookupTool("gitleaks")
 	if tool.Image != "mirror.internal/gitleaks:v8.30.1" {
 		t.Fatalf("image override ignored: %s", tool.Image)
+	}
+}
+
+func TestRunnerGlobAndReadFile(t *testing.T) {
+	dir := testenv.Dir(t, map[string]string{
+		"Dockerfile":            "FROM scratch\n",
+		"svc/api/Dockerfile":    "FROM scratch\n",
+		"svc/api/main.go":       "package main\n",
+		".git/HEAD":             "ref: refs/heads/main\n",
+		".git/hooks/Dockerfile": "not a source file\n",
+	})
+	outside := testenv.Dir(t, map[string]string{"Dockerfile": "FROM secret\n"})
+	if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := host.NewRunner(dir, &host.Installer{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	got, err := r.Glob(ctx, "**/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Dockerfile", "svc/api/Dockerfile"}; !slices.Equal(got, want) {
+		t.Errorf("Glob = %v, want %v (no .git, no symlinked folder)", got, want)
+	}
+	data, err := r.ReadFile(ctx, "svc/api/main.go")
+	if err != nil || string(data) != "package main\n" {
+		t.Errorf("ReadFile = %q, %v", data, err)
+	}
+	if _, err := r.ReadFile(ctx, "linked/Dockerfile"); err == nil {
+		t.Errorf("ReadFile followed a symlink out of the source")
+	}
+	if _, err := r.ReadFile(ctx, "../x"); err == nil {
+		t.Errorf("ReadFile read outside the source")
 	}
 }
