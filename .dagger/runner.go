@@ -307,7 +307,9 @@ func updateArgv(step stages.Step, paths stages.Paths) []string {
 // stdout; a failure only leaves the database unnamed in the report.
 func dbInfo(ctx context.Context, ctr *dagger.Container, step stages.Step, paths stages.Paths) []byte {
 	argv := step.ExpandDBInfo(paths)
-	argv[0] = imageBinary(step)
+	if argv[0] == step.Tool {
+		argv[0] = imageBinary(step) // else a plain command such as sh
+	}
 	out, err := ctr.WithExec(argv).Stdout(ctx)
 	if err != nil || len(out) > stages.MaxDBInfoBytes {
 		return nil

@@ -302,6 +302,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				st.Caches = []string{"osv-scanner"}
 				st.Argv = OSVScannerArgv(report, dbPath, true)
 				st.DBUpdate = osvScannerUpdateArgv(dbPath)
+				st.DBInfo = osvScannerDBInfoArgv(dbPath)
 				st.DBUpdateOKCodes = append(slices.Clone(OSVScannerOKCodes), OSVScannerFindingCodes...) // it scans while it downloads
 				st.DBRefresh = opts.dbRefresh()
 			}
@@ -312,12 +313,12 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					fs, _, err := ParseOSVScannerIn(report, workdir)
 					return fs, err
 				},
-				Database: func(_, _ []byte) string {
+				Database: func(_, dbInfo []byte) string {
 					// osv-scanner's report never names its database.
 					if st.DB {
 						return strings.TrimSpace("local " + opts.VulnDBName)
 					}
-					return "osv.dev offline databases (cache volume)"
+					return osvScannerDatabase(dbInfo)
 				}})
 		case "trivy":
 			locks, err := c.find(ctx, lockPatterns...)
@@ -404,6 +405,29 @@ func TrivyDatabase(report, dbInfo []byte) string {
 func osvScannerUpdateArgv(dbPath string) []string {
 	return []string{"osv-scanner", "scan", "source", "--offline-vulnerabilities", "--download-offline-databases",
 		"--local-db-path", dbPath, "--no-call-analysis=all", "--format", "json", "--output-file", "/dev/null", "--recursive", "."}
+}
+
+// osvScannerDBInfoArgv prints each offline database osv-scanner downloaded
+// with the time it was written: osv.dev's zips carry no version of their own.
+func osvScannerDBInfoArgv(dbPath string) []string {
+	return []string{"sh", "-c", `cd "$1/osv-scalibr" && for f in */all.zip; do echo "$f $(date -u -r "$f" +%Y-%m-%dT%H:%M:%SZ)"; done`, "sh", dbPath}
+}
+
+// osvScannerDatabase names osv-scanner's downloaded databases and when they
+// were fetched, from osvScannerDBInfoArgv's output.
+func osvScannerDatabase(dbInfo []byte) string {
+	var parts []string
+	for _, line := range strings.Split(strings.TrimSpace(string(dbInfo)), "\n") {
+		name, when, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || !strings.HasSuffix(name, "/all.zip") {
+			continue
+		}
+		parts = append(parts, strings.TrimSuffix(name, "/all.zip")+" "+when)
+	}
+	if len(parts) == 0 {
+		return "osv.dev offline databases (download time unknown)"
+	}
+	return "osv.dev offline databases: " + strings.Join(parts, ", ")
 }
 
 // trivyUpdateArgv downloads trivy's vulnerability database into cache.

@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -219,5 +220,31 @@ func TestDockerfileHardeningRunsInline(t *testing.T) {
 	h := got["dockerfile/hadolint"].Step
 	if !h.StdoutReport || !slices.Contains(h.Argv, "svc/Dockerfile") {
 		t.Errorf("hadolint step %+v", h)
+	}
+}
+
+// The online osv-scanner database is named by what was downloaded and when,
+// read by the same shell command the step runs.
+func TestOSVScannerDatabaseFromDBInfo(t *testing.T) {
+	db := t.TempDir()
+	for _, eco := range []string{"Go", "PyPI"} {
+		if err := os.MkdirAll(db+"/osv-scalibr/"+eco, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(db+"/osv-scalibr/"+eco+"/all.zip", []byte("zip"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	argv := osvScannerDBInfoArgv(db)
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := osvScannerDatabase(out)
+	if !strings.HasPrefix(got, "osv.dev offline databases: Go 20") || !strings.Contains(got, ", PyPI 20") {
+		t.Errorf("osvScannerDatabase = %q (from %q)", got, out)
+	}
+	if got := osvScannerDatabase(nil); !strings.Contains(got, "unknown") {
+		t.Errorf("no output: %q", got)
 	}
 }

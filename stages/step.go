@@ -68,6 +68,7 @@ type Step struct {
 	DBUpdateOKCodes []int
 	// DBInfo, when set, runs after the tool with the same image and caches;
 	// its stdout (StepResult.DBInfo) describes the database the tool read.
+	// argv[0] is the tool, or a plain command of the image such as sh.
 	DBInfo []string
 }
 

@@ -350,7 +350,9 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 // only leaves the database unnamed in the report.
 func (r *Runner) dbInfo(ctx context.Context, step stages.Step, paths stages.Paths, bin, wd, tmp string, env map[string]string) []byte {
 	argv := step.ExpandDBInfo(paths)
-	argv[0] = bin
+	if argv[0] == step.Tool {
+		argv[0] = bin // else a plain command such as sh, from PATH
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = wd
 	cmd.Env = toolEnv(tmp, env, step.UsesGo)
