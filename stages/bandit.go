@@ -26,7 +26,8 @@ var (
 // banditExcludes are substrings: bandit 1.6.2 leaves out every file whose
 // path ("./a/b.py") contains one of the -x values (besides glob matches).
 // Slashes on both sides keep ".git" from also hiding ".github/".
-var banditExcludes = []string{"/.git/", "/.venv/", "/node_modules/", "./dagsec-report/"}
+// The folders match stages.Skipped, so bandit scans what detection saw.
+var banditExcludes = []string{"/.git/", "/.venv/", "/node_modules/", "/vendor/", "/testdata/", "./dagsec-report/"}
 
 // BanditArgv is bandit's command line (argv[0] is the tool name): a
 // recursive scan of the working folder, JSON report at report. It needs
