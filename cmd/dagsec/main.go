@@ -338,7 +338,11 @@ func cmdPolicy(args []string, stdout io.Writer) (int, error) {
 		if err != nil {
 			return exitError, err
 		}
-		fmt.Fprintf(stdout, "%s: valid policy (extends %s)\n", pos[0], p.Extends)
+		base := p.Extends
+		if base == "" {
+			base = policies.DefaultPreset
+		}
+		fmt.Fprintf(stdout, "%s: valid policy (extends %s)\n", pos[0], base)
 		return exitPassed, nil
 	case "show":
 		fs := newFlagSet("policy show")
