@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"dagger/dagsec/internal/dagger"
@@ -44,6 +45,10 @@ type daggerRunner struct {
 	// vulnDB is the caller's vulnerability database, mounted at dbPath for
 	// steps that read it; nil when none was given.
 	vulnDB *dagger.Directory
+
+	listOnce sync.Once
+	listing  []string
+	listErr  error
 }
 
 var _ pipeline.Runner = (*daggerRunner)(nil)
@@ -66,28 +71,42 @@ func (r *daggerRunner) Exists(ctx context.Context, rel string) (bool, error) {
 }
 
 // Glob lists the source's files matching a doublestar pattern, sorted, as
-// the host runner does: folders and anything under .git are left out.
+// the host runner does: folders and anything under .git are left out. The
+// source is listed once per run and matched with stages.MatchGlob, so both
+// runners answer alike (a root-level Dockerfile matches **/Dockerfile).
 func (r *daggerRunner) Glob(ctx context.Context, pattern string) ([]string, error) {
-	entries, err := r.source.Glob(ctx, pattern)
-	if err != nil {
-		return nil, fmt.Errorf("listing the source: %w", err)
+	r.listOnce.Do(func() { r.listing, r.listErr = r.list(ctx) })
+	if r.listErr != nil {
+		return nil, r.listErr
 	}
 	var out []string
-	for _, e := range entries {
-		// The engine marks folders with a trailing slash.
-		if strings.HasSuffix(e, "/") {
-			continue
+	for _, e := range r.listing {
+		if stages.MatchGlob(pattern, e) {
+			out = append(out, e)
 		}
-		e = strings.TrimPrefix(e, "./")
-		if slices.Contains(strings.Split(e, "/"), ".git") {
-			continue
+	}
+	return out, nil
+}
+
+// list returns every file of the source, sorted.
+func (r *daggerRunner) list(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, all := range []string{"*", "**/*"} {
+		entries, err := r.source.Glob(ctx, all)
+		if err != nil {
+			return nil, fmt.Errorf("listing the source: %w", err)
 		}
-		// The engine's matcher may differ from stages.MatchGlob in corner
-		// cases; both runners must answer the same.
-		if !stages.MatchGlob(pattern, e) {
-			continue
+		for _, e := range entries {
+			// The engine marks folders with a trailing slash.
+			if strings.HasSuffix(e, "/") {
+				continue
+			}
+			e = strings.TrimPrefix(e, "./")
+			if slices.Contains(strings.Split(e, "/"), ".git") {
+				continue
+			}
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
