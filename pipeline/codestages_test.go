@@ -135,6 +135,17 @@ func TestPlantedRepositoryEveryCodeStageFindsItsIssue(t *testing.T) {
 	if _, ok := rep.Artifacts[stages.SBOMSPDX]; !ok {
 		t.Errorf("no SPDX SBOM among the artifacts")
 	}
+	// Every vulnerability scanner that ran says which database it read.
+	for _, s := range rep.Stages {
+		for _, tr := range s.Tools {
+			if s.Name == stages.SCA && tr.Skipped == "" && tr.Error == "" && tr.Database == "" {
+				t.Errorf("sca/%s records no database", tr.Name)
+			}
+			if tr.Name == "govulncheck" && !strings.Contains(tr.Database, "file://") {
+				t.Errorf("govulncheck database %q, want the local file:// database", tr.Database)
+			}
+		}
+	}
 
 	strict := runCode(t, dir, preset(t, "strict"))
 	if s := stageStatus(strict)[stages.SAST]; s != policies.StatusBlocked {

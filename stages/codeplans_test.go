@@ -1,12 +1,16 @@
 package stages
 
 import (
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dagsec/dagsec/findings"
 )
 
 // treeProbe is a source tree in memory, seen the way runners see theirs.
@@ -246,5 +250,48 @@ func TestOSVScannerDatabaseFromDBInfo(t *testing.T) {
 	}
 	if got := osvScannerDatabase(nil); !strings.Contains(got, "unknown") {
 		t.Errorf("no output: %q", got)
+	}
+}
+
+// The policy's unreachable_severity reaches govulncheck's findings through
+// the plan: genuine output of a module that imports a vulnerable package
+// without calling it.
+func TestUnreachableSeverityFromPolicy(t *testing.T) {
+	f, err := os.Open("testdata/govulncheck-v1.9.0-imported.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := treeProbe{files: map[string]string{"go.mod": ""}, tools: everyTool}
+	for _, sev := range []findings.Severity{0, findings.SeverityMedium, findings.SeverityHigh} {
+		want := sev
+		if want == 0 {
+			want = findings.SeverityLow // the default
+		}
+		got := planned(t, SCA, Options{VulnDB: "/db", Offline: true, UnreachableSeverity: sev}, tree)
+		fs, err := got["sca/govulncheck"].Parse(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, f := range fs {
+			if slices.Contains(f.Tags, "unreachable") {
+				n++
+				if f.Severity != want {
+					t.Errorf("unreachable_severity %v: %s is %s, want %s", sev, f.RuleID, f.Severity, want)
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatalf("the sample has no unreachable finding")
+		}
 	}
 }

@@ -144,6 +144,20 @@ func TestToolsInstallIsIdempotent(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "gitleaks") || !strings.Contains(stdout, "v8.30.1") {
 		t.Fatalf("tools list: %d %s", code, stdout)
 	}
+	// Every pinned tool is listed, with how this machine gets it.
+	for _, want := range []string{"gosec", "govulncheck", "osv-scanner", "trivy", "syft", "tfsec", "vulndb", "bandit", "Debian"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("tools list lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, imageOnly := range []string{"semgrep", "checkov", "hadolint"} {
+		if !strings.Contains(stdout, imageOnly) || !strings.Contains(stdout, "image only") {
+			t.Errorf("tools list must show %s as image only:\n%s", imageOnly, stdout)
+		}
+	}
+	if code, _, stderr := dagsec(t, "tools", "install", "semgrep"); code != 2 || !strings.Contains(stderr, "Dagger module") {
+		t.Errorf("installing an image-only tool: exit %d, want 2 naming the Dagger module (%s)", code, stderr)
+	}
 }
 
 func TestScanWithCrashingToolExitsTwo(t *testing.T) {
