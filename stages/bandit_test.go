@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dagsec/dagsec/findings"
 	"github.com/dagsec/dagsec/internal/testenv"
@@ -263,16 +264,8 @@ func runBandit(t *testing.T, dir string) (int, []findings.Finding, error) {
 	if argv[0] != "bandit" {
 		t.Fatalf("argv[0] = %q", argv[0])
 	}
-	cmd := exec.Command(bin, argv[1:]...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	res := testenv.Exec(t, bin, dir, argv, nil, 5*time.Minute)
+	code, out := res.Code, append(res.Stdout, res.Stderr...)
 	if !slices.Contains(stages.BanditOKCodes, code) && !slices.Contains(stages.BanditFindingCodes, code) {
 		t.Fatalf("bandit exited %d:\n%s", code, out)
 	}

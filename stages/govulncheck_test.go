@@ -74,18 +74,11 @@ func gvGoBinDir(t *testing.T) string {
 func gvRun(t *testing.T, bin, dir string, env []string) []byte {
 	t.Helper()
 	argv := stages.GovulncheckArgv("govulncheck.json", filepath.Join(vulnDBDir(t), stages.VulnDBGovulncheck))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	code := vulnExitCode(t, cmd)
-	if !slices.Contains(stages.GovulncheckOKCodes, code) {
-		t.Fatalf("govulncheck exited %d:\n%s", code, stderr.String())
+	res := testenv.Exec(t, bin, dir, argv, env, 10*time.Minute)
+	if !slices.Contains(stages.GovulncheckOKCodes, res.Code) {
+		t.Fatalf("govulncheck exited %d:\n%s", res.Code, res.Stderr)
 	}
-	return stdout.Bytes()
+	return res.Stdout
 }
 
 func gvParse(t *testing.T, report []byte, unreachable findings.Severity) ([]findings.Finding, stages.DBInfo) {

@@ -2,9 +2,7 @@ package stages_test
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,20 +46,13 @@ func osvRun(t *testing.T, dir string, argv []string) (int, []byte) {
 	for i, a := range argv {
 		argv[i] = strings.ReplaceAll(a, "${OUT}", out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	code := vulnExitCode(t, cmd)
+	res := testenv.Exec(t, bin, dir, argv, []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}, 10*time.Minute)
 	report, err := os.ReadFile(filepath.Join(out, "osv-scanner.json"))
 	if err != nil {
-		t.Fatalf("osv-scanner (exit %d) wrote no report: %v\n%s", code, err, stderr.String())
+		t.Fatalf("osv-scanner (exit %d) wrote no report: %v\n%s", res.Code, err, res.Stderr)
 	}
-	t.Logf("osv-scanner exit %d:\n%s", code, stderr.String())
-	return code, report
+	t.Logf("osv-scanner exit %d:\n%s", res.Code, res.Stderr)
+	return res.Code, report
 }
 
 func osvLocalDB(t *testing.T) string {

@@ -1,10 +1,7 @@
 package stages_test
 
 import (
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,26 +62,8 @@ type scanResult struct {
 // reads the report file.
 func runScanner(t *testing.T, bin, dir, report string, timeout time.Duration, argv []string, env ...string) scanResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := scanResult{stderr: stderr.String(), duration: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("%s did not finish within %s: %s", filepath.Base(bin), timeout, res.stderr)
-	}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		res.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s: %v", bin, err)
-	}
+	r := testenv.Exec(t, bin, dir, argv, append(os.Environ(), env...), timeout)
+	res := scanResult{code: r.Code, stderr: string(r.Stderr), duration: r.Duration}
 	if report != "" {
 		if data, err := os.ReadFile(report); err == nil {
 			res.report = data

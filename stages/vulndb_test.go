@@ -127,19 +127,6 @@ func vulnGoEnv(t *testing.T, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// vulnExitCode runs cmd and returns its exit code; failing to start is fatal.
-func vulnExitCode(t *testing.T, cmd *exec.Cmd) int {
-	t.Helper()
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", cmd.Path, err)
-	}
-	return 0
-}
-
 // vulnSample reads a testdata file, gunzipping *.gz ones.
 func vulnSample(t testing.TB, name string) []byte {
 	t.Helper()
