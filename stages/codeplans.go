@@ -91,6 +91,20 @@ func (c chooser) gate(ctx context.Context, tool string, files []string, none str
 	return nil
 }
 
+// need finds a tool's files. When the tool should not run it appends the
+// plan that says why and returns no files.
+func (c chooser) need(ctx context.Context, plans *[]Plan, tool, none string, patterns ...string) ([]string, error) {
+	files, err := c.find(ctx, patterns...)
+	if err != nil {
+		return nil, err
+	}
+	if p := c.gate(ctx, tool, files, none); p != nil {
+		*plans = append(*plans, *p)
+		return nil, nil
+	}
+	return files, nil
+}
+
 // find globs the source for a tool's files.
 func (c chooser) find(ctx context.Context, patterns ...string) ([]string, error) {
 	files, err := FindFiles(ctx, c.probe, patterns...)
@@ -143,12 +157,11 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	for _, tool := range c.tools {
 		switch tool {
 		case "gosec":
-			mods, err := c.find(ctx, goModPatterns...)
+			mods, err := c.need(ctx, &plans, tool, "no Go module (go.mod) in the source", goModPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if p := c.gate(ctx, tool, mods, "no Go module (go.mod) in the source"); p != nil {
-				plans = append(plans, *p)
+			if mods == nil {
 				continue
 			}
 			for _, dir := range Dirs(mods) {
@@ -164,12 +177,11 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					}})
 			}
 		case "bandit":
-			py, err := c.find(ctx, pythonPatterns...)
+			py, err := c.need(ctx, &plans, tool, "no Python files in the source", pythonPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if p := c.gate(ctx, tool, py, "no Python files in the source"); p != nil {
-				plans = append(plans, *p)
+			if py == nil {
 				continue
 			}
 			st := toolStep(SAST, tool, ".", opts, 15*time.Minute)
@@ -178,12 +190,11 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			st.OKCodes, st.FindingCodes = BanditOKCodes, BanditFindingCodes
 			plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st, Parse: ParseBandit})
 		case "semgrep":
-			src, err := c.find(ctx, sourcePatterns...)
+			src, err := c.need(ctx, &plans, tool, "no source files semgrep reads", sourcePatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if p := c.gate(ctx, tool, src, "no source files semgrep reads"); p != nil {
-				plans = append(plans, *p)
+			if src == nil {
 				continue
 			}
 			st := toolStep(SAST, tool, ".", opts, 20*time.Minute)
@@ -230,12 +241,11 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	for _, tool := range c.tools {
 		switch tool {
 		case "govulncheck":
-			mods, err := c.find(ctx, goModPatterns...)
+			mods, err := c.need(ctx, &plans, tool, "no Go module (go.mod) in the source", goModPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if p := c.gate(ctx, tool, mods, "no Go module (go.mod) in the source"); p != nil {
-				plans = append(plans, *p)
+			if mods == nil {
 				continue
 			}
 			db := ""
@@ -268,12 +278,11 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					}})
 			}
 		case "osv-scanner":
-			locks, err := c.find(ctx, lockPatterns...)
+			locks, err := c.need(ctx, &plans, tool, "no dependency manifest or lockfile in the source", lockPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if p := c.gate(ctx, tool, locks, "no dependency manifest or lockfile in the source"); p != nil {
-				plans = append(plans, *p)
+			if locks == nil {
 				continue
 			}
 			st := toolStep(SCA, tool, ".", opts, 15*time.Minute)
@@ -321,12 +330,11 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					return osvScannerDatabase(dbInfo)
 				}})
 		case "trivy":
-			locks, err := c.find(ctx, lockPatterns...)
+			locks, err := c.need(ctx, &plans, tool, "no dependency manifest or lockfile in the source", lockPatterns...)
 			if err != nil {
 				return nil, err
 			}
-			if p := c.gate(ctx, tool, locks, "no dependency manifest or lockfile in the source"); p != nil {
-				plans = append(plans, *p)
+			if locks == nil {
 				continue
 			}
 			if opts.Offline && !c.explicit {
