@@ -471,12 +471,14 @@ func planLicenses(ctx context.Context, opts Options, probe Probe) ([]Plan, error
 	return plans, nil
 }
 
-// iacFiles finds Terraform and the YAML or JSON files that are IaC:
-// Kubernetes manifests, Helm charts and CloudFormation templates.
+// iacFiles finds Terraform files and, when there are none, the first YAML
+// or JSON file that is IaC (a Helm chart, a Kubernetes manifest or a
+// CloudFormation template). The planners only ask whether there is any, so
+// manifests are read only while none has been found.
 func iacFiles(ctx context.Context, probe Probe) (tf, other []string, err error) {
 	tf, err = FindFiles(ctx, probe, terraformPatterns...)
-	if err != nil {
-		return nil, nil, err
+	if err != nil || len(tf) > 0 {
+		return tf, nil, err
 	}
 	cands, err := FindFiles(ctx, probe, iacPatterns...)
 	if err != nil {
@@ -487,18 +489,17 @@ func iacFiles(ctx context.Context, probe Probe) (tf, other []string, err error) 
 			break
 		}
 		if path.Base(f) == "Chart.yaml" {
-			other = append(other, f)
-			continue
+			return nil, []string{f}, nil
 		}
 		data, err := probe.ReadFile(ctx, f)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading %s: %w", f, err)
 		}
 		if looksLikeIaC(data) {
-			other = append(other, f)
+			return nil, []string{f}, nil
 		}
 	}
-	return tf, other, nil
+	return nil, nil, nil
 }
 
 // looksLikeIaC spots Kubernetes manifests and CloudFormation templates.
