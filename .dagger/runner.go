@@ -316,20 +316,10 @@ func imageBinary(step stages.Step) string {
 	return step.Argv[0]
 }
 
-func updateArgv(step stages.Step, paths stages.Paths) []string {
-	argv := step.ExpandUpdate(paths)
-	argv[0] = imageBinary(step)
-	return argv
-}
-
 // dbInfo runs the step's DBInfo command after the tool and keeps its
 // stdout; a failure only leaves the database unnamed in the report.
 func dbInfo(ctx context.Context, ctr *dagger.Container, step stages.Step, paths stages.Paths) []byte {
-	argv := step.ExpandDBInfo(paths)
-	if argv[0] == step.Tool {
-		argv[0] = imageBinary(step) // else a plain command such as sh
-	}
-	out, err := ctr.WithExec(argv).Stdout(ctx)
+	out, err := ctr.WithExec(step.ExpandDBInfo(paths, imageBinary(step))).Stdout(ctx)
 	if err != nil || len(out) > stages.MaxDBInfoBytes {
 		return nil
 	}
@@ -352,7 +342,7 @@ func (r *daggerRunner) updateDB(ctx context.Context, ctr *dagger.Container, step
 	}
 	ctr, err := ctr.
 		WithEnvVariable("DAGSEC_DB_EPOCH", dbEpoch(refresh)).
-		WithExec(updateArgv(step, paths), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
+		WithExec(step.ExpandUpdate(paths, imageBinary(step)), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
 		Sync(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("updating the vulnerability database: %w", err)

@@ -122,11 +122,24 @@ func (s Step) Expand(p Paths) (argv []string, env map[string]string) {
 	return expandArgv(p, s.Argv), expandEnv(p, s.Env)
 }
 
-// ExpandUpdate is Expand for the DBUpdate argv.
-func (s Step) ExpandUpdate(p Paths) []string { return expandArgv(p, s.DBUpdate) }
+// ExpandUpdate is Expand for the DBUpdate argv, with bin in place of the tool.
+func (s Step) ExpandUpdate(p Paths, bin string) []string {
+	return s.withBin(expandArgv(p, s.DBUpdate), bin)
+}
 
-// ExpandDBInfo is Expand for the DBInfo argv.
-func (s Step) ExpandDBInfo(p Paths) []string { return expandArgv(p, s.DBInfo) }
+// ExpandDBInfo is Expand for the DBInfo argv, with bin in place of the tool.
+func (s Step) ExpandDBInfo(p Paths, bin string) []string {
+	return s.withBin(expandArgv(p, s.DBInfo), bin)
+}
+
+// withBin puts the runner's binary of the tool in place of argv[0] when
+// argv[0] names the tool; another command (sh) is left to the runner's PATH.
+func (s Step) withBin(argv []string, bin string) []string {
+	if len(argv) > 0 && argv[0] == s.Tool {
+		argv[0] = bin
+	}
+	return argv
+}
 
 // MaxDBInfoBytes bounds what is kept of a DBInfo command's output.
 const MaxDBInfoBytes = 64 << 10

@@ -1,9 +1,11 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -288,9 +290,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	}
 	start := time.Now()
 	if len(step.DBUpdate) > 0 {
-		up := step.ExpandUpdate(paths)
-		up[0] = bin
-		ures, err := r.exec(ctx, step, up, wd, tmp, env, nil)
+		ures, err := r.exec(ctx, step, step.ExpandUpdate(paths, bin), wd, tmp, env, nil)
 		if err == nil && !step.UpdateOK(ures.ExitCode) {
 			err = fmt.Errorf("exited with code %d: %s", ures.ExitCode, ures.Stderr)
 		}
@@ -300,14 +300,16 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 		}
 	}
 	var stdoutFile *os.File
+	var stdout io.Writer // nil, not a nil *os.File, when there is no file
 	if step.StdoutReport {
 		stdoutFile, err = os.Create(filepath.Join(out, filepath.FromSlash(step.Report)))
 		if err != nil {
 			return stages.StepResult{}, err
 		}
 		defer stdoutFile.Close()
+		stdout = stdoutFile
 	}
-	res, err := r.exec(ctx, step, argv, wd, tmp, env, stdoutFile)
+	res, err := r.exec(ctx, step, argv, wd, tmp, env, stdout)
 	res.Duration = time.Since(start)
 	res.ToolVersion = version
 	res.Workdir = wd
@@ -320,7 +322,11 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 		}
 	}
 	if len(step.DBInfo) > 0 {
-		res.DBInfo = r.dbInfo(ctx, step, paths, bin, wd, tmp, env)
+		// A failure only leaves the database unnamed in the report.
+		var info bytes.Buffer
+		if ires, err := r.exec(ctx, step, step.ExpandDBInfo(paths, bin), wd, tmp, env, &info); err == nil && ires.ExitCode == 0 && info.Len() <= stages.MaxDBInfoBytes {
+			res.DBInfo = info.Bytes()
+		}
 	}
 	for _, a := range step.Artifacts {
 		data, err := readReport(filepath.Join(out, filepath.FromSlash(a)))
@@ -346,26 +352,6 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	return res, nil
 }
 
-// dbInfo runs the step's DBInfo command and keeps its stdout; a failure
-// only leaves the database unnamed in the report.
-func (r *Runner) dbInfo(ctx context.Context, step stages.Step, paths stages.Paths, bin, wd, tmp string, env map[string]string) []byte {
-	argv := step.ExpandDBInfo(paths)
-	if argv[0] == step.Tool {
-		argv[0] = bin // else a plain command such as sh, from PATH
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = wd
-	cmd.Env = toolEnv(tmp, env, step.UsesGo)
-	out := &tailBuffer{max: stages.MaxDBInfoBytes}
-	cmd.Stdout = out
-	killGroup(cmd)
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return nil
-	}
-	return []byte(out.String())
-}
-
 // paths maps the placeholders to this machine's folders.
 func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 	p := stages.Paths{Source: r.source, Input: in, Output: out, Cache: r.CacheDir, DB: r.DBDir}
@@ -388,16 +374,16 @@ func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 }
 
 // exec runs one command in the step's process group, with its timeout
-// already in ctx; stdout goes to the report file when one is given.
-func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, tmp string, env map[string]string, stdoutFile *os.File) (stages.StepResult, error) {
+// already in ctx; stdout goes to out when one is given (the report file).
+func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, tmp string, env map[string]string, out io.Writer) (stages.StepResult, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = wd
 	cmd.Env = toolEnv(tmp, env, step.UsesGo)
 	stderr := &tailBuffer{max: 4096}
 	stdout := &tailBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if stdoutFile != nil {
-		cmd.Stdout = stdoutFile
+	if out != nil {
+		cmd.Stdout = out
 	}
 	killGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second

@@ -191,3 +191,46 @@ func TestRunnerGlobAndReadFile(t *testing.T) {
 		t.Errorf("ReadFile read outside the source")
 	}
 }
+
+// A step's database update runs before the tool and its DBInfo command
+// after it, both with the tool's pinned binary; an update that fails is an
+// error, a DBInfo that fails only leaves the database unnamed.
+func TestRunnerDatabaseUpdateAndInfo(t *testing.T) {
+	script := `case "$1" in
+update) [ -n "$FAIL_UPDATE" ] && exit 7; echo fresh > "$2/db"; exit 0;;
+info) cat "$2/db";;
+scan) test -f "$2/db" || exit 9; echo '[]' > "$3";;
+esac`
+	inst := testenv.FakeTools(t, "trivy", script)
+	r, err := host.NewRunner(testenv.Dir(t, map[string]string{"a.txt": "x"}), inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.CacheDir = t.TempDir()
+	step := stages.Step{
+		Name: "sca/trivy", Tool: "trivy", Image: "img", Report: "r.json", OKCodes: []int{0}, Timeout: time.Minute,
+		Argv:     []string{"trivy", "scan", stages.CacheDir + "/trivy", stages.OutputDir + "/r.json"},
+		Caches:   []string{"trivy"},
+		DBUpdate: []string{"trivy", "update", stages.CacheDir + "/trivy"},
+		DBInfo:   []string{"trivy", "info", stages.CacheDir + "/trivy"},
+	}
+	res, err := r.Run(context.Background(), step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Report) != "[]\n" || string(res.DBInfo) != "fresh\n" {
+		t.Errorf("report %q, db info %q", res.Report, res.DBInfo)
+	}
+
+	step.Env = map[string]string{"FAIL_UPDATE": "1"}
+	if _, err := r.Run(context.Background(), step); err == nil || !strings.Contains(err.Error(), "updating the vulnerability database") {
+		t.Errorf("a failed update: %v", err)
+	}
+
+	step.Env = nil
+	step.DBInfo = []string{"trivy", "no-such-subcommand-exits-0-with-nothing"}
+	res, err = r.Run(context.Background(), step)
+	if err != nil || len(res.DBInfo) != 0 {
+		t.Errorf("DBInfo with no output: %q, %v", res.DBInfo, err)
+	}
+}
