@@ -121,7 +121,8 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 
 	if why := noToolRan(plans); why != "" {
 		for _, p := range plans {
-			sr.Tools = append(sr.Tools, ToolReport{Name: p.Tool, Runner: cfg.Runner.Kind(), Skipped: p.Skipped})
+			tr, _, _, _ := runTool(ctx, cfg.Runner, p) // each one only records its skip
+			sr.Tools = append(sr.Tools, tr)
 		}
 		return NodeResult{Status: policies.StatusSkipped, Reason: why}
 	}
