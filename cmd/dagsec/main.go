@@ -172,7 +172,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	runner.AutoInstall = !*noInstall
-	db, err := scanVulnDB(ctx, inst, pol, selected, *vulnDB, *online, *noInstall)
+	db, dbName, err := scanVulnDB(ctx, inst, pol, selected, *vulnDB, *online, *noInstall)
 	if err != nil {
 		return exitError, err
 	}
@@ -180,7 +180,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: runner, Policy: pol, Stages: selected, Source: source, History: *history,
-		VulnDB: db, VulnDBName: vulnDBStamp(db), Offline: !*online,
+		VulnDB: db, VulnDBName: dbName, Offline: !*online,
 	})
 	if err != nil {
 		return exitError, err
@@ -206,41 +206,29 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 
 // scanVulnDB picks the local vulnerability database for sca: the one given,
 // else (offline, when sca runs) the pinned Go database, built on first use.
-func scanVulnDB(ctx context.Context, inst *host.Installer, pol *policies.Policy, selected []string, given string, online, noInstall bool) (string, error) {
+// It returns the folder and what its VERSION file says it holds.
+func scanVulnDB(ctx context.Context, inst *host.Installer, pol *policies.Policy, selected []string, given string, online, noInstall bool) (dir, name string, err error) {
 	if given != "" {
-		abs, err := filepath.Abs(given)
-		if err != nil {
-			return "", err
+		if dir, err = filepath.Abs(given); err != nil {
+			return "", "", err
 		}
-		if _, err := host.ReadVulnDB(abs); err != nil {
-			return "", fmt.Errorf("--vuln-db %s: %w", given, err)
+	} else {
+		sca := len(selected) == 0 || slices.Contains(selected, stages.SCA)
+		if online || !sca || !pol.Stage(stages.SCA).Enabled {
+			return "", "", nil
 		}
-		return abs, nil
-	}
-	sca := len(selected) == 0 || slices.Contains(selected, stages.SCA)
-	if online || !sca || !pol.Stage(stages.SCA).Enabled {
-		return "", nil
-	}
-	if noInstall && !inst.VulnDBReady() {
-		return "", fmt.Errorf("sca needs a local vulnerability database offline: run `dagsec tools install vulndb`, pass --vuln-db DIR or --online")
-	}
-	dir, err := inst.EnsureVulnDB(ctx)
-	if err != nil {
-		return "", fmt.Errorf("sca: building the offline vulnerability database: %w (pass --vuln-db DIR or --online)", err)
-	}
-	return dir, nil
-}
-
-// vulnDBStamp is what a database folder's VERSION file says it holds.
-func vulnDBStamp(dir string) string {
-	if dir == "" {
-		return ""
+		if noInstall && !inst.VulnDBReady() {
+			return "", "", fmt.Errorf("sca needs a local vulnerability database offline: run `dagsec tools install vulndb`, pass --vuln-db DIR or --online")
+		}
+		if dir, err = inst.EnsureVulnDB(ctx); err != nil {
+			return "", "", fmt.Errorf("sca: building the offline vulnerability database: %w (pass --vuln-db DIR or --online)", err)
+		}
 	}
 	st, err := host.ReadVulnDB(dir)
 	if err != nil {
-		return ""
+		return "", "", fmt.Errorf("vulnerability database %s: %w", dir, err)
 	}
-	return st.String()
+	return dir, st.String(), nil
 }
 
 // writeOutputs writes the three report files through temporary names so a
