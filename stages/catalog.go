@@ -45,15 +45,19 @@ var defs = []Def{
 	{Name: SAST, Tools: []string{"gosec", "bandit", "semgrep"}, Implemented: true},
 	{Name: IaC, Tools: []string{"trivy", "checkov", "tfsec"}, Default: []string{"trivy", "checkov"}, Implemented: true},
 	{Name: Dockerfile, Tools: []string{"hadolint", "trivy", HardeningTool}, Implemented: true},
-	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile}},
+	// build's own checks read the built image: its config (dagsec) and its
+	// environment (gitleaks).
+	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile}, Tools: []string{HardeningTool, "gitleaks"}, Implemented: true},
 	// The code stages (secrets to licenses) all start at once: none reads
 	// another's output, and `scan` runs them in parallel.
 	{Name: SCA, Tools: []string{"govulncheck", "osv-scanner", "trivy"}, Implemented: true},
 	{Name: Licenses, Tools: []string{"syft"}, Implemented: true},
-	{Name: Image, Needs: []string{Build}},
-	{Name: Staging, Needs: []string{Build, SCA, Licenses, Image}},
-	{Name: DAST, Needs: []string{Staging}},
-	{Name: Production, Needs: []string{DAST}},
+	{Name: Image, Needs: []string{Build}, Tools: []string{"trivy", "grype", "syft", "cosign"}, Default: []string{"trivy", "grype", "syft"}, Implemented: true},
+	{Name: Staging, Needs: []string{Build, SCA, Licenses, Image}, Implemented: true},
+	{Name: DAST, Needs: []string{Staging}, Tools: []string{"zap", "wapiti"}, Implemented: true},
+	// Production needs every stage before it: it deploys only when all of
+	// them passed (or were disabled by the policy).
+	{Name: Production, Needs: []string{Secrets, SAST, IaC, Dockerfile, Build, SCA, Licenses, Image, Staging, DAST}, Implemented: true},
 }
 
 // SBOM files the licenses stage writes next to the report.
@@ -67,6 +71,13 @@ const HardeningTool = "dagsec"
 
 // CodeStages are the stages that read only the source; they run in parallel.
 var CodeStages = []string{Secrets, SAST, SCA, Licenses, IaC, Dockerfile}
+
+// DeliveryStages follow the code stages: they build, scan and run the image
+// and deploy it. They need a runner that is also an engine (pipeline.Engine).
+var DeliveryStages = []string{Build, Image, Staging, DAST, Production}
+
+// SBOMImageCycloneDX is the image's SBOM the image stage writes.
+const SBOMImageCycloneDX = "sbom-image.cdx.json"
 
 // DefaultTools are the tools a stage runs when the policy names none.
 func (d Def) DefaultTools() []string {

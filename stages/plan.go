@@ -35,6 +35,36 @@ type Options struct {
 	Offline bool
 	// DBRefresh is how often online vulnerability databases are refreshed.
 	DBRefresh time.Duration
+
+	// Image is what the build stage produced, for the build checks and the
+	// image stage; nil before a build.
+	Image *BuiltImage
+	// MaxBaseAge (build) is the oldest a base image may be; zero means 30 days.
+	MaxBaseAge time.Duration
+	// Now is the time image ages are measured at; zero means time.Now().
+	Now time.Time
+	// Sign (image) asks for the image SBOM to be signed with cosign; the
+	// runner supplies the key as the secret CosignKeySecret.
+	Sign bool
+
+	// Target is the URL DAST scans, as the runner's DAST steps reach it.
+	Target string
+	// OpenAPI is an OpenAPI file, relative to the source, for an API scan.
+	OpenAPI string
+}
+
+// BuiltImage is an image the build stage produced. Steps with NeedsImage
+// read it as a docker-archive tarball at ImageTar.
+type BuiltImage struct {
+	// Ref names the image in reports (a tag, or the Dockerfile it was
+	// built from).
+	Ref string
+	// Config is the image's OCI config JSON (user, env, history, created).
+	Config []byte
+	// BaseRef and BaseConfig are the final stage's base image and its OCI
+	// config; BaseConfig is nil when the base is scratch or unknown.
+	BaseRef    string
+	BaseConfig []byte
 }
 
 // LicenseAction is what the licenses stage does with a license.
@@ -129,6 +159,14 @@ func PlanStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 		return planIaC(ctx, opts, probe)
 	case Dockerfile:
 		return planDockerfile(ctx, opts, probe)
+	case Build:
+		return planBuild(ctx, opts, probe)
+	case Image:
+		return planImage(ctx, opts, probe)
+	case DAST:
+		return planDAST(ctx, opts, probe)
+	case Staging, Production:
+		return nil, nil // the runner's engine does their work, no tool runs
 	}
 	if _, ok := Lookup(stage); !ok {
 		return nil, fmt.Errorf("unknown stage %q", stage)

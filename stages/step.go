@@ -20,6 +20,16 @@ const (
 	// DBDir is a local vulnerability database the caller supplied (see
 	// Options.VulnDB), mounted read-only.
 	DBDir = "${DAGSEC_DB}"
+	// ImageTar is the built image (Options.Image) as a docker-archive
+	// tarball, for steps with NeedsImage.
+	ImageTar = "${DAGSEC_IMAGE}"
+)
+
+// CosignKeySecret names the secret holding the cosign private key; its
+// password is CosignPasswordSecret.
+const (
+	CosignKeySecret      = "cosign-key"
+	CosignPasswordSecret = "cosign-password"
 )
 
 // Step is one containerized tool invocation, described without any runner in
@@ -70,6 +80,19 @@ type Step struct {
 	// its stdout (StepResult.DBInfo) describes the database the tool read.
 	// argv[0] is the tool, or a plain command of the image such as sh.
 	DBInfo []string
+
+	// NeedsImage marks steps that read the built image at ImageTar.
+	NeedsImage bool
+	// NeedsTarget marks steps that reach the staging target (DAST): the
+	// Dagger runner binds the staging service to them.
+	NeedsTarget bool
+	// SecretEnv maps environment variables to named secrets the runner
+	// holds (CosignKeySecret); values never appear in argv, env or reports.
+	// A secret the runner does not hold is a tool error.
+	SecretEnv map[string]string
+	// SecretFiles maps files under InputDir to named secrets, for tools that
+	// read a key from a file.
+	SecretFiles map[string]string
 }
 
 // UpdateOK reports whether the DBUpdate run succeeded.
@@ -110,11 +133,11 @@ func (s Step) Validate() error {
 
 // Paths are a runner's folders for the placeholders.
 type Paths struct {
-	Source, Input, Output, Cache, DB string
+	Source, Input, Output, Cache, DB, Image string
 }
 
 func (p Paths) replacer() *strings.Replacer {
-	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB)
+	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB, ImageTar, p.Image)
 }
 
 // Expand replaces the placeholders in argv and env values with a runner's paths.

@@ -122,6 +122,34 @@ var tools = map[string]Tool{
 		Version: "v2.12.0",
 		Image:   "docker.io/hadolint/hadolint:v2.12.0-debian",
 	},
+	"grype": {
+		Name:    "grype",
+		Version: "v0.121.2",
+		Image:   "docker.io/anchore/grype:v0.121.2",
+		// A scratch image: COPY grype / (grype's Dockerfile). Not built for
+		// the host: its database host is unreachable offline.
+		ImageBinary: "/grype",
+	},
+	"cosign": {
+		Name:    "cosign",
+		Version: "v2.6.1",
+		Image:   "ghcr.io/sigstore/cosign/cosign:v2.6.1",
+		// Built with ko: the binary is /ko-app/cosign.
+		ImageBinary: "/ko-app/cosign",
+	},
+	"wapiti": {
+		Name:    "wapiti",
+		Version: "3.0.4",
+		// Debian's package on both runners, so host and image agree.
+		Image:   "docker.io/library/debian:12.12-slim",
+		Install: []string{"apt-get update && apt-get install -y --no-install-recommends wapiti=3.0.4+dfsg-2 && rm -rf /var/lib/apt/lists/*"},
+		Debian:  "wapiti",
+	},
+	"zap": {
+		Name:    "zap",
+		Version: "2.16.1",
+		Image:   "ghcr.io/zaproxy/zaproxy:2.16.1",
+	},
 }
 
 // LookupTool returns a tool's pins, with any image override applied.
