@@ -43,6 +43,8 @@ type Config struct {
 	VulnDB     string
 	VulnDBName string
 	Offline    bool
+	// Delivery configures build, image, staging, dast and production.
+	Delivery Delivery
 }
 
 // Run executes the selected stages and returns the run report. The error is
@@ -75,6 +77,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if !sp.Enabled {
 					return NodeResult{Status: policies.StatusSkipped, Reason: "disabled by policy", Quiet: true}
 				}
+				switch name {
+				case stages.Staging:
+					return runStaging(ctx, cfg, sp, sr, rec)
+				case stages.Production:
+					return runProduction(ctx, cfg, sp, sr, selected, rec)
+				}
 				return runStage(ctx, cfg, name, sp, sr, rec)
 			},
 		})
@@ -104,15 +112,39 @@ type recorder struct {
 	stages    map[string]*StageReport
 	findings  []findings.Finding
 	artifacts map[string][]byte
+
+	// The built image, built once for build, image, staging and production.
+	buildMu  sync.Mutex
+	built    *stages.BuiltImage
+	buildErr error
+	// target is the staging URL DAST scans.
+	target string
+}
+
+func (rec *recorder) setStagingURL(u string) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.target = u
+}
+
+func (rec *recorder) stagingURL() string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.target
 }
 
 func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, rec *recorder) NodeResult {
 	history := sp.History || (cfg.History && name == stages.Secrets)
-	plans, err := stages.PlanStage(ctx, name, stages.Options{
+	opts := stages.Options{
 		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, Timeout: sp.Timeout,
 		Rulesets: sp.Rulesets, UnreachableSeverity: sp.UnreachableSeverity, Licenses: sp.Licenses,
 		DBRefresh: sp.DBRefresh, VulnDB: cfg.VulnDB, VulnDBName: cfg.VulnDBName, Offline: cfg.Offline,
-	}, cfg.Runner)
+	}
+	if res := deliveryOptions(ctx, cfg, name, sp, &opts, rec); res != nil {
+		sr.Errors = appendReason(sr.Errors, res)
+		return *res
+	}
+	plans, err := stages.PlanStage(ctx, name, opts, cfg.Runner)
 	if err != nil {
 		v := policies.Evaluate(name, sp, nil, []error{err})
 		sr.Errors = append(sr.Errors, err.Error())
@@ -175,6 +207,15 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	rec.findings = append(rec.findings, all...)
 	rec.mu.Unlock()
 	return NodeResult{Status: v.Status, Reason: v.Reason}
+}
+
+// appendReason records an engine error in the stage's errors; a skip
+// needs no entry, its reason says why.
+func appendReason(errs []string, res *NodeResult) []string {
+	if res.Status != policies.StatusError {
+		return errs
+	}
+	return append(errs, res.Reason)
 }
 
 // noToolRan explains a stage none of whose tools could run on this runner

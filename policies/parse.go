@@ -70,6 +70,7 @@ var (
 		{"allow", stages.Licenses},
 		{"deny", stages.Licenses},
 		{"unknown_license", stages.Licenses},
+		{"max_base_age", stages.Build},
 	}
 )
 
@@ -132,6 +133,7 @@ type rawStage struct {
 	// lower-case id.
 	allowAt, denyAt map[string]int
 	unknownLicense  *stages.LicenseAction
+	maxBaseAge      *time.Duration
 }
 
 // apply returns a copy of base with the file's settings laid over it.
@@ -157,6 +159,7 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Licenses.Allow, rs.allow)
 		set(&sp.Licenses.Deny, rs.deny)
 		set(&sp.Licenses.Unknown, rs.unknownLicense)
+		set(&sp.MaxBaseAge, rs.maxBaseAge)
 		p.Stages[name] = sp
 	}
 	return p
@@ -345,6 +348,8 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 					rs.dbRefresh = d
 				}
 			}
+		case "max_base_age":
+			rs.maxBaseAge = p.duration(v, at)
 		case "allow":
 			rs.allow, rs.allowAt = p.licenseIDs(v, at)
 		case "deny":

@@ -72,6 +72,9 @@ type StagePolicy struct {
 	// Licenses (licenses only): the license policy. Unknown "" means the
 	// stage's default.
 	Licenses stages.LicensePolicy
+	// MaxBaseAge (build only): the oldest the built image's base may be,
+	// e.g. 720h; zero means the stage's default (30 days).
+	MaxBaseAge time.Duration
 }
 
 // clone deep-copies the slices, so a copy handed out cannot change the original.
@@ -364,6 +367,14 @@ func marshalStageOnly(m *yaml.Node, name string, sp StagePolicy) error {
 		return wrong("unreachable_severity")
 	case sp.DBRefresh != 0:
 		return wrong("db_refresh")
+	}
+	switch {
+	case name == stages.Build:
+		if sp.MaxBaseAge != 0 {
+			addPair(m, "max_base_age", strNode(formatDuration(sp.MaxBaseAge)))
+		}
+	case sp.MaxBaseAge != 0:
+		return wrong("max_base_age")
 	}
 	lp := sp.Licenses
 	switch {

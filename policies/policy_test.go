@@ -47,6 +47,8 @@ func presetExtras(preset, stage string, sp *StagePolicy) {
 		if preset == "strict" {
 			sp.UnreachableSeverity = med
 		}
+	case stages.Build:
+		sp.MaxBaseAge = 30 * 24 * time.Hour
 	case stages.Licenses:
 		sp.Licenses = stages.LicensePolicy{Deny: defaultDeny, Unknown: stages.LicenseWarn}
 		if preset == "strict" {
@@ -59,13 +61,13 @@ func TestPresetsMatchTable(t *testing.T) {
 	defaults := map[string]want{
 		stages.Secrets: {info, false}, stages.SAST: {crit, false}, stages.SCA: {high, false},
 		stages.Image: {crit, false}, stages.IaC: {high, false}, stages.Dockerfile: {high, false},
-		stages.Licenses: {high, false}, stages.DAST: {high, true}, stages.Build: {crit, false},
+		stages.Licenses: {high, false}, stages.DAST: {high, true}, stages.Build: {high, false},
 		stages.Staging: {crit, false}, stages.Production: {crit, false},
 	}
 	strict := map[string]want{
 		stages.Secrets: {info, false}, stages.SAST: {high, false}, stages.SCA: {med, false},
 		stages.Image: {med, false}, stages.IaC: {med, false}, stages.Dockerfile: {high, false},
-		stages.Licenses: {med, false}, stages.DAST: {high, false}, stages.Build: {crit, false},
+		stages.Licenses: {med, false}, stages.DAST: {high, false}, stages.Build: {high, false},
 		stages.Staging: {crit, false}, stages.Production: {crit, false},
 	}
 	audit := map[string]want{}
@@ -236,7 +238,10 @@ func TestBadInputs(t *testing.T) {
 		{"quoted bool", "stages:\n  secrets:\n    warn_only: \"true\"\n", 3, `stages.secrets.warn_only: want true or false, got "true"`},
 		{"bool is a list", "stages:\n  secrets:\n    enabled: [true]\n", 3, "stages.secrets.enabled: want true or false, got a list"},
 		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - trufflehog\n", 5, `stages.secrets.tools: unknown tool "trufflehog" for stage secrets (tools: gitleaks)`},
-		{"tool for a stage without tools", "stages:\n  build:\n    tools: [semgrep]\n", 3, `stage build has no tools yet, so tool "semgrep" cannot be chosen`},
+		{"tool for a stage without tools", "stages:\n  staging:\n    tools: [semgrep]\n", 3, `stage staging has no tools yet, so tool "semgrep" cannot be chosen`},
+		{"tool of another stage", "stages:\n  build:\n    tools: [semgrep]\n", 3, `unknown tool "semgrep" for stage build (tools: dagsec, gitleaks)`},
+		{"max_base_age outside build", "stages:\n  image:\n    max_base_age: 720h\n", 3, "max_base_age only applies to the build stage"},
+		{"max_base_age not a duration", "stages:\n  build:\n    max_base_age: 30d\n", 3, "stages.build.max_base_age: invalid duration"},
 		{"tool listed twice", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - gitleaks\n", 5, `tool "gitleaks" is listed twice`},
 		{"empty tool list", "stages:\n  secrets:\n    tools: []\n", 3, "stages.secrets.tools: the list is empty"},
 		{"tools not a list", "stages:\n  secrets:\n    tools: gitleaks\n", 3, `stages.secrets.tools: want a list of tool names, got "gitleaks"`},

@@ -32,6 +32,12 @@ type Runner struct {
 	CacheDir string
 	// DBDir is the local vulnerability database (stages.DBDir), if any.
 	DBDir string
+	// ImageTar is a saved image tarball standing in for the build stage's
+	// image (stages.ImageTar), if any.
+	ImageTar string
+	// Secrets holds named secrets for steps' SecretEnv and SecretFiles and
+	// for deploy steps; their values are removed from tool output.
+	Secrets map[string]string
 
 	mu       sync.Mutex
 	resolved map[string]*resolvedTool
@@ -275,11 +281,31 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 			return stages.StepResult{}, err
 		}
 	}
+	for name, secret := range step.SecretFiles {
+		p := filepath.Join(in, filepath.FromSlash(name))
+		v, ok := r.Secrets[secret]
+		switch {
+		case !within(in, p):
+			return stages.StepResult{}, fmt.Errorf("step %s: secret file %q leaves the input folder", step.Name, name)
+		case !ok:
+			return stages.StepResult{}, fmt.Errorf("step %s: secret %q was not given", step.Name, secret)
+		}
+		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+			return stages.StepResult{}, err
+		}
+	}
+	secrets, err := r.secretEnv(step.SecretEnv)
+	if err != nil {
+		return stages.StepResult{}, fmt.Errorf("step %s: %w", step.Name, err)
+	}
 	paths, err := r.paths(step, in, out)
 	if err != nil {
 		return stages.StepResult{}, err
 	}
 	argv, env := step.Expand(paths)
+	for k, v := range secrets {
+		env[k] = v
+	}
 	argv[0] = bin
 	wd := step.Dir(paths)
 
@@ -310,6 +336,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 		stdout = stdoutFile
 	}
 	res, err := r.exec(ctx, step, argv, wd, tmp, env, stdout)
+	res.Stderr = redactor(secrets)(res.Stderr)
 	res.Duration = time.Since(start)
 	res.ToolVersion = version
 	res.Workdir = wd
@@ -369,6 +396,16 @@ func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 	}
 	if step.DB && p.DB == "" {
 		return p, fmt.Errorf("step %s needs a local vulnerability database and none was given", step.Name)
+	}
+	if step.NeedsImage {
+		if r.ImageTar == "" {
+			return p, fmt.Errorf("step %s reads the built image and no image tarball was given", step.Name)
+		}
+		abs, err := filepath.Abs(r.ImageTar)
+		if err != nil {
+			return p, err
+		}
+		p.Image = abs
 	}
 	return p, nil
 }
