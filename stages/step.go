@@ -29,7 +29,7 @@ const (
 // password is CosignPasswordSecret.
 const (
 	CosignKeySecret      = "cosign-key"
-	CosignPasswordSecret = "cosign-password"
+	CosignPasswordSecret = CosignKeySecret + "-password"
 )
 
 // Step is one containerized tool invocation, described without any runner in

@@ -132,7 +132,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs := newFlagSet("scan")
 	policyFile := fs.String("policy", "", "policy YAML file")
 	preset := fs.String("preset", "", "policy preset: "+strings.Join(policies.PresetNames(), ", "))
-	stageList := fs.String("stages", "", "comma-separated stages to run (default: every available stage)")
+	stageList := fs.String("stages", "", "comma-separated stages to run (default: the code stages "+strings.Join(stages.CodeStages, ",")+")")
 	out := fs.String("out", "dagsec-report", "folder for report.json, results.sarif and summary.md")
 	history := fs.Bool("history", false, "secrets: scan git history as well as the working tree")
 	toolsDir := fs.String("tools-dir", host.DefaultToolsDir(), "folder of pinned tool builds")
@@ -140,6 +140,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	quiet := fs.Bool("quiet", false, "print only the final status line")
 	vulnDB := fs.String("vuln-db", "", "sca: local vulnerability database folder (default: built from the pinned golang.org/x/vulndb into the tools folder)")
 	online := fs.Bool("online", false, "let tools download their vulnerability databases (trivy, osv-scanner ecosystems beyond Go)")
+	var dl deliveryFlags
+	dl.register(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError, err
@@ -156,7 +158,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	var selected []string
+	selected := slices.Clone(stages.CodeStages)
 	if *stageList != "" {
 		if selected, err = stages.ParseList(*stageList); err != nil {
 			return exitError, usageError{"--stages: " + err.Error()}
@@ -177,10 +179,14 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	runner.DBDir = db
+	delivery, err := dl.apply(runner)
+	if err != nil {
+		return exitError, err
+	}
 
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: runner, Policy: pol, Stages: selected, Source: source, History: *history,
-		VulnDB: db, VulnDBName: dbName, Offline: !*online,
+		VulnDB: db, VulnDBName: dbName, Offline: !*online, Delivery: delivery,
 	})
 	if err != nil {
 		return exitError, err
