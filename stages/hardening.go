@@ -505,3 +505,40 @@ func (e hardeningStageEnv) Keys() []string {
 	}
 	return all.Keys()
 }
+
+// BaseImage names the image the target stage (the last one when target is
+// empty) finally builds on, following stages built on earlier stages, with
+// ARG defaults applied. It returns "" for scratch or a base that only a
+// --build-arg names.
+func BaseImage(dockerfile []byte, target string) (string, error) {
+	res, err := parseDockerfile(dockerfile)
+	if err != nil {
+		return "", err
+	}
+	df, err := readHardeningStages(res)
+	if err != nil {
+		return "", err
+	}
+	if len(df.stages) == 0 {
+		return "", fmt.Errorf("no FROM instruction")
+	}
+	st := df.stages[len(df.stages)-1]
+	if target != "" {
+		st = nil
+		for _, s := range df.stages {
+			if s.name == strings.ToLower(target) {
+				st = s
+			}
+		}
+		if st == nil {
+			return "", fmt.Errorf("no build stage named %q", target)
+		}
+	}
+	for df.parentOf(st) != nil {
+		st = df.parentOf(st)
+	}
+	if st.unresolved || strings.EqualFold(st.image, "scratch") {
+		return "", nil
+	}
+	return st.image, nil
+}

@@ -424,3 +424,32 @@ func FuzzCheckDockerfile(f *testing.F) {
 		hardeningCheckFields(t, "Dockerfile", fs)
 	})
 }
+
+func TestBaseImage(t *testing.T) {
+	tests := []struct {
+		name, dockerfile, target, want, err string
+	}{
+		{"single stage", "FROM debian:12.12-slim\nRUN true\n", "", "debian:12.12-slim", ""},
+		{"multi-stage runtime", "FROM golang:1.26.8 AS build\nRUN go build\nFROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /app /app\n", "", "gcr.io/distroless/static-debian12:nonroot", ""},
+		{"target stage", "FROM golang:1.26.8 AS build\nFROM alpine:3.22\n", "build", "golang:1.26.8", ""},
+		{"stage on a stage", "ARG V=3.22\nFROM alpine:${V} AS base\nFROM base AS final\nUSER 10001\n", "", "alpine:3.22", ""},
+		{"scratch", "FROM golang:1.26.8 AS build\nFROM scratch\n", "", "", ""},
+		{"build arg without default", "ARG BASE\nFROM ${BASE}\n", "", "", ""},
+		{"unknown target", "FROM alpine:3.22\n", "nope", "", `no build stage named "nope"`},
+		{"no instructions", "# nothing\n", "", "", "file with no instructions"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := BaseImage([]byte(tc.dockerfile), tc.target)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("BaseImage = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
