@@ -72,6 +72,11 @@ func (r Dagsec) MarshalJSON() ([]byte, error) {
 		TfsecImage       string
 		CheckovImage     string
 		HadolintImage    string
+		GrypeImage       string
+		CosignImage      string
+		WapitiImage      string
+		ZapImage         string
+		HelperImage      string
 		VulnDB           *dagger.Directory `json:"vulnDb"`
 	}
 	concrete.GitleaksImage = r.GitleaksImage
@@ -85,6 +90,11 @@ func (r Dagsec) MarshalJSON() ([]byte, error) {
 	concrete.TfsecImage = r.TfsecImage
 	concrete.CheckovImage = r.CheckovImage
 	concrete.HadolintImage = r.HadolintImage
+	concrete.GrypeImage = r.GrypeImage
+	concrete.CosignImage = r.CosignImage
+	concrete.WapitiImage = r.WapitiImage
+	concrete.ZapImage = r.ZapImage
+	concrete.HelperImage = r.HelperImage
 	concrete.VulnDB = r.VulnDB
 	return json.Marshal(&concrete)
 }
@@ -102,6 +112,11 @@ func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 		TfsecImage       string
 		CheckovImage     string
 		HadolintImage    string
+		GrypeImage       string
+		CosignImage      string
+		WapitiImage      string
+		ZapImage         string
+		HelperImage      string
 		VulnDB           *dagger.Directory `json:"vulnDb"`
 	}
 	err := json.Unmarshal(bs, &concrete)
@@ -119,6 +134,11 @@ func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 	r.TfsecImage = concrete.TfsecImage
 	r.CheckovImage = concrete.CheckovImage
 	r.HadolintImage = concrete.HadolintImage
+	r.GrypeImage = concrete.GrypeImage
+	r.CosignImage = concrete.CosignImage
+	r.WapitiImage = concrete.WapitiImage
+	r.ZapImage = concrete.ZapImage
+	r.HelperImage = concrete.HelperImage
 	r.VulnDB = concrete.VulnDB
 	return nil
 }
@@ -282,6 +302,48 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "Dagsec":
 		switch fnName {
+		case "Build":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var dockerfile string
+			if inputArgs["dockerfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
+				}
+			}
+			var target string
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var buildArgs []string
+			if inputArgs["buildArgs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildArgs"]), &buildArgs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArgs", err))
+				}
+			}
+			var platform string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			return (*Dagsec).Build(&parent, source, dockerfile, target, buildArgs, platform)
 		case "Check":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -310,6 +372,160 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return nil, (*Dagsec).Check(&parent, ctx, source, policy, preset)
+		case "Dast":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var target *dagger.Service
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var targetPort int
+			if inputArgs["targetPort"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["targetPort"]), &targetPort)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg targetPort", err))
+				}
+			}
+			var url string
+			if inputArgs["url"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			var openapi string
+			if inputArgs["openapi"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["openapi"]), &openapi)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg openapi", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Dast(&parent, ctx, source, target, targetPort, url, openapi, policy, preset)
+		case "Deploy":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var reports []*Report
+			if inputArgs["reports"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["reports"]), &reports)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reports", err))
+				}
+			}
+			var image *dagger.Container
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var publish string
+			if inputArgs["publish"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["publish"]), &publish)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg publish", err))
+				}
+			}
+			var registryUsername string
+			if inputArgs["registryUsername"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryUsername"]), &registryUsername)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryUsername", err))
+				}
+			}
+			var registryPassword *dagger.Secret
+			if inputArgs["registryPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryPassword"]), &registryPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryPassword", err))
+				}
+			}
+			var deployImage string
+			if inputArgs["deployImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployImage"]), &deployImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployImage", err))
+				}
+			}
+			var deployCommand []string
+			if inputArgs["deployCommand"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployCommand"]), &deployCommand)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployCommand", err))
+				}
+			}
+			var secretEnv []string
+			if inputArgs["secretEnv"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretEnv"]), &secretEnv)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretEnv", err))
+				}
+			}
+			var secret []*dagger.Secret
+			if inputArgs["secret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secret"]), &secret)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secret", err))
+				}
+			}
+			var branch string
+			if inputArgs["branch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["branch"]), &branch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg branch", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Deploy(&parent, ctx, source, reports, image, publish, registryUsername, registryPassword, deployImage, deployCommand, secretEnv, secret, branch, policy, preset)
 		case "Dockerfile":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -366,6 +582,90 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Dagsec).Iac(&parent, ctx, source, policy, preset)
+		case "ImageScan":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var image *dagger.Container
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var dockerfile string
+			if inputArgs["dockerfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
+				}
+			}
+			var buildTarget string
+			if inputArgs["buildTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildTarget"]), &buildTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildTarget", err))
+				}
+			}
+			var buildArgs []string
+			if inputArgs["buildArgs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildArgs"]), &buildArgs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArgs", err))
+				}
+			}
+			var platform string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			var sign bool
+			if inputArgs["sign"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sign"]), &sign)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sign", err))
+				}
+			}
+			var cosignKey *dagger.Secret
+			if inputArgs["cosignKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignKey"]), &cosignKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignKey", err))
+				}
+			}
+			var cosignPassword *dagger.Secret
+			if inputArgs["cosignPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPassword"]), &cosignPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
+				}
+			}
+			return (*Dagsec).ImageScan(&parent, ctx, source, image, dockerfile, buildTarget, buildArgs, platform, policy, preset, sign, cosignKey, cosignPassword)
 		case "Licenses":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -394,6 +694,216 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Dagsec).Licenses(&parent, ctx, source, policy, preset)
+		case "Pipeline":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			var stages []string
+			if inputArgs["stages"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stages"]), &stages)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stages", err))
+				}
+			}
+			var dockerfile string
+			if inputArgs["dockerfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
+				}
+			}
+			var buildTarget string
+			if inputArgs["buildTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildTarget"]), &buildTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildTarget", err))
+				}
+			}
+			var buildArgs []string
+			if inputArgs["buildArgs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildArgs"]), &buildArgs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArgs", err))
+				}
+			}
+			var platform string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var stagingPort int
+			if inputArgs["stagingPort"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stagingPort"]), &stagingPort)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stagingPort", err))
+				}
+			}
+			var stagingHealthPath string
+			if inputArgs["stagingHealthPath"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stagingHealthPath"]), &stagingHealthPath)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stagingHealthPath", err))
+				}
+			}
+			var stagingUrl string
+			if inputArgs["stagingUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stagingUrl"]), &stagingUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stagingUrl", err))
+				}
+			}
+			var deployStagingImage string
+			if inputArgs["deployStagingImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployStagingImage"]), &deployStagingImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployStagingImage", err))
+				}
+			}
+			var deployStagingCommand []string
+			if inputArgs["deployStagingCommand"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployStagingCommand"]), &deployStagingCommand)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployStagingCommand", err))
+				}
+			}
+			var deployStagingUrl string
+			if inputArgs["deployStagingUrl"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployStagingUrl"]), &deployStagingUrl)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployStagingUrl", err))
+				}
+			}
+			var deployStagingSecretEnv []string
+			if inputArgs["deployStagingSecretEnv"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployStagingSecretEnv"]), &deployStagingSecretEnv)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployStagingSecretEnv", err))
+				}
+			}
+			var deployStagingSecret []*dagger.Secret
+			if inputArgs["deployStagingSecret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployStagingSecret"]), &deployStagingSecret)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployStagingSecret", err))
+				}
+			}
+			var deployProdPublish string
+			if inputArgs["deployProdPublish"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployProdPublish"]), &deployProdPublish)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployProdPublish", err))
+				}
+			}
+			var registryUsername string
+			if inputArgs["registryUsername"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryUsername"]), &registryUsername)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryUsername", err))
+				}
+			}
+			var registryPassword *dagger.Secret
+			if inputArgs["registryPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryPassword"]), &registryPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryPassword", err))
+				}
+			}
+			var deployProdImage string
+			if inputArgs["deployProdImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployProdImage"]), &deployProdImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployProdImage", err))
+				}
+			}
+			var deployProdCommand []string
+			if inputArgs["deployProdCommand"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployProdCommand"]), &deployProdCommand)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployProdCommand", err))
+				}
+			}
+			var deployProdSecretEnv []string
+			if inputArgs["deployProdSecretEnv"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployProdSecretEnv"]), &deployProdSecretEnv)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployProdSecretEnv", err))
+				}
+			}
+			var deployProdSecret []*dagger.Secret
+			if inputArgs["deployProdSecret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployProdSecret"]), &deployProdSecret)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployProdSecret", err))
+				}
+			}
+			var branch string
+			if inputArgs["branch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["branch"]), &branch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg branch", err))
+				}
+			}
+			var openapi string
+			if inputArgs["openapi"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["openapi"]), &openapi)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg openapi", err))
+				}
+			}
+			var sign bool
+			if inputArgs["sign"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sign"]), &sign)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sign", err))
+				}
+			}
+			var cosignKey *dagger.Secret
+			if inputArgs["cosignKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignKey"]), &cosignKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignKey", err))
+				}
+			}
+			var cosignPassword *dagger.Secret
+			if inputArgs["cosignPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPassword"]), &cosignPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
+				}
+			}
+			var history bool
+			if inputArgs["history"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["history"]), &history)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg history", err))
+				}
+			}
+			return (*Dagsec).Pipeline(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, history)
 		case "Sast":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -638,6 +1148,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg hadolintImage", err))
 				}
 			}
+			var grypeImage string
+			if inputArgs["grypeImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["grypeImage"]), &grypeImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg grypeImage", err))
+				}
+			}
+			var cosignImage string
+			if inputArgs["cosignImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignImage"]), &cosignImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignImage", err))
+				}
+			}
+			var wapitiImage string
+			if inputArgs["wapitiImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["wapitiImage"]), &wapitiImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg wapitiImage", err))
+				}
+			}
+			var zapImage string
+			if inputArgs["zapImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["zapImage"]), &zapImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zapImage", err))
+				}
+			}
+			var helperImage string
+			if inputArgs["helperImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["helperImage"]), &helperImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg helperImage", err))
+				}
+			}
 			var vulnDb *dagger.Directory
 			if inputArgs["vulnDb"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["vulnDb"]), &vulnDb)
@@ -645,7 +1190,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vulnDb", err))
 				}
 			}
-			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, vulnDb), nil
+			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, grypeImage, cosignImage, wapitiImage, zapImage, helperImage, vulnDb), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

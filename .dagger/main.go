@@ -48,6 +48,17 @@ type Dagsec struct {
 	CheckovImage string
 	// Image used for hadolint; empty keeps the pin.
 	HadolintImage string
+	// Image used for grype; empty keeps the pin.
+	GrypeImage string
+	// Image used for cosign; empty keeps the pin.
+	CosignImage string
+	// Image wapiti is installed on; empty keeps the pin.
+	WapitiImage string
+	// Image used for OWASP ZAP; empty keeps the pin.
+	ZapImage string
+	// Image for dagsec's own small jobs (reading image tarballs, probing
+	// staging's health); empty keeps the pinned busybox.
+	HelperImage string
 	// Offline vulnerability database for sca, if one was given.
 	VulnDB *dagger.Directory `json:"vulnDb"`
 }
@@ -92,6 +103,22 @@ func New(
 	// Image to run hadolint from instead of the pinned hadolint/hadolint.
 	// +optional
 	hadolintImage string,
+	// Image to run grype from instead of the pinned anchore/grype.
+	// +optional
+	grypeImage string,
+	// Image to run cosign from instead of the pinned sigstore cosign.
+	// +optional
+	cosignImage string,
+	// Image wapiti is installed on instead of the pinned debian.
+	// +optional
+	wapitiImage string,
+	// Image to run OWASP ZAP from instead of the pinned zaproxy/zaproxy.
+	// +optional
+	zapImage string,
+	// Image with sh, tar and wget for dagsec's own small jobs instead of
+	// the pinned busybox.
+	// +optional
+	helperImage string,
 	// Offline vulnerability database for sca, as `dagsec tools install
 	// vulndb` builds it (VERSION, govulncheck/, osv-scanner/); govulncheck
 	// and osv-scanner then read it instead of their online databases.
@@ -110,6 +137,11 @@ func New(
 		TfsecImage:       tfsecImage,
 		CheckovImage:     checkovImage,
 		HadolintImage:    hadolintImage,
+		GrypeImage:       grypeImage,
+		CosignImage:      cosignImage,
+		WapitiImage:      wapitiImage,
+		ZapImage:         zapImage,
+		HelperImage:      helperImage,
 		VulnDB:           vulnDb,
 	}
 }
@@ -129,6 +161,10 @@ func (m *Dagsec) images() map[string]string {
 		"tfsec":       m.TfsecImage,
 		"checkov":     m.CheckovImage,
 		"hadolint":    m.HadolintImage,
+		"grype":       m.GrypeImage,
+		"cosign":      m.CosignImage,
+		"wapiti":      m.WapitiImage,
+		"zap":         m.ZapImage,
 	} {
 		if img != "" {
 			out[tool] = img
@@ -344,25 +380,57 @@ func (m *Dagsec) Check(
 
 // run scans the given stages, or every code stage when none is named.
 func (m *Dagsec) run(ctx context.Context, source *dagger.Directory, policy *dagger.File, preset string, only []string, history bool) (*Report, error) {
-	pol, err := loadPolicy(ctx, policy, preset)
+	return m.execute(ctx, runOptions{source: source, policy: policy, preset: preset, stages: only, history: history})
+}
+
+// runOptions is one pipeline run of any of the module's functions.
+type runOptions struct {
+	source *dagger.Directory
+	policy *dagger.File
+	preset string
+	// stages by name; empty means every code stage.
+	stages   []string
+	history  bool
+	delivery pipeline.Delivery
+	// secrets by name for deploy steps and signing.
+	secrets map[string]*dagger.Secret
+	// registry credentials for publishing.
+	registryUser     string
+	registryPassword *dagger.Secret
+	// image is a caller's image in place of a build.
+	image *dagger.Container
+	// target is a caller's running service for DAST.
+	target *dagger.Service
+}
+
+func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
+	source := o.source
+	pol, err := loadPolicy(ctx, o.policy, o.preset)
 	if err != nil {
 		return nil, err
 	}
 	selected := codeStages()
-	if len(only) > 0 {
+	if len(o.stages) > 0 {
 		// ParseList rejects unknown and not yet implemented stages.
-		if selected, err = stages.ParseList(strings.Join(only, ",")); err != nil {
+		if selected, err = stages.ParseList(strings.Join(o.stages, ",")); err != nil {
 			return nil, fmt.Errorf("stages: %w", err)
 		}
 	}
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("stages: none of the code stages (%s) can run yet", strings.Join(stages.CodeStages, ", "))
 	}
+	runner := &daggerRunner{source: source, images: m.images(), vulnDB: m.VulnDB}
+	runner.helperImage, runner.secrets, runner.given = m.HelperImage, o.secrets, o.image
+	runner.registryUser, runner.registryPassword = o.registryUser, o.registryPassword
+	if o.target != nil {
+		runner.bindTarget(o.target)
+	}
 	cfg := pipeline.Config{
-		Runner:  &daggerRunner{source: source, images: m.images(), vulnDB: m.VulnDB},
-		Policy:  pol,
-		Stages:  selected,
-		History: history,
+		Runner:   runner,
+		Policy:   pol,
+		Stages:   selected,
+		History:  o.history,
+		Delivery: o.delivery,
 	}
 	if m.VulnDB != nil {
 		name, err := checkVulnDB(ctx, m.VulnDB)

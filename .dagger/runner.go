@@ -45,6 +45,7 @@ type daggerRunner struct {
 	// vulnDB is the caller's vulnerability database, mounted at dbPath for
 	// steps that read it; nil when none was given.
 	vulnDB *dagger.Directory
+	engine
 
 	listOnce sync.Once
 	listing  []string
@@ -222,15 +223,16 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 		ctr = ctr.WithMountedDirectory(dbPath, r.vulnDB, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: true})
 	}
 	if step.UsesGo {
-		ctr = withCache(ctr, goModCache, user).
+		ctr = withCache(ctr, goModCache, user, dagger.CacheSharingModeShared).
 			WithEnvVariable("GOMODCACHE", cachePath+"/"+goModCache)
 		// GOFLAGS stays the default -mod=readonly: the source is mounted
 		// read-only, and missing modules still download into the cache.
-		ctr = withCache(ctr, goBuildCache, user).
+		ctr = withCache(ctr, goBuildCache, user, dagger.CacheSharingModeShared).
 			WithEnvVariable("GOCACHE", cachePath+"/"+goBuildCache)
 	}
+	// Database caches are locked: parallel scans take turns updating them.
 	for _, c := range step.Caches {
-		ctr = withCache(ctr, c, user)
+		ctr = withCache(ctr, c, user, dagger.CacheSharingModeLocked)
 	}
 
 	// Sorted so the same step always builds the same container (cache hits).
@@ -240,6 +242,37 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 			return res, fmt.Errorf("step %s: input: %w", step.Name, err)
 		}
 		ctr = ctr.WithNewFile(inPath+"/"+clean, string(step.Inputs[name]))
+	}
+
+	if step.NeedsImage {
+		tar, err := r.imageTarball()
+		if err != nil {
+			return res, fmt.Errorf("step %s: %w", step.Name, err)
+		}
+		ctr, paths.Image = ctr.WithMountedFile(imagePath, tar), imagePath
+	}
+	if step.NeedsTarget {
+		r.mu.Lock()
+		svc := r.service
+		r.mu.Unlock()
+		if svc != nil {
+			ctr = ctr.WithServiceBinding(stagingAlias, svc)
+		}
+	}
+	var err error
+	if ctr, err = r.withSecretEnv(ctr, step.SecretEnv); err != nil {
+		return res, fmt.Errorf("step %s: %w", step.Name, err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(step.SecretFiles)) {
+		clean, err := stages.CleanRel(name)
+		if err != nil {
+			return res, fmt.Errorf("step %s: secret file: %w", step.Name, err)
+		}
+		sec, ok := r.secrets[step.SecretFiles[name]]
+		if !ok {
+			return res, fmt.Errorf("step %s: secret %q was not given", step.Name, step.SecretFiles[name])
+		}
+		ctr = ctr.WithMountedSecret(inPath+"/"+clean, sec, dagger.ContainerWithMountedSecretOpts{Owner: user})
 	}
 
 	argv, env := step.Expand(paths)
@@ -268,7 +301,7 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 	}
 	// Sync runs the tool once; the queries below then name the result by ID
 	// instead of resending the whole container definition.
-	ctr, err := ctr.WithExec(argv, opts).Sync(ctx)
+	ctr, err = ctr.WithExec(argv, opts).Sync(ctx)
 	if err != nil {
 		return res, fmt.Errorf("running %s in %s: %w", step.Tool, image, err)
 	}
@@ -382,11 +415,11 @@ func exitAndOutput(ctx context.Context, ctr *dagger.Container, stdout bool) (int
 // withCache mounts the dagsec-<name> cache volume at cachePath/<name>,
 // owned by the image's user. A volume is owned once, when created, so a
 // non-root user gets volumes of its own.
-func withCache(ctr *dagger.Container, name, user string) *dagger.Container {
+func withCache(ctr *dagger.Container, name, user string, sharing dagger.CacheSharingMode) *dagger.Container {
 	key := "dagsec-" + name
 	if u, _, _ := strings.Cut(user, ":"); u != "" && u != "root" && u != "0" {
 		key += "-" + strings.NewReplacer(":", "-", "/", "-").Replace(user)
 	}
 	return ctr.WithMountedCache(cachePath+"/"+name, dag.CacheVolume(key),
-		dagger.ContainerWithMountedCacheOpts{Owner: user})
+		dagger.ContainerWithMountedCacheOpts{Owner: user, Sharing: sharing})
 }

@@ -30,6 +30,10 @@ type Delivery struct {
 	OpenAPI string
 	// Sign asks the image stage to sign the image with cosign.
 	Sign bool
+	// Earlier holds the verdicts of stages that ran before this run (a
+	// composed DAG deploying after separate scans), by stage; production
+	// counts them as gates like stages of this run.
+	Earlier map[string]policies.Status
 }
 
 // BuildSpec says how the engine builds the image from the source.
@@ -209,14 +213,23 @@ func runProduction(ctx context.Context, cfg Config, sp policies.StagePolicy, sr 
 		return NodeResult{Status: policies.StatusSkipped, Reason: "not deployed: " + why}
 	}
 	def, _ := stages.Lookup(stages.Production)
-	var notRun []string
+	var notRun, held []string
 	for _, need := range def.Needs {
-		if !slices.Contains(selected, need) && cfg.Policy.Stage(need).Enabled {
+		if slices.Contains(selected, need) || !cfg.Policy.Stage(need).Enabled {
+			continue
+		}
+		switch st, ok := cfg.Delivery.Earlier[need]; {
+		case !ok:
 			notRun = append(notRun, need)
+		case st != policies.StatusPassed && st != policies.StatusWarned:
+			held = append(held, fmt.Sprintf("%s (%s)", need, st))
 		}
 	}
+	if len(held) > 0 {
+		return skip("earlier runs of " + joinAnd(held) + " did not pass")
+	}
 	if len(notRun) > 0 {
-		return skip("the gates of " + joinAnd(notRun) + " did not run in this run")
+		return skip("the gates of " + joinAnd(notRun) + " did not run")
 	}
 	want := cfg.Policy.ProductionBranch
 	switch branch := cfg.Delivery.Branch; {

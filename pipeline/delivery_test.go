@@ -73,7 +73,7 @@ func TestProductionDeploysOnlyWhenEveryGatePassedOnTheProductionBranch(t *testin
 		{"a blocked gate holds it back", leaky, "main", selected, false, "needs secrets (blocked)"},
 		{"a feature branch is not production", clean, "feature/login", selected, false, "not deployed: branch feature/login is not the production branch main"},
 		{"an unknown branch is not production", clean, "", selected, false, "not deployed: the branch is unknown; production deploys only from main"},
-		{"gates that did not run hold it back", clean, "main", []string{stages.Production}, false, "not deployed: the gates of secrets did not run in this run"},
+		{"gates that did not run hold it back", clean, "main", []string{stages.Production}, false, "not deployed: the gates of secrets did not run"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +91,34 @@ func TestProductionDeploysOnlyWhenEveryGatePassedOnTheProductionBranch(t *testin
 			}
 			if prod.Status != wantStatus || !strings.Contains(prod.Reason, tc.wantReason) {
 				t.Fatalf("production = %s %q, want %s containing %q", prod.Status, prod.Reason, wantStatus, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestProductionCountsEarlierRunsAsGates(t *testing.T) {
+	dir := testenv.Dir(t, testenv.CleanFiles())
+	pol := onlyStages(t, stages.Secrets, stages.DAST, stages.Production)
+	tests := []struct {
+		name       string
+		earlier    map[string]policies.Status
+		deployed   bool
+		wantReason string
+	}{
+		{"both passed", map[string]policies.Status{stages.Secrets: policies.StatusPassed, stages.DAST: policies.StatusWarned}, true, "deploy step ran"},
+		{"dast errored earlier", map[string]policies.Status{stages.Secrets: policies.StatusPassed, stages.DAST: policies.StatusError}, false, "not deployed: earlier runs of dast (error) did not pass"},
+		{"dast missing", map[string]policies.Status{stages.Secrets: policies.StatusPassed}, false, "not deployed: the gates of dast did not run"},
+		{"secrets skipped earlier", map[string]policies.Status{stages.Secrets: policies.StatusSkipped, stages.DAST: policies.StatusPassed}, false, "earlier runs of secrets (skipped) did not pass"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			step, mark := deployStep(t)
+			rep := runDelivery(t, dir, &host.Installer{Dir: t.TempDir()}, pol, []string{stages.Production},
+				pipeline.Delivery{Branch: "main", Earlier: tc.earlier, Production: pipeline.ProductionSpec{Deploy: &step}})
+			prod := stage(t, rep, stages.Production)
+			_, err := os.Stat(mark)
+			if (err == nil) != tc.deployed || !strings.Contains(prod.Reason, tc.wantReason) {
+				t.Fatalf("deployed=%v production %s %q; want deployed=%v and %q", err == nil, prod.Status, prod.Reason, tc.deployed, tc.wantReason)
 			}
 		})
 	}
