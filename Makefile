@@ -5,13 +5,16 @@ GO ?= go
 
 test: deps fmt-check vet unit module
 
-# The scanners the tests run for real: bandit from Debian, the Go scanners
-# and the offline Go vulnerability database built once, one at a time, and
-# cached by version (a no-op afterwards; .ci/run builds them ahead).
+# The scanners the tests run for real: bandit and wapiti from Debian, the Go
+# scanners and the offline Go vulnerability database built once, one at a
+# time, and cached by version (a no-op afterwards; .ci/run builds them ahead).
+DEBIAN_TOOLS = bandit wapiti
+
 deps:
-	@command -v bandit >/dev/null || { \
-	  echo "make: installing bandit from Debian packages"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bandit; }
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing$$missing from Debian packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(GO) run ./cmd/dagsec tools install
 
 fmt-check:
