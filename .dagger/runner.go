@@ -275,8 +275,7 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 		ctr = ctr.WithMountedSecret(inPath+"/"+clean, sec, dagger.ContainerWithMountedSecretOpts{Owner: user})
 	}
 
-	argv, env := step.Expand(paths)
-	argv[0] = imageBinary(step)
+	argv, env := step.ExpandCommand(paths, imageBinary(step))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}

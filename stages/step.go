@@ -145,6 +145,13 @@ func (s Step) Expand(p Paths) (argv []string, env map[string]string) {
 	return expandArgv(p, s.Argv), expandEnv(p, s.Env)
 }
 
+// ExpandCommand is Expand with bin in place of argv[0] when argv[0] names
+// the tool (a step may start with sh to prepare the tool's folders).
+func (s Step) ExpandCommand(p Paths, bin string) (argv []string, env map[string]string) {
+	argv, env = s.Expand(p)
+	return s.withBin(argv, bin), env
+}
+
 // ExpandUpdate is Expand for the DBUpdate argv, with bin in place of the tool.
 func (s Step) ExpandUpdate(p Paths, bin string) []string {
 	return s.withBin(expandArgv(p, s.DBUpdate), bin)

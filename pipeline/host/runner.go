@@ -302,11 +302,10 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	if err != nil {
 		return stages.StepResult{}, err
 	}
-	argv, env := step.Expand(paths)
+	argv, env := step.ExpandCommand(paths, bin)
 	for k, v := range secrets {
 		env[k] = v
 	}
-	argv[0] = bin
 	wd := step.Dir(paths)
 
 	if step.Timeout > 0 {

@@ -1,0 +1,3 @@
+module example.com/dagsec-sample-app
+
+go 1.26
