@@ -3,15 +3,11 @@ package stages_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dagsec/dagsec/findings"
 	"github.com/dagsec/dagsec/internal/testenv"
@@ -221,59 +217,6 @@ func TestParseWapitiRejectsBadReports(t *testing.T) {
 	}
 }
 
-// buildSampleApp builds examples/app, dagsec's deliberately vulnerable app.
-func buildSampleApp(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "app")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join("..", "examples", "app")
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building examples/app: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freePort returns a local TCP port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startSampleApp runs the sample app on a free port until the test ends and
-// returns its URL once /healthz answers.
-func startSampleApp(t *testing.T) string {
-	t.Helper()
-	bin := buildSampleApp(t)
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	client := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := client.Get(base + "healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sample app did not answer on %s: %v", base, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // runWapitiPlan runs the dast/wapiti step for target with the real wapiti,
 // the way the host runner would: placeholders expanded to private folders,
 // a small environment plus the step's own.
@@ -299,7 +242,7 @@ func TestWapitiFindsTheSampleAppXSS(t *testing.T) {
 	if _, err := os.Stat(wapitiBin); err != nil {
 		t.Skip("wapiti is not installed (apt-get install wapiti): " + err.Error())
 	}
-	target := startSampleApp(t)
+	target := testenv.StartSampleApp(t)
 	p, res, reportPath := runWapitiPlan(t, target)
 	if out := p.Step.Classify(res.Code); out != stages.OutcomeClean {
 		t.Fatalf("wapiti exited %d (%s): %s", res.Code, out, res.Stderr)
@@ -320,7 +263,7 @@ func TestWapitiUnreachableTargetFails(t *testing.T) {
 	if _, err := os.Stat(wapitiBin); err != nil {
 		t.Skip("wapiti is not installed (apt-get install wapiti): " + err.Error())
 	}
-	target := fmt.Sprintf("http://127.0.0.1:%d/", freePort(t))
+	target := fmt.Sprintf("http://127.0.0.1:%d/", testenv.FreePort(t))
 	p, res, reportPath := runWapitiPlan(t, target)
 	// wapiti itself says all is well...
 	if out := p.Step.Classify(res.Code); out != stages.OutcomeClean {

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dagsec/dagsec/internal/testenv"
+)
+
+type savedRun struct {
+	Status string `json:"status"`
+	Stages []struct {
+		Name, Status, Reason string
+	} `json:"stages"`
+	Findings []struct {
+		Stage    string `json:"stage"`
+		Tool     string `json:"tool"`
+		RuleID   string `json:"rule_id"`
+		Severity string `json:"severity"`
+		Location struct {
+			Path string `json:"path"`
+		} `json:"location"`
+	} `json:"findings"`
+}
+
+func readRun(t *testing.T, dir string) savedRun {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run savedRun
+	if err := json.Unmarshal(data, &run); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// The host's DAST path end to end: a running staging given by URL, real
+// wapiti against the sample app, the planted XSS found, and the gate
+// deciding by the policy.
+func TestScanDASTFindsTheSampleAppsXSS(t *testing.T) {
+	if _, err := exec.LookPath("wapiti"); err != nil {
+		t.Skip("wapiti is not installed (apt-get install wapiti)")
+	}
+	target := testenv.StartSampleApp(t)
+	src := testenv.SampleAppDir(t)
+	strict := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(strict, []byte("stages:\n  dast:\n    block_on: medium\n    warn_only: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		policy   []string
+		code     int
+		dastWant string
+	}{
+		{"default policy warns", nil, 0, "warned"},
+		{"blocking policy blocks", []string{"--policy", strict}, 1, "blocked"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"scan", "--stages", "staging,dast", "--target", target, "--out", out}, tc.policy...)
+			code, stdout, stderr := dagsec(t, append(args, src)...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+			run := readRun(t, out)
+			for _, s := range run.Stages {
+				if s.Name == "dast" && s.Status != tc.dastWant {
+					t.Fatalf("dast %s (%s), want %s", s.Status, s.Reason, tc.dastWant)
+				}
+			}
+			found := false
+			for _, f := range run.Findings {
+				if f.Stage == "dast" && f.Tool == "wapiti" && f.RuleID == "wapiti-xss" && f.Location.Path == "/search" {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no wapiti-xss finding on /search in %+v", run.Findings)
+			}
+		})
+	}
+}
+
+func TestScanDeliveryFlagErrors(t *testing.T) {
+	dir := testenv.Dir(t, testenv.CleanFiles())
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing image tarball", []string{"--stages", "build", "--image-tar", filepath.Join(dir, "nope.tar")}, "--image-tar"},
+		{"unset deploy secret", []string{"--stages", "production", "--deploy-prod-cmd", "true", "--deploy-env", "DAGSEC_TEST_UNSET_VARIABLE"}, "DAGSEC_TEST_UNSET_VARIABLE: the variable is not set"},
+		{"staging url without command", []string{"--stages", "staging", "--deploy-staging-url", "http://x.test/"}, "--deploy-staging-url needs --deploy-staging-cmd"},
+		{"bad deploy env name", []string{"--deploy-env", "A=B"}, "want an environment variable name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"scan", "--out", t.TempDir()}, tc.args...), dir)
+			code, _, stderr := dagsec(t, args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d stderr %q, want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
