@@ -43,7 +43,7 @@ type Options struct {
 	MaxBaseAge time.Duration
 	// Now is the time image ages are measured at; zero means time.Now().
 	Now time.Time
-	// Sign (image) asks for the image SBOM to be signed with cosign; the
+	// Sign (image) asks for the image tarball to be signed with cosign; the
 	// runner supplies the key as the secret CosignKeySecret.
 	Sign bool
 

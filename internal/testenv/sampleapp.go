@@ -74,4 +74,3 @@ func StartSampleApp(t testing.TB) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

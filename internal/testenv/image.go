@@ -1,0 +1,169 @@
+package testenv
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ImageSpec describes a one-layer image for ImageTarball.
+type ImageSpec struct {
+	// Files are the layer's files by path in the image (no leading slash).
+	Files   map[string]string
+	User    string   // config.User; "" means none (root)
+	Env     []string // config.Env, NAME=value
+	Created time.Time
+	Tag     string // RepoTags entry; "" means dagsec-test:latest
+}
+
+// ImageTarball writes a docker-archive tarball (what `docker save` writes:
+// manifest.json, the config JSON and one uncompressed layer tar) built
+// from spec into a temporary folder, and returns its path and the config
+// JSON. No daemon or registry is involved.
+func ImageTarball(t testing.TB, spec ImageSpec) (path string, config []byte) {
+	t.Helper()
+	layer := layerTar(t, spec.Files)
+	layerSum := sha256.Sum256(layer)
+	diffID := "sha256:" + hex.EncodeToString(layerSum[:])
+	created := spec.Created
+	if created.IsZero() {
+		created = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	}
+	cfg := map[string]any{
+		"architecture": "amd64",
+		"os":           "linux",
+		"created":      created.UTC().Format(time.RFC3339Nano),
+		"config": map[string]any{
+			"User": spec.User,
+			"Env":  spec.Env,
+			"Cmd":  []string{"/app/run"},
+		},
+		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{diffID}},
+		"history": []map[string]any{{"created": created.UTC().Format(time.RFC3339Nano), "created_by": "COPY . / # dagsec test image"}},
+	}
+	config, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgSum := sha256.Sum256(config)
+	cfgName := hex.EncodeToString(cfgSum[:]) + ".json"
+	layerName := hex.EncodeToString(layerSum[:]) + "/layer.tar"
+	tag := spec.Tag
+	if tag == "" {
+		tag = "dagsec-test:latest"
+	}
+	manifest, err := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": []string{layerName}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{"manifest.json", manifest}, {cfgName, config}, {layerName, layer}} {
+		writeTarFile(t, tw, m.name, m.data)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "image.tar")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, config
+}
+
+// layerTar packs files, with their parent folders, into a layer tar.
+func layerTar(t testing.TB, files map[string]string) []byte {
+	t.Helper()
+	var names []string
+	dirs := map[string]bool{}
+	for name := range files {
+		names = append(names, name)
+		for d := filepath.Dir(name); d != "." && d != "/"; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	slices.Sort(names)
+	var dirList []string
+	for d := range dirs {
+		dirList = append(dirList, d)
+	}
+	slices.Sort(dirList)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	mtime := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, d := range dirList {
+		h := &tar.Header{Name: strings.TrimPrefix(d, "/") + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mtime}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range names {
+		writeTarFile(t, tw, strings.TrimPrefix(name, "/"), []byte(files[name]))
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func writeTarFile(t testing.TB, tw *tar.Writer, name string, data []byte) {
+	t.Helper()
+	h := &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)),
+		ModTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if err := tw.WriteHeader(h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// PlantedImageFiles is a small Debian-like image: os-release, a dpkg
+// status with one package (zlib1g 1:1.2.13.dfsg-1), an npm package
+// installed under node_modules (left-pad 1.3.0), and /app/config.env
+// holding the planted AWS key id.
+func PlantedImageFiles() map[string]string {
+	return map[string]string{
+		"etc/os-release": `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+`,
+		"etc/debian_version": "12.12\n",
+		"var/lib/dpkg/status": `Package: zlib1g
+Status: install ok installed
+Priority: optional
+Section: libs
+Installed-Size: 168
+Maintainer: Mark Brown <broonie@debian.org>
+Architecture: amd64
+Multi-Arch: same
+Source: zlib
+Version: 1:1.2.13.dfsg-1
+Provides: libz1
+Depends: libc6 (>= 2.14)
+Description: compression library - runtime
+ zlib is a library implementing the deflate compression method found
+ in gzip and PKZIP.
+Homepage: http://zlib.net/
+
+`,
+		"app/node_modules/left-pad/package.json": `{"name": "left-pad", "version": "1.3.0", "license": "WTFPL", "main": "index.js"}
+`,
+		"app/config.env": "REGION=eu-west-1\nAWS_ACCESS_KEY_ID=" + AWSKeyID + "\n",
+		"app/run":        "#!/bin/sh\nexec echo ok\n",
+	}
+}
