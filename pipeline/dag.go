@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,10 @@ import (
 type Node struct {
 	Name  string
 	Needs []string
+	// After are stages whose output the node reads but whose gate it does
+	// not need: it waits for them and runs even when they blocked, not
+	// when they errored or were skipped (there is no output then).
+	After []string
 	Run   func(ctx context.Context) NodeResult
 }
 
@@ -26,10 +31,13 @@ type NodeResult struct {
 	Duration  time.Duration
 }
 
-// holdsBack reports whether dependants of a node with this result must not start.
-func (r NodeResult) holdsBack() bool {
+// holdsBack reports whether dependants of a node with this result must not
+// start; gateOnly dependants (After) are not held back by a block.
+func (r NodeResult) holdsBack(gateOnly bool) bool {
 	switch r.Status {
-	case policies.StatusBlocked, policies.StatusError:
+	case policies.StatusBlocked:
+		return !gateOnly
+	case policies.StatusError:
 		return true
 	case policies.StatusSkipped:
 		return !r.Quiet
@@ -74,19 +82,23 @@ func Schedule(ctx context.Context, nodes []Node, limit int) (map[string]NodeResu
 			defer wg.Done()
 			defer close(done[n.Name])
 			var held []string
-			for _, need := range n.Needs {
-				ch, ok := done[need]
-				if !ok {
-					continue
-				}
-				<-ch
-				mu.Lock()
-				r := results[need]
-				mu.Unlock()
-				if r.holdsBack() {
-					held = append(held, fmt.Sprintf("%s (%s)", need, r.Status))
+			wait := func(names []string, gateOnly bool) {
+				for _, need := range names {
+					ch, ok := done[need]
+					if !ok {
+						continue
+					}
+					<-ch
+					mu.Lock()
+					r := results[need]
+					mu.Unlock()
+					if r.holdsBack(gateOnly) {
+						held = append(held, fmt.Sprintf("%s (%s)", need, r.Status))
+					}
 				}
 			}
+			wait(n.Needs, false)
+			wait(n.After, true)
 			var res NodeResult
 			switch {
 			case len(held) > 0:
@@ -134,7 +146,7 @@ func checkAcyclic(nodes []Node, byName map[string]*Node) error {
 			return nil
 		}
 		state[name] = visiting
-		for _, need := range byName[name].Needs {
+		for _, need := range slices.Concat(byName[name].Needs, byName[name].After) {
 			if _, ok := byName[need]; ok {
 				if err := visit(need, append(path, name)); err != nil {
 					return err

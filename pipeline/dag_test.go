@@ -177,3 +177,43 @@ func BenchmarkScheduleWideDAG(b *testing.B) {
 		}
 	}
 }
+
+// After orders without gating: a blocked build still has an image to scan,
+// an errored or skipped one has none.
+func TestScheduleAfterRunsPastABlockButNotAnError(t *testing.T) {
+	for _, tc := range []struct {
+		build policies.Status
+		want  policies.Status
+	}{
+		{policies.StatusBlocked, policies.StatusPassed},
+		{policies.StatusPassed, policies.StatusPassed},
+		{policies.StatusError, policies.StatusSkipped},
+		{policies.StatusSkipped, policies.StatusSkipped},
+	} {
+		var buildDone bool
+		nodes := []Node{
+			{Name: "build", Run: func(context.Context) NodeResult {
+				time.Sleep(20 * time.Millisecond)
+				buildDone = true
+				return NodeResult{Status: tc.build}
+			}},
+			{Name: "image", After: []string{"build"}, Run: func(context.Context) NodeResult {
+				if !buildDone {
+					return NodeResult{Status: policies.StatusError, Reason: "started before build finished"}
+				}
+				return NodeResult{Status: policies.StatusPassed}
+			}},
+			{Name: "staging", Needs: []string{"build", "image"}, Run: status(policies.StatusPassed)},
+		}
+		res, err := Schedule(context.Background(), nodes, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res["image"]; got.Status != tc.want {
+			t.Errorf("build %s: image %s %q, want %s", tc.build, got.Status, got.Reason, tc.want)
+		}
+		if tc.build == policies.StatusBlocked && res["staging"].Status != policies.StatusSkipped {
+			t.Errorf("build blocked: staging %s, want skipped behind the gate", res["staging"].Status)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,12 +68,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown stage %q", name)
 		}
-		sr := &StageReport{Name: name, Needs: def.Needs}
+		sr := &StageReport{Name: name, Needs: slices.Concat(def.Needs, def.After)}
 		rec.stages[name] = sr
 		sp := cfg.Policy.Stage(name)
 		nodes = append(nodes, Node{
 			Name:  name,
 			Needs: def.Needs,
+			After: def.After,
 			Run: func(ctx context.Context) NodeResult {
 				if !sp.Enabled {
 					return NodeResult{Status: policies.StatusSkipped, Reason: "disabled by policy", Quiet: true}

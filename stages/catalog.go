@@ -31,6 +31,9 @@ const (
 type Def struct {
 	Name  string
 	Needs []string
+	// After are stages whose output this one reads without needing their
+	// gate: it runs after them even when they blocked (pipeline.Node.After).
+	After []string
 	Tools []string // every tool the stage knows, default ones first
 	// Default are the tools run when the policy names none; nil means all
 	// of Tools. Tools left out run only where asked (tfsec).
@@ -52,7 +55,9 @@ var defs = []Def{
 	// another's output, and `scan` runs them in parallel.
 	{Name: SCA, Tools: []string{"govulncheck", "osv-scanner", "trivy"}, Implemented: true},
 	{Name: Licenses, Tools: []string{"syft"}, Implemented: true},
-	{Name: Image, Needs: []string{Build}, Tools: []string{"trivy", "grype", "syft", "cosign"}, Default: []string{"trivy", "grype", "syft"}, Implemented: true},
+	// A blocked build still made an image: scanning it shows everything
+	// wrong at once. Staging and production need build's gate.
+	{Name: Image, After: []string{Build}, Tools: []string{"trivy", "grype", "syft", "cosign"}, Default: []string{"trivy", "grype", "syft"}, Implemented: true},
 	{Name: Staging, Needs: []string{Build, SCA, Licenses, Image}, Implemented: true},
 	{Name: DAST, Needs: []string{Staging}, Tools: []string{"zap", "wapiti"}, Implemented: true},
 	// Production needs every stage before it: it deploys only when all of

@@ -111,3 +111,62 @@ func TestScanDeliveryFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// build and image on the host: a saved image tarball stands in for the
+// engine's build; real gitleaks, trivy and syft check it.
+func TestScanChecksAndScansASavedImage(t *testing.T) {
+	for _, tool := range []string{"gitleaks", "trivy", "syft"} {
+		testenv.Tool(t, tool)
+	}
+	tar, _ := testenv.ImageTarball(t, testenv.ImageSpec{
+		Files: testenv.PlantedImageFiles(),
+		Env:   []string{"PATH=/usr/bin", "AWS_ACCESS_KEY_ID=" + testenv.AWSKeyID},
+	})
+	src := testenv.Dir(t, testenv.CleanFiles())
+	out := t.TempDir()
+	code, stdout, stderr := dagsec(t, "scan", "--stages", "build,image", "--image-tar", tar, "--out", out, src)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (blocked)\n%s\n%s", code, stdout, stderr)
+	}
+	run := readRun(t, out)
+	status := map[string]string{}
+	for _, s := range run.Stages {
+		status[s.Name] = s.Status
+	}
+	if status["build"] != "blocked" {
+		t.Fatalf("build %s, want blocked (root user, secret in the environment): %+v", status["build"], run.Stages)
+	}
+	// The layer's AWS key is a secret trivy finds; image blocks only on
+	// critical by default, so its status follows trivy's severity.
+	want := map[string]bool{"build/dagsec/DAGSEC-IMG001": false, "build/gitleaks": false, "image/trivy/aws-access-key-id": false}
+	for _, f := range run.Findings {
+		switch {
+		case f.Stage == "build" && f.Tool == "dagsec" && f.RuleID == "DAGSEC-IMG001":
+			want["build/dagsec/DAGSEC-IMG001"] = true
+		case f.Stage == "build" && f.Tool == "gitleaks":
+			want["build/gitleaks"] = true
+		case f.Stage == "image" && f.Tool == "trivy" && f.RuleID == "aws-access-key-id":
+			want["image/trivy/aws-access-key-id"] = true
+		}
+	}
+	for k, ok := range want {
+		if !ok {
+			t.Errorf("missing finding %s in %+v\n%s", k, run.Findings, stdout)
+		}
+	}
+	for _, name := range []string{"report.json", "results.sarif", "summary.md"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{testenv.AWSKeyID, testenv.DBPassword} {
+			if strings.Contains(string(data), secret) {
+				t.Errorf("%s holds a secret value", name)
+			}
+		}
+	}
+	sbom, err := os.ReadFile(filepath.Join(out, "sbom-image.cdx.json"))
+	if err != nil || !strings.Contains(string(sbom), "zlib1g") {
+		t.Fatalf("image SBOM missing or without the image's package: %v", err)
+	}
+}
