@@ -6,17 +6,16 @@ require (
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/moby/buildkit v0.31.1
 	github.com/owenrumney/go-sarif/v2 v2.3.3
+	github.com/sethvargo/go-githubactions v1.3.1
 	github.com/xeipuuv/gojsonschema v1.2.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
 	github.com/containerd/typeurl/v2 v2.3.0 // indirect
-	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/hashicorp/errwrap v1.0.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
-	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/xeipuuv/gojsonpointer v0.0.0-20180127040702-4e3ac2762d5f // indirect
 	github.com/xeipuuv/gojsonreference v0.0.0-20180127040603-bd5ef7bd5415 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect

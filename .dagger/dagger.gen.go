@@ -151,6 +151,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Artifacts *dagger.Directory `json:"artifacts"`
 		Status    string            `json:"status"`
 		ExitCode  int               `json:"exitCode"`
+		Files     *dagger.Directory `json:"files"`
 	}
 	concrete.JSON = r.JSON
 	concrete.Summary = r.Summary
@@ -158,6 +159,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	concrete.Artifacts = r.Artifacts
 	concrete.Status = r.Status
 	concrete.ExitCode = r.ExitCode
+	concrete.Files = r.Files
 	return json.Marshal(&concrete)
 }
 
@@ -169,6 +171,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 		Artifacts *dagger.Directory `json:"artifacts"`
 		Status    string            `json:"status"`
 		ExitCode  int               `json:"exitCode"`
+		Files     *dagger.Directory `json:"files"`
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -180,6 +183,7 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	r.Artifacts = concrete.Artifacts
 	r.Status = concrete.Status
 	r.ExitCode = concrete.ExitCode
+	r.Files = concrete.Files
 	return nil
 }
 
@@ -1210,6 +1214,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
 			return (*Report).Directory(&parent), nil
+		case "GithubAnnotations":
+			var parent Report
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Report).GithubAnnotations(&parent)
+		case "Gitlab":
+			var parent Report
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Report).Gitlab(&parent), nil
+		case "Junit":
+			var parent Report
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Report).Junit(&parent), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

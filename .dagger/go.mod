@@ -17,6 +17,7 @@ require (
 	github.com/moby/buildkit v0.31.1 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
+	github.com/sethvargo/go-githubactions v1.3.1 // indirect
 )
 
 require (

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -20,6 +19,10 @@ import (
 
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
+	"github.com/dagsec/dagsec/reports"
+	"github.com/dagsec/dagsec/reports/github"
+	"github.com/dagsec/dagsec/reports/gitlab"
+	"github.com/dagsec/dagsec/reports/junit"
 	"github.com/dagsec/dagsec/stages"
 )
 
@@ -447,7 +450,7 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newReport(rep)
+	return newReport(rep, gitlab.Options{Target: cfg.Delivery.Target})
 }
 
 // codeStages is stages.CodeStages in pipeline order (the order reports list
@@ -522,28 +525,31 @@ func loadPolicy(ctx context.Context, file *dagger.File, preset string) (*policie
 }
 
 // Report is the outcome of one run: the run report, its Markdown summary and
-// SARIF log, files tools produced (SBOMs), and the overall verdict.
+// SARIF log, files tools produced (SBOMs), the files CI systems read, and
+// the overall verdict.
 type Report struct {
 	// Run report as JSON: every stage, finding and tool run, with timings.
 	JSON string `json:"json"`
-	// Human summary in Markdown: stages, what blocked and the top findings.
+	// Human summary in Markdown: stages, what blocked and the top findings;
+	// also GitHub's job summary.
 	Summary string `json:"summary"`
 	// Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
+	// Past GitHub's limits (20 runs a file), directory holds it split into
+	// results.sarif, results-2.sarif, ...
 	Sarif *dagger.File `json:"sarif"`
-	// Files tools produced besides findings: the SBOMs of the licenses
-	// stage (sbom.cdx.json, sbom.spdx.json). Empty when none ran.
+	// Files tools produced besides findings: the SBOMs (sbom.cdx.json,
+	// sbom.spdx.json, sbom-image.cdx.json) and the image signature.
 	Artifacts *dagger.Directory `json:"artifacts"`
 	// Overall status: passed, warned, blocked or error.
 	Status string `json:"status"`
 	// Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
 	ExitCode int `json:"exitCode"`
+	// Every report file, as directory returns them.
+	Files *dagger.Directory `json:"files"`
 }
 
-// reportFiles are the files Directory always holds.
-var reportFiles = []string{"report.json", "results.sarif", "summary.md"}
-
-func newReport(rep *pipeline.Report) (*Report, error) {
-	js, err := rep.JSON()
+func newReport(rep *pipeline.Report, gl gitlab.Options) (*Report, error) {
+	files, err := reports.Files(rep, gl)
 	if err != nil {
 		return nil, err
 	}
@@ -551,23 +557,60 @@ func newReport(rep *pipeline.Report) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results.sarif: %w", err)
 	}
-	// Plain file names only, never one of the report's own files, as the
-	// CLI writes them.
-	arts := dag.Directory()
-	for _, name := range slices.Sorted(maps.Keys(rep.Artifacts)) {
-		if name != path.Base(name) || name == "." || name == ".." || slices.Contains(reportFiles, name) {
-			continue
+	all, arts := dag.Directory(), dag.Directory()
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		all = all.WithNewFile(name, string(files[name]))
+		if _, ok := rep.Artifacts[name]; ok {
+			arts = arts.WithNewFile(name, string(files[name]))
 		}
-		arts = arts.WithNewFile(name, string(rep.Artifacts[name]))
 	}
 	return &Report{
-		JSON:      string(js),
+		JSON:      string(files[reports.RunReportFile]),
 		Summary:   rep.Markdown(),
 		Sarif:     dag.File("results.sarif", string(sarif)),
 		Artifacts: arts,
 		Status:    string(rep.Status),
 		ExitCode:  rep.ExitCode,
+		Files:     all,
 	}, nil
+}
+
+// run reads the run report back for the format functions.
+func (r *Report) run() (*pipeline.Report, error) {
+	rep, err := pipeline.ReadReport([]byte(r.JSON))
+	if err != nil {
+		return nil, fmt.Errorf("run report: %w", err)
+	}
+	return rep, nil
+}
+
+// GithubAnnotations returns GitHub Actions workflow commands (::error
+// file=...,line=...::) for the findings and the stages that blocked, most
+// severe first and capped as GitHub shows them; print them from a workflow
+// step, and append summary to $GITHUB_STEP_SUMMARY.
+func (r *Report) GithubAnnotations() (string, error) {
+	rep, err := r.run()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := github.Annotations(rep, &b); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// Junit returns the JUnit XML report: each stage's gate a test case.
+func (r *Report) Junit() *dagger.File {
+	return r.Files.File(junit.FileName)
+}
+
+// Gitlab returns GitLab's report files: the security reports of the stages
+// that ran (gl-sast-report.json, gl-secret-detection-report.json,
+// gl-dependency-scanning-report.json, gl-container-scanning-report.json,
+// gl-dast-report.json), gl-code-quality-report.json and junit.xml.
+func (r *Report) Gitlab() *dagger.Directory {
+	return r.Files.Filter(dagger.DirectoryFilterOpts{Include: []string{"gl-*.json", junit.FileName}})
 }
 
 // Check fails when the run blocked or errored, naming each such stage and its
@@ -605,18 +648,9 @@ func (r *Report) Check(ctx context.Context) error {
 	return fmt.Errorf("dagsec: %s (exit code %d): %s", r.Status, r.ExitCode, strings.Join(stops, "; "))
 }
 
-// Directory holds report.json, results.sarif, summary.md and the artifacts
-// (SBOMs), ready to export.
+// Directory holds every report file, ready to export: report.json,
+// results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
+// reports and the artifacts (SBOMs).
 func (r *Report) Directory() *dagger.Directory {
-	dir := dag.Directory()
-	if r.Artifacts != nil {
-		dir = dir.WithDirectory(".", r.Artifacts)
-	}
-	dir = dir.
-		WithNewFile("report.json", r.JSON).
-		WithNewFile("summary.md", r.Summary)
-	if r.Sarif != nil {
-		dir = dir.WithFile("results.sarif", r.Sarif)
-	}
-	return dir
+	return r.Files
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,7 +158,48 @@ func (r *Report) JSON() ([]byte, error) {
 // stage order. It is derived from the report alone, so a saved report.json
 // gives the same SARIF. A tool that failed gets no run: an empty run would
 // tell code scanning that its alerts are fixed.
+//
+// The log holds every run in one file; GitHub code scanning accepts at most
+// 20 runs per file, so upload SARIFFiles instead.
 func (r *Report) SARIF() ([]byte, error) {
+	return sarifio.Marshal(r.toolRuns())
+}
+
+// SARIFFiles is the merged SARIF log split into files GitHub code scanning
+// accepts (sarifio.SplitForGitHub with GitHub's limits: at most 20 runs and
+// 10 MB gzip-compressed per file, runs of more than 5,000 results split into
+// parts with their own automation ids). Files are named results.sarif,
+// results-2.sarif, results-3.sarif, ...; within the limits there is one,
+// results.sarif, identical to SARIF(). Each file is one upload: a directory of
+// them given to github/codeql-action/upload-sarif is merged into a single
+// upload, where the 20-run limit applies to the whole.
+func (r *Report) SARIFFiles() (map[string][]byte, error) {
+	log, err := sarifio.Merge(r.toolRuns())
+	if err != nil {
+		return nil, err
+	}
+	files, err := sarifio.SplitForGitHub(log, sarifio.GitHubLimits{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(files))
+	for i, f := range files {
+		out[SARIFFileName(i+1)] = f
+	}
+	return out, nil
+}
+
+// SARIFFileName is the name of the n-th file of SARIFFiles (from 1):
+// results.sarif, then results-2.sarif, ...
+func SARIFFileName(n int) string {
+	if n <= 1 {
+		return "results.sarif"
+	}
+	return fmt.Sprintf("results-%d.sarif", n)
+}
+
+// toolRuns lists the SARIF runs: one per tool of a stage that completed.
+func (r *Report) toolRuns() []sarifio.ToolRun {
 	type key struct{ stage, tool string }
 	byTool := map[key][]findings.Finding{}
 	for _, f := range r.Findings {
@@ -184,20 +226,26 @@ func (r *Report) SARIF() ([]byte, error) {
 			runs = append(runs, sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Findings: byTool[key{s.Name, t.Name}]})
 		}
 	}
-	return sarifio.Marshal(runs)
+	return runs
 }
 
-// Markdown is the human summary: a table of stages, what blocked and why,
-// and the most severe findings.
+// TopFindings is how many findings Markdown lists.
+const TopFindings = 20
+
+// Markdown is the human summary (summary.md; reports/github uses it as the
+// job summary): a table of stages with their findings by severity, what
+// blocked and why, the most severe findings, the tools that did not run and
+// why, and per tool its version, runner and database. Text from tools and
+// findings is escaped so it cannot break a table row or add formatting.
 func (r *Report) Markdown() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# dagsec: %s\n\n", strings.ToUpper(string(r.Status)))
-	fmt.Fprintf(&b, "Exit code %d · policy `%s` · runner %s · %s\n\n", r.ExitCode, mdCode(r.Policy), r.Runner, (time.Duration(r.DurationMS) * time.Millisecond).String())
+	fmt.Fprintf(&b, "# dagsec: %s\n\n", strings.ToUpper(mdCell(string(r.Status))))
+	fmt.Fprintf(&b, "Exit code %d · policy `%s` · runner %s · %s\n\n", r.ExitCode, mdInlineCode(r.Policy), mdCell(r.Runner), (time.Duration(r.DurationMS) * time.Millisecond).String())
 	b.WriteString("| Stage | Status | Critical | High | Medium | Low | Info | Reason |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range r.Stages {
 		c := s.Counts
-		fmt.Fprintf(&b, "| %s | %s %s | %d | %d | %d | %d | %d | %s |\n", s.Name, statusIcon(s.Status), s.Status,
+		fmt.Fprintf(&b, "| %s | %s %s | %d | %d | %d | %d | %d | %s |\n", mdCell(s.Name), statusIcon(s.Status), mdCell(string(s.Status)),
 			c["critical"], c["high"], c["medium"], c["low"], c["info"], mdCell(s.Reason))
 	}
 	var stops []StageReport
@@ -207,37 +255,61 @@ func (r *Report) Markdown() string {
 		}
 	}
 	if len(stops) > 0 {
-		b.WriteString("\n## What blocked\n\n")
+		b.WriteString("\n## What blocked and why\n\n")
 		for _, s := range stops {
-			fmt.Fprintf(&b, "- **%s** (%s): %s\n", s.Name, s.Status, mdCell(s.Reason))
+			fmt.Fprintf(&b, "- **%s** (%s): %s\n", mdCell(s.Name), mdCell(string(s.Status)), mdCell(s.Reason))
 			for _, e := range s.Errors {
-				fmt.Fprintf(&b, "  - %s\n", mdCell(e))
+				if !strings.Contains(s.Reason, e) {
+					fmt.Fprintf(&b, "  - %s\n", mdCell(e))
+				}
 			}
 		}
 	}
 	if len(r.Findings) > 0 {
-		const top = 20
-		fmt.Fprintf(&b, "\n## Top findings (%d of %d)\n\n", min(top, len(r.Findings)), len(r.Findings))
+		// A saved report may come in any order; most severe first.
+		fs := slices.Clone(r.Findings)
+		findings.Sort(fs)
+		fmt.Fprintf(&b, "\n## Top findings (%d of %d)\n\n", min(TopFindings, len(fs)), len(fs))
 		b.WriteString("| Severity | Stage | Tool | Rule | Location | Message |\n|---|---|---|---|---|---|\n")
-		for _, f := range r.Findings[:min(top, len(r.Findings))] {
+		for _, f := range fs[:min(TopFindings, len(fs))] {
 			loc := f.Location.Path
 			if f.Location.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", loc, f.Location.Line)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | `%s` | %s |\n", f.Severity, f.Stage, f.Tool, mdCode(f.RuleID), mdCode(loc), mdCell(f.Message))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity, mdCell(f.Stage), mdCell(f.Tool), mdCodeSpan(f.RuleID), mdCodeSpan(loc), mdCell(f.Message))
+		}
+	}
+	var notRun []string
+	for _, s := range r.Stages {
+		for _, t := range s.Tools {
+			switch {
+			case t.Error != "":
+				notRun = append(notRun, fmt.Sprintf("- **%s/%s** failed: %s\n", mdCell(s.Name), mdCell(t.Name), mdCell(t.Error)))
+			case t.Skipped != "":
+				notRun = append(notRun, fmt.Sprintf("- **%s/%s** not run: %s\n", mdCell(s.Name), mdCell(t.Name), mdCell(t.Skipped)))
+			}
+		}
+	}
+	if len(notRun) > 0 {
+		b.WriteString("\n## Tools that did not run\n\n")
+		for _, l := range notRun {
+			b.WriteString(l)
 		}
 	}
 	b.WriteString("\n<details><summary>Tools</summary>\n\n| Stage | Tool | Version | Runner | Exit | Time | Notes |\n|---|---|---|---|---:|---:|---|\n")
 	for _, s := range r.Stages {
 		for _, t := range s.Tools {
-			note := t.Skipped
-			if note != "" {
-				note = "not run: " + note
+			var notes []string
+			if t.Error != "" {
+				notes = append(notes, "failed: "+t.Error)
+			}
+			if t.Skipped != "" {
+				notes = append(notes, "not run: "+t.Skipped)
 			}
 			if t.Database != "" {
-				note = "database " + t.Database
+				notes = append(notes, "database "+t.Database)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %dms | %s |\n", s.Name, t.Name, mdCell(t.Version), t.Runner, t.ExitCode, t.DurationMS, mdCell(note))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %dms | %s |\n", mdCell(s.Name), mdCell(t.Name), mdCell(t.Version), mdCell(t.Runner), t.ExitCode, t.DurationMS, mdCell(strings.Join(notes, "; ")))
 		}
 	}
 	b.WriteString("\n</details>\n")
@@ -258,10 +330,32 @@ func statusIcon(s policies.Status) string {
 	return "⏭️"
 }
 
-// mdCell makes text safe inside a table cell: one line, no pipe breaking the row.
+// mdCell makes text safe in a table cell or list item: one line (newlines
+// and runs of spaces become one space), and every character Markdown would
+// read as syntax escaped: backslash escapes for pipes, backticks, emphasis and
+// link brackets (a backslash itself too, so "\|" cannot unescape a pipe),
+// entities for HTML.
 func mdCell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;").Replace(s)
+	return mdCellReplacer.Replace(strings.Join(strings.Fields(s), " "))
 }
 
-func mdCode(s string) string { return strings.ReplaceAll(mdCell(s), "`", "'") }
+var mdCellReplacer = strings.NewReplacer(
+	"\\", "\\\\", "|", "\\|", "`", "\\`", "*", "\\*", "_", "\\_", "[", "\\[", "]", "\\]", "~", "\\~",
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+)
+
+// mdInlineCode is text for inside a code span written by the caller: one
+// line, no backtick to end the span (backslash escapes do not work there).
+func mdInlineCode(s string) string {
+	return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'")
+}
+
+// mdCodeSpan is s as a code span for a table cell, pipes escaped for the
+// table (GFM unescapes them even inside code spans); empty text is no span.
+func mdCodeSpan(s string) string {
+	c := strings.ReplaceAll(mdInlineCode(s), "|", "\\|")
+	if c == "" {
+		return ""
+	}
+	return "`" + c + "`"
+}

@@ -37,7 +37,13 @@ Usage:
               [--vuln-db DIR] [--online] [PATH]
   dagsec policy validate FILE
   dagsec policy show [--preset NAME | --policy FILE]
-  dagsec report --format sarif|markdown|json REPORT.json
+  dagsec scan ... [--image-tar FILE] [--target URL] [--openapi FILE] [--branch NAME]
+              [--deploy-staging-cmd CMD [--deploy-staging-url URL]] [--deploy-prod-cmd CMD]
+              [--deploy-env NAME]...
+  dagsec report --format github|gitlab|junit|markdown|sarif|json [--out DIR]
+                [--commit SHA] [--image REF] [--target URL] REPORT.json
+  dagsec hook NAME [flags] [FILE...]   (pre-commit hooks: secrets, private-key,
+              large-files, protected-branch, dockerfile)
   dagsec tools install [--tools-dir DIR] [TOOL...]
   dagsec tools list [--tools-dir DIR]
   dagsec version
@@ -74,7 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "tools":
 		code, err = cmdTools(ctx, args[1:], stdout, stderr)
 	case "report":
-		code, err = cmdReport(args[1:], stdout)
+		code, err = cmdReport(args[1:], stdout, stderr)
+	case "hook":
+		code, err = cmdHook(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "dagsec %s\n", pipeline.Version)
 		return exitPassed
@@ -191,7 +199,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	if err := writeOutputs(rep, *out); err != nil {
+	if err := writeOutputs(rep, *out, gitlabOptions("", "", delivery.Target)); err != nil {
 		return exitError, err
 	}
 	if !*quiet {
@@ -235,82 +243,6 @@ func scanVulnDB(ctx context.Context, inst *host.Installer, pol *policies.Policy,
 		return "", "", fmt.Errorf("vulnerability database %s: %w", dir, err)
 	}
 	return dir, st.String(), nil
-}
-
-// writeOutputs writes the three report files through temporary names so a
-// failed run never leaves a half-written report behind.
-func writeOutputs(rep *pipeline.Report, dir string) error {
-	js, err := rep.JSON()
-	if err != nil {
-		return err
-	}
-	sarif, err := rep.SARIF()
-	if err != nil {
-		return fmt.Errorf("results.sarif: %w", err)
-	}
-	files := map[string][]byte{
-		"report.json":   js,
-		"results.sarif": sarif,
-		"summary.md":    []byte(rep.Markdown()),
-	}
-	for name, data := range rep.Artifacts {
-		if _, taken := files[name]; !taken && filepath.Base(name) == name {
-			files[name] = data
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output folder: %w", err)
-	}
-	for name, data := range files {
-		tmp := filepath.Join(dir, "."+name+".tmp")
-		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-	}
-	for name := range files {
-		if err := os.Rename(filepath.Join(dir, "."+name+".tmp"), filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// cmdReport converts a saved run report, e.g. to upload SARIF from a job
-// other than the one that scanned.
-func cmdReport(args []string, stdout io.Writer) (int, error) {
-	fs := newFlagSet("report")
-	format := fs.String("format", "markdown", "output format: sarif, markdown or json")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitError, err
-	}
-	if len(pos) != 1 {
-		return exitError, usageError{"report takes one REPORT.json"}
-	}
-	data, err := os.ReadFile(pos[0])
-	if err != nil {
-		return exitError, err
-	}
-	rep, err := pipeline.ReadReport(data)
-	if err != nil {
-		return exitError, fmt.Errorf("%s: %w", pos[0], err)
-	}
-	var out []byte
-	switch *format {
-	case "sarif":
-		out, err = rep.SARIF()
-	case "markdown":
-		out = []byte(rep.Markdown())
-	case "json":
-		out, err = rep.JSON()
-	default:
-		return exitError, usageError{fmt.Sprintf("unknown report format %q (sarif, markdown, json)", *format)}
-	}
-	if err != nil {
-		return exitError, err
-	}
-	stdout.Write(out)
-	return exitPassed, nil
 }
 
 func cmdPolicy(args []string, stdout io.Writer) (int, error) {
