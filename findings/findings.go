@@ -115,7 +115,32 @@ type Finding struct {
 	// findings of one rule in one file apart (a package name, a CVE, the
 	// redacted match of a secret). It is hashed into Fingerprint, never printed.
 	Identity string `json:"-"`
+
+	// AlsoFoundBy lists the other tools that reported the same issue; their
+	// copies were merged into this finding (the most severe one kept).
+	AlsoFoundBy []string `json:"also_found_by,omitempty"`
+	// Baseline is "new" or "known" when the run was compared with a
+	// baseline report, "" otherwise.
+	Baseline string `json:"baseline,omitempty"`
+	// Suppressed is set when a suppression of the policy matched: the
+	// finding stays in every report but no gate counts it.
+	Suppressed *Suppressed `json:"suppressed,omitempty"`
 }
+
+// Suppressed records the suppression that matched a finding.
+type Suppressed struct {
+	Justification string `json:"justification"`
+	Owner         string `json:"owner"`
+	Expires       string `json:"expires"` // YYYY-MM-DD
+	// Source names where the suppression is written: file and line.
+	Source string `json:"source"`
+}
+
+// Baseline states.
+const (
+	BaselineNew   = "new"
+	BaselineKnown = "known"
+)
 
 // Validate checks the fields every report and gate depends on.
 func (f Finding) Validate() error {

@@ -311,3 +311,15 @@ func BranchFromHead(head []byte) string {
 	}
 	return ref
 }
+
+// imageInfo summarises the built image for the run report; an unreadable
+// base config leaves the base time unknown (the build check reports it).
+func imageInfo(img *stages.BuiltImage) *ImageInfo {
+	info := &ImageInfo{Ref: img.Ref, BaseRef: img.BaseRef}
+	if img.BaseConfig != nil {
+		if f, err := stages.ParseImageConfig(img.BaseConfig); err == nil {
+			info.BaseCreated = f.Created.UTC()
+		}
+	}
+	return info
+}

@@ -40,9 +40,22 @@ type Report struct {
 	Stages        []StageReport      `json:"stages"`
 	Findings      []findings.Finding `json:"findings"`
 	Errors        []string           `json:"errors"`
+	// Branch is the branch built, when known (production's gate).
+	Branch string `json:"branch,omitempty"`
+	// Image is the image the build stage built or checked, if any.
+	Image *ImageInfo `json:"image,omitempty"`
 	// Artifacts are files tools produced besides findings (SBOMs), by
 	// file name; writers put them next to the report.
 	Artifacts map[string][]byte `json:"-"`
+}
+
+// ImageInfo describes the built image for reports and metrics.
+type ImageInfo struct {
+	Ref     string `json:"ref"`
+	BaseRef string `json:"base_ref,omitempty"`
+	// BaseCreated is the base image's build time from its config; zero
+	// when unknown (a saved tarball, scratch).
+	BaseCreated time.Time `json:"base_created,omitzero"`
 }
 
 // StageReport is one stage's verdict.
@@ -87,6 +100,7 @@ func newReport(cfg Config) *Report {
 		Runner:        cfg.Runner.Kind(),
 		Source:        cfg.Source,
 		Policy:        cfg.Policy.Name,
+		Branch:        cfg.Delivery.Branch,
 		StartedAt:     time.Now().UTC(),
 		Errors:        []string{},
 	}

@@ -104,6 +104,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Stages = append(rep.Stages, *sr)
 	}
 	rep.Artifacts = rec.artifacts
+	if rec.built != nil {
+		rep.Image = imageInfo(rec.built)
+	}
 	rep.finish(rec.findings)
 	return rep, nil
 }
