@@ -907,7 +907,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg history", err))
 				}
 			}
-			return (*Dagsec).Pipeline(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, history)
+			var baseline *dagger.File
+			if inputArgs["baseline"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["baseline"]), &baseline)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg baseline", err))
+				}
+			}
+			var suppressions *dagger.File
+			if inputArgs["suppressions"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["suppressions"]), &suppressions)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg suppressions", err))
+				}
+			}
+			return (*Dagsec).Pipeline(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, history, baseline, suppressions)
 		case "Sast":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1033,7 +1047,21 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg history", err))
 				}
 			}
-			return (*Dagsec).Scan(&parent, ctx, source, policy, preset, stages, history)
+			var baseline *dagger.File
+			if inputArgs["baseline"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["baseline"]), &baseline)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg baseline", err))
+				}
+			}
+			var suppressions *dagger.File
+			if inputArgs["suppressions"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["suppressions"]), &suppressions)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg suppressions", err))
+				}
+			}
+			return (*Dagsec).Scan(&parent, ctx, source, policy, preset, stages, history, baseline, suppressions)
 		case "Secrets":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)

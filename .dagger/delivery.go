@@ -123,8 +123,17 @@ func (m *Dagsec) Pipeline(
 	// Also scan git history for secrets.
 	// +optional
 	history bool,
+	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
+	// gates then block only on findings new since it.
+	// +optional
+	baseline *dagger.File,
+	// File of suppressions (a policy's suppressions: list), added to the
+	// policy's.
+	// +optional
+	suppressions *dagger.File,
 ) (*Report, error) {
 	o := runOptions{source: source, policy: policy, preset: preset, stages: stages, history: history,
+		baseline: baseline, suppressions: suppressions,
 		registryUser: registryUsername, registryPassword: registryPassword, secrets: map[string]*dagger.Secret{}}
 	if len(o.stages) == 0 {
 		o.stages = allStages()

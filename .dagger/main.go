@@ -17,6 +17,7 @@ import (
 
 	"dagger/dagsec/internal/dagger"
 
+	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports"
@@ -201,8 +202,17 @@ func (m *Dagsec) Scan(
 	// Also scan git history for secrets, not only the working tree.
 	// +optional
 	history bool,
+	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
+	// gates then block only on findings new since it.
+	// +optional
+	baseline *dagger.File,
+	// File of suppressions (a policy's suppressions: list), added to the
+	// policy's.
+	// +optional
+	suppressions *dagger.File,
 ) (*Report, error) {
-	return m.run(ctx, source, policy, preset, stages, history)
+	return m.execute(ctx, runOptions{source: source, policy: policy, preset: preset, stages: stages, history: history,
+		baseline: baseline, suppressions: suppressions})
 }
 
 // Secrets runs only the secrets stage (gitleaks) and returns the run report.
@@ -404,6 +414,8 @@ type runOptions struct {
 	image *dagger.Container
 	// target is a caller's running service for DAST.
 	target *dagger.Service
+	// baseline and suppressions files, if given.
+	baseline, suppressions *dagger.File
 }
 
 func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
@@ -411,6 +423,27 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 	pol, err := loadPolicy(ctx, o.policy, o.preset)
 	if err != nil {
 		return nil, err
+	}
+	if o.suppressions != nil {
+		name, data, err := readInput(ctx, o.suppressions, policies.MaxSize)
+		if err != nil {
+			return nil, fmt.Errorf("suppressions: %w", err)
+		}
+		sups, err := policies.LoadSuppressions(data, name)
+		if err != nil {
+			return nil, err
+		}
+		pol.Suppressions = append(pol.Suppressions, sups...)
+	}
+	var base *baseline.Baseline
+	if o.baseline != nil {
+		name, data, err := readInput(ctx, o.baseline, stages.MaxReportBytes)
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		if base, err = baseline.Load(data, name); err != nil {
+			return nil, err
+		}
 	}
 	selected := codeStages()
 	if len(o.stages) > 0 {
@@ -434,6 +467,7 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 		Stages:   selected,
 		History:  o.history,
 		Delivery: o.delivery,
+		Baseline: base,
 	}
 	if m.VulnDB != nil {
 		name, err := checkVulnDB(ctx, m.VulnDB)
@@ -494,6 +528,27 @@ func checkVulnDB(ctx context.Context, db *dagger.Directory) (string, error) {
 		}
 	}
 	return stamp.String(), nil
+}
+
+// readInput reads a small input file, checking its size before it crosses
+// the API.
+func readInput(ctx context.Context, f *dagger.File, limit int) (string, []byte, error) {
+	name, err := f.Name(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	size, err := f.Size(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if size > limit {
+		return "", nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+	}
+	data, err := f.Contents(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return name, []byte(data), nil
 }
 
 // loadPolicy mirrors the CLI: a file over the preset it names or is given,

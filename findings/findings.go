@@ -119,6 +119,9 @@ type Finding struct {
 	// AlsoFoundBy lists the other tools that reported the same issue; their
 	// copies were merged into this finding (the most severe one kept).
 	AlsoFoundBy []string `json:"also_found_by,omitempty"`
+	// MergedFingerprints are the fingerprints of those other tools' copies
+	// (see Dedup), so a baseline knows the issue whichever copy is kept.
+	MergedFingerprints []string `json:"merged_fingerprints,omitempty"`
 	// Baseline is "new" or "known" when the run was compared with a
 	// baseline report, "" otherwise.
 	Baseline string `json:"baseline,omitempty"`

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +12,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
+	"github.com/owenrumney/go-sarif/v2/sarif"
 
+	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/findings"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/sarifio"
@@ -42,8 +46,19 @@ type Report struct {
 	Errors        []string           `json:"errors"`
 	// Branch is the branch built, when known (production's gate).
 	Branch string `json:"branch,omitempty"`
+	// ManifestsDigest hashes the source's dependency manifests, so metrics
+	// over saved runs can tell when dependencies last changed.
+	ManifestsDigest string `json:"manifests_digest,omitempty"`
 	// Image is the image the build stage built or checked, if any.
 	Image *ImageInfo `json:"image,omitempty"`
+	// Baseline names the baseline the findings were compared with
+	// (Config.Baseline): each finding's Baseline is then "new" or "known".
+	Baseline string `json:"baseline,omitempty"`
+	// Suppressions says what the policy's suppressions did over the whole
+	// run: which were active, which expired, which matched no finding of
+	// any stage (stale; in a run of some stages, the suppressions meant for
+	// the others are stale too). Absent when the policy has none.
+	Suppressions *policies.SuppressionReport `json:"suppressions,omitempty"`
 	// Artifacts are files tools produced besides findings (SBOMs), by
 	// file name; writers put them next to the report.
 	Artifacts map[string][]byte `json:"-"`
@@ -60,19 +75,26 @@ type ImageInfo struct {
 
 // StageReport is one stage's verdict.
 type StageReport struct {
-	Name       string          `json:"name"`
-	Status     policies.Status `json:"status"`
-	Reason     string          `json:"reason,omitempty"`
-	Needs      []string        `json:"needs,omitempty"`
-	BlockOn    string          `json:"block_on,omitempty"`
-	WarnOnly   bool            `json:"warn_only,omitempty"`
-	Findings   int             `json:"findings"`
-	Blocking   int             `json:"blocking"`
-	Counts     findings.Counts `json:"counts,omitempty"`
-	Tools      []ToolReport    `json:"tools,omitempty"`
-	Errors     []string        `json:"errors,omitempty"`
-	StartedAt  time.Time       `json:"started_at,omitzero"`
-	DurationMS int64           `json:"duration_ms"`
+	Name     string          `json:"name"`
+	Status   policies.Status `json:"status"`
+	Reason   string          `json:"reason,omitempty"`
+	Needs    []string        `json:"needs,omitempty"`
+	BlockOn  string          `json:"block_on,omitempty"`
+	WarnOnly bool            `json:"warn_only,omitempty"`
+	Findings int             `json:"findings"`
+	Blocking int             `json:"blocking"`
+	Counts   findings.Counts `json:"counts,omitempty"`
+	// New and Known count the stage's findings by baseline state (only
+	// with a baseline); Suppressed those a policy suppression matched. All
+	// are among Findings, which counts each issue once however many tools
+	// reported it (findings.Dedup).
+	New        int          `json:"new,omitempty"`
+	Known      int          `json:"known,omitempty"`
+	Suppressed int          `json:"suppressed,omitempty"`
+	Tools      []ToolReport `json:"tools,omitempty"`
+	Errors     []string     `json:"errors,omitempty"`
+	StartedAt  time.Time    `json:"started_at,omitzero"`
+	DurationMS int64        `json:"duration_ms"`
 }
 
 // ToolReport is one tool run inside a stage.
@@ -94,7 +116,12 @@ type ToolReport struct {
 }
 
 func newReport(cfg Config) *Report {
+	base := ""
+	if cfg.Baseline != nil {
+		base = cfg.Baseline.Name()
+	}
 	return &Report{
+		Baseline:      base,
 		SchemaVersion: SchemaVersion,
 		Dagsec:        Version,
 		Runner:        cfg.Runner.Kind(),
@@ -175,8 +202,115 @@ func (r *Report) JSON() ([]byte, error) {
 //
 // The log holds every run in one file; GitHub code scanning accepts at most
 // 20 runs per file, so upload SARIFFiles instead.
+//
+// Each result carries what dagsec decided about its finding: a suppressed
+// finding a suppression (kind "external", status "accepted", the
+// justification; a stable guid, and a location whose message names where the
+// suppression is written), a finding compared with a baseline its
+// baselineState ("new", or "unchanged" for known), a finding several tools
+// reported the properties "alsoFoundBy" and baseline.MergedFingerprintsKey.
 func (r *Report) SARIF() ([]byte, error) {
-	return sarifio.Marshal(r.toolRuns())
+	log, err := r.sarifLog()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	// As sarifio.Marshal: messages quote code; keep "<" and "&" readable.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(log); err != nil {
+		return nil, fmt.Errorf("sarif: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// sarifLog is sarifio.Merge of the tool runs with each result annotated.
+func (r *Report) sarifLog() (*sarif.Report, error) {
+	runs := r.toolRuns()
+	log, err := sarifio.Merge(runs)
+	if err != nil {
+		return nil, err
+	}
+	if err := annotateResults(log, runs); err != nil {
+		return nil, err
+	}
+	return log, nil
+}
+
+// annotateResults adds suppressions, baseline states and merged copies to
+// the results sarifio.Merge built: one run per ToolRun and one result per
+// finding, both in order, which the fingerprints confirm.
+func annotateResults(log *sarif.Report, runs []sarifio.ToolRun) error {
+	if len(log.Runs) != len(runs) {
+		return fmt.Errorf("sarif: %d runs for %d tools", len(log.Runs), len(runs))
+	}
+	for i, tr := range runs {
+		run := log.Runs[i]
+		if len(run.Results) != len(tr.Findings) {
+			return fmt.Errorf("sarif run %s/%s: %d results for %d findings", tr.Stage, tr.Tool, len(run.Results), len(tr.Findings))
+		}
+		for j, f := range tr.Findings {
+			res := run.Results[j]
+			if fp, _ := res.PartialFingerprints[sarifio.FingerprintKey].(string); f.Fingerprint != "" && fp != f.Fingerprint {
+				return fmt.Errorf("sarif run %s/%s: result %d is not finding %s", tr.Stage, tr.Tool, j, f.Fingerprint)
+			}
+			annotateResult(res, f)
+		}
+	}
+	return nil
+}
+
+func annotateResult(res *sarif.Result, f findings.Finding) {
+	if res.Properties == nil {
+		res.Properties = sarif.Properties{}
+	}
+	if len(f.AlsoFoundBy) > 0 {
+		res.Properties["alsoFoundBy"] = slices.Clone(f.AlsoFoundBy)
+	}
+	if len(f.MergedFingerprints) > 0 {
+		res.Properties[baseline.MergedFingerprintsKey] = slices.Clone(f.MergedFingerprints)
+	}
+	switch f.Baseline {
+	case findings.BaselineNew:
+		res.WithBaselineState("new")
+	case findings.BaselineKnown:
+		res.WithBaselineState("unchanged")
+	}
+	if s := f.Suppressed; s != nil {
+		// go-sarif writes every unset field of a Suppression as null, which
+		// the schema rejects for guid and location: both are always set.
+		where := "dagsec policy suppression"
+		if s.Source != "" {
+			where += " at " + s.Source
+		}
+		loc := sarif.NewLocation()
+		loc.Message = sarif.NewTextMessage(where)
+		sup := sarif.NewSuppression("external").
+			WithStatus("accepted").
+			WithJustifcation(s.Justification).
+			WithGuid(suppressionGUID(f.Fingerprint, s.Source)).
+			WithLocation(loc)
+		sup.Properties = sarif.Properties{}
+		for k, v := range map[string]string{"owner": s.Owner, "expires": s.Expires, "source": s.Source} {
+			if v != "" {
+				sup.Properties[k] = v
+			}
+		}
+		res.Suppressions = append(res.Suppressions, sup)
+	}
+}
+
+// suppressionGUID is a name-based (version 5 layout) GUID of the finding
+// and the suppression's source: the same suppression of the same finding
+// keeps its guid from run to run.
+func suppressionGUID(fingerprint, source string) string {
+	sum := sha1.Sum([]byte("dagsec-suppression\x00" + fingerprint + "\x00" + source))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // SARIFFiles is the merged SARIF log split into files GitHub code scanning
@@ -188,7 +322,7 @@ func (r *Report) SARIF() ([]byte, error) {
 // them given to github/codeql-action/upload-sarif is merged into a single
 // upload, where the 20-run limit applies to the whole.
 func (r *Report) SARIFFiles() (map[string][]byte, error) {
-	log, err := sarifio.Merge(r.toolRuns())
+	log, err := r.sarifLog()
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +396,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| %s | %s %s | %d | %d | %d | %d | %d | %s |\n", mdCell(s.Name), statusIcon(s.Status), mdCell(string(s.Status)),
 			c["critical"], c["high"], c["medium"], c["low"], c["info"], mdCell(s.Reason))
 	}
+	b.WriteString(r.triageLine())
 	var stops []StageReport
 	for _, s := range r.Stages {
 		if s.Status == policies.StatusBlocked || s.Status == policies.StatusError {
@@ -290,7 +425,7 @@ func (r *Report) Markdown() string {
 			if f.Location.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", loc, f.Location.Line)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity, mdCell(f.Stage), mdCell(f.Tool), mdCodeSpan(f.RuleID), mdCodeSpan(loc), mdCell(f.Message))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity.String()+triageMark(f), mdCell(f.Stage), mdCell(f.Tool), mdCodeSpan(f.RuleID), mdCodeSpan(loc), mdCell(f.Message))
 		}
 	}
 	var notRun []string
@@ -328,6 +463,49 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n</details>\n")
 	return b.String()
+}
+
+// triageLine says, under the stage table, how many findings a baseline
+// found new and how many a policy suppressed; "" when neither applies, so
+// summaries of runs without either read as before.
+func (r *Report) triageLine() string {
+	var newCount, known, suppressed int
+	for _, s := range r.Stages {
+		newCount += s.New
+		known += s.Known
+		suppressed += s.Suppressed
+	}
+	var parts []string
+	if r.Baseline != "" {
+		parts = append(parts, fmt.Sprintf("Baseline `%s`: %d new, %d known", mdInlineCode(r.Baseline), newCount, known))
+	}
+	if suppressed > 0 {
+		parts = append(parts, fmt.Sprintf("%d suppressed by the policy", suppressed))
+	}
+	if sr := r.Suppressions; sr != nil {
+		if n := len(sr.Expired); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d expired suppression(s): their findings count again", n))
+		}
+		if n := len(sr.Stale); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d stale suppression(s) matched nothing", n))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "\n" + strings.Join(parts, " · ") + "\n"
+}
+
+// triageMark tags a finding in the top findings: new against a baseline,
+// or suppressed.
+func triageMark(f findings.Finding) string {
+	switch {
+	case f.Suppressed != nil:
+		return " (suppressed)"
+	case f.Baseline == findings.BaselineNew:
+		return " (new)"
+	}
+	return ""
 }
 
 func statusIcon(s policies.Status) string {

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/metrics/manifests"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/stages"
 )
@@ -46,6 +48,10 @@ type Config struct {
 	Offline    bool
 	// Delivery configures build, image, staging, dast and production.
 	Delivery Delivery
+	// Baseline, when set, is an earlier run's findings: every finding is
+	// marked new or known (findings.Finding.Baseline) before the gate
+	// judges it, and the report names the baseline.
+	Baseline *baseline.Baseline
 }
 
 // Run executes the selected stages and returns the run report. The error is
@@ -60,7 +66,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		selected = stages.Implemented()
 	}
 	rep := newReport(cfg)
-	rec := &recorder{stages: map[string]*StageReport{}}
+	rec := &recorder{stages: map[string]*StageReport{}, now: rep.StartedAt}
+	// A failure leaves the digest out; only history metrics read it.
+	if d, err := manifests.Digest(ctx, cfg.Runner); err == nil {
+		rep.ManifestsDigest = d
+	} else {
+		rep.Errors = append(rep.Errors, "dependency manifests digest: "+err.Error())
+	}
 
 	var nodes []Node
 	for _, name := range selected {
@@ -107,6 +119,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rec.built != nil {
 		rep.Image = imageInfo(rec.built)
 	}
+	if len(cfg.Policy.Suppressions) > 0 {
+		rep.Suppressions = runSuppressionReport(cfg, rec.findings, rec.now)
+	}
 	rep.finish(rec.findings)
 	return rep, nil
 }
@@ -117,6 +132,8 @@ type recorder struct {
 	stages    map[string]*StageReport
 	findings  []findings.Finding
 	artifacts map[string][]byte
+	// now is the run's start: every stage judges suppression expiry by it.
+	now time.Time
 
 	// The built image, built once for build, image, staging and production.
 	buildMu  sync.Mutex
@@ -201,9 +218,11 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 			rec.mu.Unlock()
 		}
 	}
+	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
 	sr.Counts = findings.CountBySeverity(all)
 	sr.Findings = len(all)
+	sr.New, sr.Known, sr.Suppressed = triageCounts(all)
 	sr.Blocking = len(v.Blocking)
 	sr.BlockOn = sp.BlockOn.String()
 	sr.WarnOnly = sp.WarnOnly
@@ -212,6 +231,84 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	rec.findings = append(rec.findings, all...)
 	rec.mu.Unlock()
 	return NodeResult{Status: v.Status, Reason: v.Reason}
+}
+
+// triage readies one stage's findings for its gate, in this order:
+//
+//  1. the policy's severity overrides (a rule or finding raised or lowered),
+//     so that dedup keeps the copy that is most severe as the policy sees it;
+//  2. findings.Dedup: one finding per issue however many tools reported it;
+//  3. baseline marking (Config.Baseline): new or known, by fingerprint;
+//  4. the policy's suppressions, which stay in the report but no gate counts.
+//
+// policies.Evaluate then judges what is left: it ignores suppressed findings
+// and, under a baseline, known ones.
+func triage(cfg Config, sp policies.StagePolicy, fs []findings.Finding, now time.Time) []findings.Finding {
+	ensureFingerprints(fs)
+	fs = sp.OverrideSeverity(fs)
+	fs = findings.Dedup(fs)
+	if cfg.Baseline != nil {
+		fs = cfg.Baseline.Mark(fs)
+	}
+	// The stage's own suppression report is dropped: see runSuppressionReport.
+	fs, _ = policies.ApplySuppressions(cfg.Policy.Suppressions, fs, now)
+	return fs
+}
+
+// runSuppressionReport is the suppression report of the whole run. Each
+// stage applied the suppressions to its own findings (triage), but a
+// stage's report alone calls stale every suppression meant for another
+// stage. Rather than merge those reports, the run's applies the
+// suppressions once more to every stage's findings together (the same
+// findings, the same now, so the same matches and expiries): a suppression
+// is stale only if it matched nothing in any stage. ApplySuppressions works
+// on a copy, so the run's findings are not changed.
+func runSuppressionReport(cfg Config, fs []findings.Finding, now time.Time) *policies.SuppressionReport {
+	_, sr := policies.ApplySuppressions(cfg.Policy.Suppressions, fs, now)
+	return &sr
+}
+
+// triageCounts counts a stage's findings by baseline state and suppression.
+func triageCounts(fs []findings.Finding) (newCount, known, suppressed int) {
+	for _, f := range fs {
+		switch f.Baseline {
+		case findings.BaselineNew:
+			newCount++
+		case findings.BaselineKnown:
+			known++
+		}
+		if f.Suppressed != nil {
+			suppressed++
+		}
+	}
+	return newCount, known, suppressed
+}
+
+// ensureFingerprints fingerprints what a parser left without one, per
+// tool, so dedup, baselines and SARIF all see the same fingerprint.
+// Every parser fingerprints its findings; this is a safety net.
+func ensureFingerprints(fs []findings.Finding) {
+	byTool := map[string][]int{}
+	var tools []string
+	for i, f := range fs {
+		if f.Fingerprint == "" {
+			if _, ok := byTool[f.Tool]; !ok {
+				tools = append(tools, f.Tool)
+			}
+			byTool[f.Tool] = append(byTool[f.Tool], i)
+		}
+	}
+	for _, t := range tools {
+		idx := byTool[t]
+		sub := make([]findings.Finding, len(idx))
+		for j, i := range idx {
+			sub[j] = fs[i]
+		}
+		findings.AssignFingerprints(sub)
+		for j, i := range idx {
+			fs[i].Fingerprint = sub[j].Fingerprint
+		}
+	}
 }
 
 // appendReason records an engine error in the stage's errors; a skip

@@ -9,41 +9,69 @@ import (
 )
 
 // Verdict is the gate's judgement of one stage. Blocking holds the findings
-// that block it (empty when it only warns), most severe first.
+// that block it (empty when it only warns), most severe first. Suppressed
+// and Known count the findings the gate left out (see Gates).
 type Verdict struct {
-	Status   Status
-	Reason   string
-	Blocking []findings.Finding
+	Status     Status
+	Reason     string
+	Blocking   []findings.Finding
+	Suppressed int
+	Known      int
+}
+
+// Gates reports whether a gate counts f: a finding a suppression matched
+// (Suppressed set) never counts, nor does one the baseline already knew
+// (Baseline "known"). Any other finding counts, including one without a
+// baseline state in a run that has a baseline: an unknown state fails
+// closed.
+func Gates(f findings.Finding) bool {
+	return f.Suppressed == nil && f.Baseline != findings.BaselineKnown
 }
 
 // Evaluate judges one stage's findings and tool errors against its policy.
 //
-// Tool errors make the stage StatusError, or only warn with on_tool_error:
-// warn; even then, findings from the tools that did run still block. Without
-// tool errors, findings at or above BlockOn block (warn with WarnOnly),
-// findings below it warn, and no findings pass. A zero StagePolicy is the
-// strictest one: an invalid BlockOn counts as info, an unset OnToolError as
-// block, and a finding with an invalid severity counts as blocking.
+// Only the findings Gates counts are judged: suppressed findings and,
+// when the run was compared with a baseline, the ones it already knew are
+// left out, so with a baseline only new findings block. Tool errors make
+// the stage StatusError, or only warn with on_tool_error: warn; even then,
+// findings from the tools that did run still block. Without tool errors,
+// findings at or above BlockOn block (warn with WarnOnly), findings below
+// it warn, and no findings pass. A zero StagePolicy is the strictest one:
+// an invalid BlockOn counts as info, an unset OnToolError as block, and a
+// finding with an invalid severity counts as blocking.
 //
 // Reasons hold counts and tool error summaries, never finding messages, which
-// can quote secrets.
+// can quote secrets. When any finding has a baseline state the counted ones
+// are "new"; findings left out are counted after a semicolon:
+//
+//	2 new findings at or above high (1 critical, 1 high), 1 below; 5 known, 1 suppressed
+//	no findings; 1 suppressed
 func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []error) Verdict {
 	threshold := sp.BlockOn
 	if !threshold.Valid() {
 		threshold = findings.SeverityInfo
 	}
+	var v Verdict
+	noun := "finding"
 	var at, below []findings.Finding
 	for _, f := range fs {
-		if !f.Severity.Valid() || f.Severity >= threshold {
+		if f.Baseline != "" {
+			noun = "new finding"
+		}
+		switch {
+		case f.Suppressed != nil:
+			v.Suppressed++
+		case !Gates(f):
+			v.Known++
+		case !f.Severity.Valid() || f.Severity >= threshold:
 			at = append(at, f)
-		} else {
+		default:
 			below = append(below, f)
 		}
 	}
 
-	var v Verdict
-	atText := countText(at, "at or above "+threshold.String())
-	belowText := countText(below, "below "+threshold.String())
+	atText := countText(at, noun, "at or above "+threshold.String())
+	belowText := countText(below, noun, "below "+threshold.String())
 	switch {
 	case len(at) > 0 && !sp.WarnOnly:
 		v.Status, v.Reason = StatusBlocked, atText
@@ -60,7 +88,17 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 	case len(below) > 0:
 		v.Status, v.Reason = StatusWarned, belowText
 	default:
-		v.Status, v.Reason = StatusPassed, "no findings"
+		v.Status, v.Reason = StatusPassed, "no "+noun+"s"
+	}
+	var left []string
+	if v.Known > 0 {
+		left = append(left, fmt.Sprintf("%d known", v.Known))
+	}
+	if v.Suppressed > 0 {
+		left = append(left, fmt.Sprintf("%d suppressed", v.Suppressed))
+	}
+	if len(left) > 0 {
+		v.Reason += "; " + strings.Join(left, ", ")
 	}
 
 	if len(toolErrs) == 0 {
@@ -87,8 +125,9 @@ func joinReason(first, rest string, withRest bool) string {
 	return first
 }
 
-// countText is "2 findings at or above high (1 critical, 1 high)".
-func countText(fs []findings.Finding, what string) string {
+// countText is "2 findings at or above high (1 critical, 1 high)"; noun is
+// "finding" or "new finding".
+func countText(fs []findings.Finding, noun, what string) string {
 	if len(fs) == 0 {
 		return ""
 	}
@@ -110,7 +149,7 @@ func countText(fs []findings.Finding, what string) string {
 	if invalid > 0 {
 		parts = append(parts, fmt.Sprintf("%d without a valid severity", invalid))
 	}
-	return fmt.Sprintf("%s %s (%s)", plural(len(fs), "finding"), what, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s %s (%s)", plural(len(fs), noun), what, strings.Join(parts, ", "))
 }
 
 // maxErrText keeps one tool's error (which may carry its stderr) to a line.

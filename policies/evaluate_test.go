@@ -103,3 +103,106 @@ func TestEvaluateLongToolError(t *testing.T) {
 		t.Errorf("reason is %d bytes", len(v.Reason))
 	}
 }
+
+func TestEvaluateSuppressedAndBaseline(t *testing.T) {
+	gate := StagePolicy{Enabled: true, BlockOn: high, OnToolError: ErrorBlock}
+	suppressed := func(f findings.Finding) findings.Finding {
+		f.Suppressed = &findings.Suppressed{Justification: "j", Owner: "o", Expires: "2026-12-31", Source: "p.yaml:3"}
+		return f
+	}
+	state := func(f findings.Finding, s string) findings.Finding { f.Baseline = s; return f }
+	tests := []struct {
+		name       string
+		fs         []findings.Finding
+		errs       []error
+		status     Status
+		reason     string
+		blocking   int
+		suppressed int
+		known      int
+	}{
+		{"suppressed high does not block", []findings.Finding{suppressed(finding(high))}, nil,
+			StatusPassed, "no findings; 1 suppressed", 0, 1, 0},
+		{"suppressed next to a blocking one", []findings.Finding{suppressed(finding(crit)), finding(high), finding(low)}, nil,
+			StatusBlocked, "1 finding at or above high (1 high), 1 below; 1 suppressed", 1, 1, 0},
+		{"suppressed next to a low one", []findings.Finding{suppressed(finding(crit)), finding(low)}, nil,
+			StatusWarned, "1 finding below high (1 low); 1 suppressed", 0, 1, 0},
+		{"known critical does not block", []findings.Finding{state(finding(crit), findings.BaselineKnown)}, nil,
+			StatusPassed, "no new findings; 1 known", 0, 0, 1},
+		{"new critical blocks", []findings.Finding{state(finding(crit), findings.BaselineNew), state(finding(crit), findings.BaselineKnown)}, nil,
+			StatusBlocked, "1 new finding at or above high (1 critical); 1 known", 1, 0, 1},
+		{"baseline, suppressed and known", []findings.Finding{
+			state(finding(crit), findings.BaselineNew), state(finding(high), findings.BaselineNew), state(finding(low), findings.BaselineNew),
+			state(finding(crit), findings.BaselineKnown), state(finding(crit), findings.BaselineKnown), state(finding(high), findings.BaselineKnown),
+			state(finding(med), findings.BaselineKnown), state(finding(info), findings.BaselineKnown),
+			suppressed(state(finding(crit), findings.BaselineNew)),
+		}, nil, StatusBlocked, "2 new findings at or above high (1 critical, 1 high), 1 below; 5 known, 1 suppressed", 2, 1, 5},
+		{"known and suppressed counts as suppressed", []findings.Finding{suppressed(state(finding(crit), findings.BaselineKnown))}, nil,
+			StatusPassed, "no new findings; 1 suppressed", 0, 1, 0},
+		{"no state in a baseline run fails closed", []findings.Finding{state(finding(info), findings.BaselineKnown), finding(crit)}, nil,
+			StatusBlocked, "1 new finding at or above high (1 critical); 1 known", 1, 0, 1},
+		{"tool error with only suppressed findings", []findings.Finding{suppressed(finding(crit))}, []error{errors.New("x")},
+			StatusError, "1 tool error: x; no findings; 1 suppressed", 0, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Evaluate(stages.SCA, gate, tt.fs, tt.errs)
+			if v.Status != tt.status || v.Reason != tt.reason || len(v.Blocking) != tt.blocking || v.Suppressed != tt.suppressed || v.Known != tt.known {
+				t.Errorf("got %s %q (%d blocking, %d suppressed, %d known)\nwant %s %q (%d, %d, %d)",
+					v.Status, v.Reason, len(v.Blocking), v.Suppressed, v.Known, tt.status, tt.reason, tt.blocking, tt.suppressed, tt.known)
+			}
+			for _, f := range v.Blocking {
+				if !Gates(f) {
+					t.Errorf("blocking finding the gate does not count: %+v", f)
+				}
+			}
+		})
+	}
+	warn := gate
+	warn.WarnOnly = true
+	v := Evaluate(stages.SCA, warn, []findings.Finding{state(finding(crit), findings.BaselineNew), state(finding(crit), findings.BaselineKnown)}, nil)
+	if v.Status != StatusWarned || v.Reason != "warn only: 1 new finding at or above high (1 critical); 1 known" {
+		t.Errorf("warn only: %s %q", v.Status, v.Reason)
+	}
+}
+
+func TestEvaluateWithPolicyPipeline(t *testing.T) {
+	// What the pipeline does per stage: override, suppress, evaluate.
+	p, err := Parse([]byte(`stages:
+  sast:
+    block_on: high
+    severity: {gosec/G104: critical}
+suppressions:
+  - rule: G401
+    justification: legacy crypto for a checksum, not security
+    owner: platform
+    expires: 2099-01-01
+`), "dagsec.yaml", "")
+	if err == nil {
+		t.Fatal("an expiry decades ahead was accepted")
+	}
+	fixedClock(t)
+	p, err = Parse([]byte(`stages:
+  sast:
+    block_on: high
+    severity: {gosec/G104: critical}
+suppressions:
+  - rule: G401
+    justification: legacy crypto for a checksum, not security
+    owner: platform
+    expires: 2026-12-31
+`), "dagsec.yaml", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := p.Stage(stages.SAST)
+	fs := []findings.Finding{
+		{Stage: stages.SAST, Tool: "gosec", RuleID: "G104", Severity: low, Location: findings.Location{Path: "a.go"}},
+		{Stage: stages.SAST, Tool: "gosec", RuleID: "G401", Severity: high, Location: findings.Location{Path: "b.go"}},
+	}
+	fs, rep := ApplySuppressions(p.Suppressions, sp.OverrideSeverity(fs), clock())
+	v := Evaluate(stages.SAST, sp, fs, nil)
+	if v.Status != StatusBlocked || v.Reason != "1 finding at or above high (1 critical); 1 suppressed" || len(rep.Active) != 1 {
+		t.Errorf("%s %q %+v", v.Status, v.Reason, rep)
+	}
+}

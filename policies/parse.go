@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -58,8 +59,8 @@ func joinErrors(errs []error) error {
 const CurrentVersion = 1
 
 var (
-	topKeys   = []string{"version", "extends", "production_branch", "stages"}
-	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "config", "baseline"}
+	topKeys   = []string{"version", "extends", "production_branch", "stages", "suppressions", "targets"}
+	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "config", "baseline", "severity"}
 	// stageOnlyKeys are the settings of a single stage, listed after
 	// stageKeys in this order.
 	stageOnlyKeys = []struct{ key, stage string }{
@@ -112,6 +113,9 @@ type rawPolicy struct {
 	extendsLine      int
 	productionBranch *string
 	stages           map[string]*rawStage
+	// suppressions are appended to the base's, in file order.
+	suppressions []Suppression
+	targets      rawTargets
 }
 
 type rawStage struct {
@@ -124,6 +128,8 @@ type rawStage struct {
 	config      *string
 	baseline    *string
 	history     *bool
+	// severity replaces the base's overrides; an empty map clears them.
+	severity *map[string]findings.Severity
 
 	rulesets            *[]string
 	unreachableSeverity *findings.Severity
@@ -142,6 +148,8 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 	if r.productionBranch != nil {
 		p.ProductionBranch = *r.productionBranch
 	}
+	p.Suppressions = append(p.Suppressions, r.suppressions...)
+	r.targets.apply(&p.Targets)
 	for name, rs := range r.stages {
 		sp := p.Stage(name)
 		set(&sp.Enabled, rs.enabled)
@@ -153,6 +161,12 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Config, rs.config)
 		set(&sp.Baseline, rs.baseline)
 		set(&sp.History, rs.history)
+		if rs.severity != nil {
+			sp.Severity = nil
+			if len(*rs.severity) > 0 {
+				sp.Severity = maps.Clone(*rs.severity)
+			}
+		}
 		set(&sp.Rulesets, rs.rulesets)
 		set(&sp.UnreachableSeverity, rs.unreachableSeverity)
 		set(&sp.DBRefresh, rs.dbRefresh)
@@ -214,39 +228,53 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-// decode reads a policy document. It returns nil settings when the file is
-// not a usable document at all, and otherwise every problem it found.
-func decode(data []byte, file string) (*rawPolicy, []error) {
-	p := &parser{file: file}
+// readRoot reads a single-document YAML file whose root is a mapping; noun
+// names the kind of file in errors ("policy") and keys lists a few of its
+// keys. It returns nil and the errors when there is no such mapping.
+func (p *parser) readRoot(data []byte, noun, keys string) (*yaml.Node, []error) {
 	if len(data) > MaxSize {
-		return nil, []error{&Error{File: file, Msg: fmt.Sprintf("policy is larger than %d bytes", MaxSize)}}
+		return nil, []error{&Error{File: p.file, Msg: fmt.Sprintf("%s is larger than %d bytes", noun, MaxSize)}}
 	}
 	docs, err := decodeDocs(data)
 	if err != nil {
-		return nil, []error{&Error{File: file, Line: syntaxLine(data, err), Msg: "invalid YAML: " + yamlMessage(err)}}
+		return nil, []error{&Error{File: p.file, Line: syntaxLine(data, err), Msg: "invalid YAML: " + yamlMessage(err)}}
 	}
 	if len(docs) > 1 {
-		p.errorf(docs[1], "more than one YAML document (a policy is a single document; remove the extra ---)")
+		p.errorf(docs[1], "more than one YAML document (a %s is a single document; remove the extra ---)", noun)
 		return nil, p.errs
 	}
 	if len(docs) == 0 || len(docs[0].Content) == 0 || isNull(docs[0].Content[0]) {
-		p.errorf(nil, "policy is empty")
+		p.errorf(nil, "%s is empty", noun)
 		return nil, p.errs
 	}
 	root := docs[0].Content[0]
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "a policy is a mapping of settings (version, stages, ...), got %s", describe(root))
+		p.errorf(root, "a %s is a mapping of settings (%s), got %s", noun, keys, describe(root))
 		return nil, p.errs
+	}
+	return root, nil
+}
+
+// version checks a file's version key.
+func (p *parser) version(v *yaml.Node, noun string) {
+	if n, ok := p.integer(v, "version"); ok && n != CurrentVersion {
+		p.errorf(v, "unsupported %s version %d (supported: %d)", noun, n, CurrentVersion)
+	}
+}
+
+// decode reads a policy document. It returns nil settings when the file is
+// not a usable document at all, and otherwise every problem it found.
+func decode(data []byte, file string) (*rawPolicy, []error) {
+	p := &parser{file: file}
+	root, errs := p.readRoot(data, "policy", "version, stages, ...")
+	if root == nil {
+		return nil, errs
 	}
 	raw := &rawPolicy{stages: map[string]*rawStage{}}
 	p.mapping(root, "at top level", topKeys, "known", func(key string, k, v *yaml.Node) bool {
 		switch key {
 		case "version":
-			if n, ok := p.integer(v, "version"); ok {
-				if n != CurrentVersion {
-					p.errorf(v, "unsupported policy version %d (supported: %d)", n, CurrentVersion)
-				}
-			}
+			p.version(v, "policy")
 		case "extends":
 			if s, ok := p.str(v, "extends"); ok {
 				if s == "" {
@@ -265,6 +293,10 @@ func decode(data []byte, file string) (*rawPolicy, []error) {
 			}
 		case "stages":
 			p.stages(v, raw)
+		case "suppressions":
+			raw.suppressions = p.suppressions(v)
+		case "targets":
+			p.targets(v, &raw.targets)
 		default:
 			return false
 		}
@@ -336,6 +368,8 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 			rs.config = p.relPath(v, at)
 		case "baseline":
 			rs.baseline = p.relPath(v, at)
+		case "severity":
+			rs.severity = p.severityOverrides(name, v, at)
 		case "rulesets":
 			rs.rulesets = p.rulesets(v, at)
 		case "unreachable_severity":

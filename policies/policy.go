@@ -75,6 +75,10 @@ type StagePolicy struct {
 	// MaxBaseAge (build only): the oldest the built image's base may be,
 	// e.g. 720h; zero means the stage's default (30 days).
 	MaxBaseAge time.Duration
+	// Severity overrides the severity tools give, by rule id or "tool/rule"
+	// (see OverrideSeverity); nil means none. A file's map replaces the
+	// base's.
+	Severity map[string]findings.Severity
 }
 
 // clone deep-copies the slices, so a copy handed out cannot change the original.
@@ -83,6 +87,7 @@ func (sp StagePolicy) clone() StagePolicy {
 	sp.Rulesets = slices.Clone(sp.Rulesets)
 	sp.Licenses.Allow = slices.Clone(sp.Licenses.Allow)
 	sp.Licenses.Deny = slices.Clone(sp.Licenses.Deny)
+	sp.Severity = maps.Clone(sp.Severity)
 	return sp
 }
 
@@ -96,6 +101,12 @@ type Policy struct {
 	ProductionBranch string
 	// Stages has every stage of stages.Names() after Load, Parse or Preset.
 	Stages map[string]StagePolicy
+	// Suppressions accept known findings until they expire, in the order
+	// they apply (ApplySuppressions): the base's (presets have none), then
+	// the file's.
+	Suppressions []Suppression
+	// Targets are the goals the metrics report measures against.
+	Targets Targets
 }
 
 // DefaultPreset is the base of a file that names no other.
@@ -252,6 +263,7 @@ func (p *Policy) clone() *Policy {
 	for n, sp := range c.Stages {
 		c.Stages[n] = sp.clone()
 	}
+	c.Suppressions = slices.Clone(p.Suppressions)
 	return &c
 }
 
@@ -268,7 +280,9 @@ func (p *Policy) Stage(name string) StagePolicy {
 }
 
 // Marshal returns the full effective policy as YAML, every setting of every
-// stage spelled out, so it loads back to the same policy on any base.
+// stage spelled out, so it loads back to the same policy on any base, but
+// for each suppression's Source: the written file has other lines, so the
+// original file:line is written as a comment above the suppression.
 func (p *Policy) Marshal() ([]byte, error) {
 	if p == nil {
 		return nil, errors.New("no policy to marshal")
@@ -307,12 +321,23 @@ func (p *Policy) Marshal() ([]byte, error) {
 		if sp.Baseline != "" {
 			addPair(m, "baseline", strNode(sp.Baseline))
 		}
+		if len(sp.Severity) > 0 {
+			sev, err := marshalSeverity(sp.Severity)
+			if err != nil {
+				return nil, fmt.Errorf("policy %s: stage %s: %w", p.Name, name, err)
+			}
+			addPair(m, "severity", sev)
+		}
 		if err := marshalStageOnly(m, name, sp); err != nil {
 			return nil, fmt.Errorf("policy %s: %w", p.Name, err)
 		}
 		addPair(st, name, m)
 	}
 	addPair(root, "stages", st)
+	if len(p.Suppressions) > 0 {
+		addPair(root, "suppressions", marshalSuppressions(p.Suppressions))
+	}
+	addPair(root, "targets", p.Targets.marshal())
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -201,7 +201,7 @@ stages:
     blok_on: info
 `
 	_, err := Parse([]byte(src), "policy.yaml", "")
-	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, history); did you mean "block_on"?`
+	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, severity, history); did you mean "block_on"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -223,7 +223,7 @@ func TestBadInputs(t *testing.T) {
 		{"null document", "~\n", 1, "policy is empty"},
 		{"not a mapping", "- version: 1\n", 1, "a policy is a mapping of settings"},
 		{"two documents", "version: 1\n---\nversion: 1\n", 2, "more than one YAML document"},
-		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages); did you mean "stages"?`},
+		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages, suppressions, targets); did you mean "stages"?`},
 		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, iac, dockerfile, build, sca, licenses, image, staging, dast, production); did you mean "secrets"?`},
 		{"unsupported version", "version: 2\n", 1, "unsupported policy version 2 (supported: 1)"},
 		{"version not a number", "version: one\n", 1, `version: want an integer, got "one"`},
@@ -299,7 +299,7 @@ func TestBadInputs(t *testing.T) {
 		{"empty ruleset list", "stages:\n  sast:\n    rulesets: []\n", 3, "stages.sast.rulesets: the list is empty"},
 		{"rulesets not a list", "stages:\n  sast:\n    rulesets: p/jwt\n", 3, `stages.sast.rulesets: want a list of semgrep rulesets, got "p/jwt"`},
 		{"unknown key under licenses", "stages:\n  licenses:\n    denny: [MIT]\n", 3,
-			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, allow, deny, unknown_license); did you mean "deny"?`},
+			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, severity, allow, deny, unknown_license); did you mean "deny"?`},
 		{"unknown key under sast", "stages:\n  sast:\n    ruleset: [p/jwt]\n", 3, `did you mean "rulesets"?`},
 		{"unknown key under sca", "stages:\n  sca:\n    db_refersh: 1h\n", 3, `did you mean "db_refresh"?`},
 	}

@@ -6,12 +6,14 @@ package reports
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/dagsec/dagsec/metrics"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/reports/github"
 	"github.com/dagsec/dagsec/reports/gitlab"
@@ -27,6 +29,9 @@ const (
 	// `cat github-outputs.txt >> "$GITHUB_OUTPUT"` (name=value lines).
 	AnnotationsFile = "github-annotations.txt"
 	OutputsFile     = "github-outputs.txt"
+	// The run's security metrics, as JSON and as OpenMetrics text.
+	MetricsFile     = "metrics.json"
+	OpenMetricsFile = "metrics.prom"
 )
 
 // Files returns every file of a report folder by name: report.json,
@@ -46,6 +51,11 @@ func Files(rep *pipeline.Report, gl gitlab.Options) (map[string][]byte, error) {
 	}
 	files[AnnotationsFile] = ann.Bytes()
 	files[OutputsFile] = outputLines(github.Outputs(rep))
+	m := metrics.Run(rep)
+	if files[MetricsFile], err = json.MarshalIndent(m, "", "  "); err != nil {
+		return nil, fmt.Errorf("%s: %w", MetricsFile, err)
+	}
+	files[OpenMetricsFile] = m.OpenMetrics()
 	sarif, err := rep.SARIFFiles()
 	if err != nil {
 		return nil, fmt.Errorf("sarif: %w", err)

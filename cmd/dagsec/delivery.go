@@ -76,6 +76,19 @@ func (d *deliveryFlags) apply(r *host.Runner) (pipeline.Delivery, error) {
 	return out, nil
 }
 
+// listFiles is a repeatable file flag.
+type listFiles []string
+
+func (l *listFiles) String() string { return strings.Join(*l, ",") }
+
+func (l *listFiles) Set(v string) error {
+	if v == "" {
+		return fmt.Errorf("want a file")
+	}
+	*l = append(*l, v)
+	return nil
+}
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 

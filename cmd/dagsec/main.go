@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/pipeline/host"
 	"github.com/dagsec/dagsec/policies"
@@ -34,7 +35,7 @@ const usage = `dagsec: a DevSecOps pipeline; this command runs its steps on the 
 
 Usage:
   dagsec scan [--policy FILE] [--preset NAME] [--stages LIST] [--out DIR] [--history]
-              [--vuln-db DIR] [--online] [PATH]
+              [--vuln-db DIR] [--online] [--baseline REPORT]... [--suppressions FILE] [PATH]
   dagsec policy validate FILE
   dagsec policy show [--preset NAME | --policy FILE]
   dagsec scan ... [--image-tar FILE] [--target URL] [--openapi FILE] [--branch NAME]
@@ -42,6 +43,9 @@ Usage:
               [--deploy-env NAME]...
   dagsec report --format github|gitlab|junit|markdown|sarif|json [--out DIR]
                 [--commit SHA] [--image REF] [--target URL] REPORT.json
+  dagsec metrics --history DIR [--policy FILE | --preset NAME] [--branch NAME]
+                 [--format json|markdown|openmetrics]
+  dagsec metrics REPORT.json
   dagsec hook NAME [flags] [FILE...]   (pre-commit hooks: secrets, private-key,
               large-files, protected-branch, dockerfile)
   dagsec tools install [--tools-dir DIR] [TOOL...]
@@ -83,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = cmdReport(args[1:], stdout, stderr)
 	case "hook":
 		code, err = cmdHook(ctx, args[1:], stdout, stderr)
+	case "metrics":
+		code, err = cmdMetrics(args[1:], stdout)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "dagsec %s\n", pipeline.Version)
 		return exitPassed
@@ -150,6 +156,9 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	online := fs.Bool("online", false, "let tools download their vulnerability databases (trivy, osv-scanner ecosystems beyond Go)")
 	var dl deliveryFlags
 	dl.register(fs)
+	var baselines listFiles
+	fs.Var(&baselines, "baseline", "previous report.json or dagsec SARIF (repeatable for results-N.sarif): gates block only on findings new since it")
+	suppressions := fs.String("suppressions", "", "file of suppressions (the policy's suppressions: list), added to the policy's")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError, err
@@ -165,6 +174,19 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	pol, err := loadPolicy(*policyFile, *preset)
 	if err != nil {
 		return exitError, err
+	}
+	if *suppressions != "" {
+		sups, err := policies.ReadSuppressions(*suppressions)
+		if err != nil {
+			return exitError, err
+		}
+		pol.Suppressions = append(pol.Suppressions, sups...)
+	}
+	var base *baseline.Baseline
+	if len(baselines) > 0 {
+		if base, err = baseline.LoadFiles(baselines...); err != nil {
+			return exitError, err
+		}
 	}
 	selected := slices.Clone(stages.CodeStages)
 	if *stageList != "" {
@@ -194,7 +216,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: runner, Policy: pol, Stages: selected, Source: source, History: *history,
-		VulnDB: db, VulnDBName: dbName, Offline: !*online, Delivery: delivery,
+		VulnDB: db, VulnDBName: dbName, Offline: !*online, Delivery: delivery, Baseline: base,
 	})
 	if err != nil {
 		return exitError, err

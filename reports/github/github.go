@@ -185,7 +185,8 @@ func collect(rep *pipeline.Report) []annotation {
 // on those at or above its block_on; an unset or invalid block_on is info,
 // the strictest.
 func blocks(s pipeline.StageReport, f findings.Finding) bool {
-	if s.Blocking == 0 || s.WarnOnly {
+	// Suppressed and baseline-known findings never count toward a gate.
+	if s.Blocking == 0 || s.WarnOnly || !policies.Gates(f) {
 		return false
 	}
 	threshold, err := findings.ParseSeverity(s.BlockOn)

@@ -154,13 +154,20 @@ func seconds(ms int64) string {
 	return strconv.FormatFloat(float64(max(ms, 0))/1000, 'f', 3, 64)
 }
 
-// blocking are the findings at or above the stage's block_on severity (all
-// of them when it names none).
+// blocking are the findings that count toward the gate (not suppressed, not
+// known to a baseline) at or above the stage's block_on severity (all of
+// them when it names none).
 func blocking(s pipeline.StageReport, fs []findings.Finding) []findings.Finding {
-	if gate, err := findings.ParseSeverity(s.BlockOn); err == nil {
-		return findings.AtLeast(fs, gate)
+	var gating []findings.Finding
+	for _, f := range fs {
+		if policies.Gates(f) {
+			gating = append(gating, f)
+		}
 	}
-	return fs
+	if gate, err := findings.ParseSeverity(s.BlockOn); err == nil {
+		return findings.AtLeast(gating, gate)
+	}
+	return gating
 }
 
 func blockedBody(s pipeline.StageReport, fs []findings.Finding) string {

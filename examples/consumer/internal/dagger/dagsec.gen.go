@@ -10,7 +10,7 @@ import (
 )
 
 // Retrieve the binding value, as type Dagsec
-func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31:6)
+func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:32:6)
 	q := r.query.Select("asDagsec")
 
 	return &Dagsec{
@@ -19,7 +19,7 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31
 }
 
 // Retrieve the binding value, as type DagsecReport
-func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:530:6)
+func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:585:6)
 	q := r.query.Select("asDagsecReport")
 
 	return &DagsecReport{
@@ -29,7 +29,7 @@ func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagge
 
 // Dagsec runs dagsec's scans. Every tool image can be overridden, so the
 // module works in air-gapped networks against a registry mirror.
-type Dagsec struct { // dagsec (../../../../.dagger/main.go:31:6)
+type Dagsec struct { // dagsec (../../../../.dagger/main.go:32:6)
 	query *querybuilder.Selection
 
 	banditImage      *string
@@ -59,7 +59,7 @@ func (r *Dagsec) WithGraphQLQuery(q *querybuilder.Selection) *Dagsec {
 }
 
 // Image bandit is installed on; empty keeps the pin.
-func (r *Dagsec) BanditImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:37:2)
+func (r *Dagsec) BanditImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:38:2)
 	if r.banditImage != nil {
 		return *r.banditImage, nil
 	}
@@ -76,30 +76,30 @@ type DagsecBuildOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:160:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:169:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:164:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:173:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	Target string // dagsec (../../../../.dagger/delivery.go:167:2)
+	Target string // dagsec (../../../../.dagger/delivery.go:176:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:170:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:179:2)
 	//
 	// Platform to build for, e.g. linux/amd64; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:173:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:182:2)
 }
 
 // Build builds the source's Dockerfile with the engine and returns the
 // image, for DAGs of your own (image-scan --image, deploy --image).
-func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:156:1)
+func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:165:1)
 	q := r.query.Select("build")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -134,20 +134,20 @@ type DagsecCheckOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:369:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:379:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:372:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:382:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:375:2)
+	Preset string // dagsec (../../../../.dagger/main.go:385:2)
 }
 
 // Check scans the caller's repository with every code stage and fails when
 // a gate blocks or a tool errors, so `dagger check` runs the pipeline.
-func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:364:1)
+func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:374:1)
 	if r.check != nil {
 		return nil
 	}
@@ -171,7 +171,7 @@ func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // 
 }
 
 // Image used for checkov; empty keeps the pin.
-func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:51:2)
+func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:52:2)
 	if r.checkovImage != nil {
 		return *r.checkovImage, nil
 	}
@@ -184,7 +184,7 @@ func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (
 }
 
 // Image used for cosign; empty keeps the pin.
-func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:57:2)
+func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:58:2)
 	if r.cosignImage != nil {
 		return *r.cosignImage, nil
 	}
@@ -202,37 +202,37 @@ type DagsecDastOpts struct {
 	// Source tree, for the policy's paths and --openapi; defaults to the
 	// caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:253:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:262:2)
 	//
 	// Service to scan, e.g. a container's asService.
 	//
-	Target *Service // dagsec (../../../../.dagger/delivery.go:256:2)
+	Target *Service // dagsec (../../../../.dagger/delivery.go:265:2)
 	//
 	// Port of --target; 0 means its first exposed port.
 	//
-	TargetPort int // dagsec (../../../../.dagger/delivery.go:259:2)
+	TargetPort int // dagsec (../../../../.dagger/delivery.go:268:2)
 	//
 	// URL to scan instead of a service.
 	//
-	URL string // dagsec (../../../../.dagger/delivery.go:262:2)
+	URL string // dagsec (../../../../.dagger/delivery.go:271:2)
 	//
 	// OpenAPI file in the source for ZAP's API scan.
 	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:265:2)
+	Openapi string // dagsec (../../../../.dagger/delivery.go:274:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:268:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:277:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:271:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:280:2)
 }
 
 // Dast scans a running web application: a service (bound to the scanners
 // as "staging") or a URL the engine can reach. ZAP's baseline scan and
 // wapiti run by default; --openapi adds ZAP's API scan.
-func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:247:1)
+func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:256:1)
 	q := r.query.Select("dast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -276,58 +276,58 @@ type DagsecDeployOpts struct {
 	// Source tree mounted into the deploy step; defaults to the caller's
 	// repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:311:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:320:2)
 	//
 	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:317:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:326:2)
 	//
 	// Image reference to publish --image to.
 	//
-	Publish string // dagsec (../../../../.dagger/delivery.go:320:2)
+	Publish string // dagsec (../../../../.dagger/delivery.go:329:2)
 	//
 	// Registry user for --publish.
 	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:323:2)
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:332:2)
 	//
 	// Registry password or token for --publish.
 	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:326:2)
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:335:2)
 	//
 	// Image of your deploy step.
 	//
-	DeployImage string // dagsec (../../../../.dagger/delivery.go:329:2)
+	DeployImage string // dagsec (../../../../.dagger/delivery.go:338:2)
 	//
 	// Command of your deploy step.
 	//
-	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:332:2)
+	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:341:2)
 	//
 	// Environment variable names for --secret, in order.
 	//
-	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:335:2)
+	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:344:2)
 	//
 	// Secrets of the deploy step, set as --secret-env names.
 	//
-	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:338:2)
+	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:347:2)
 	//
 	// Branch being built; empty reads the source's .git/HEAD.
 	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:341:2)
+	Branch string // dagsec (../../../../.dagger/delivery.go:350:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:344:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:353:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:347:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:356:2)
 }
 
 // Deploy is the production stage alone, for DAGs of your own: it publishes
 // the image and/or runs your deploy step only when every report given
 // passed (check each one's gates) and the branch is the policy's
 // production branch; otherwise the report says why it did not deploy.
-func (r *Dagsec) Deploy(reports []*DagsecReport, opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:305:1)
+func (r *Dagsec) Deploy(reports []*DagsecReport, opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:314:1)
 	q := r.query.Select("deploy")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -391,21 +391,21 @@ type DagsecDockerfileOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:347:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:357:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:350:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:360:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:354:2)
+	Preset string // dagsec (../../../../.dagger/main.go:364:2)
 }
 
 // Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
 // hardening checks over the source's Dockerfiles.
-func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:342:1)
+func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:352:1)
 	q := r.query.Select("dockerfile")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -428,7 +428,7 @@ func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dag
 }
 
 // Image used for gitleaks instead of the pinned one; empty keeps the pin.
-func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:33:2)
+func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:34:2)
 	if r.gitleaksImage != nil {
 		return *r.gitleaksImage, nil
 	}
@@ -441,7 +441,7 @@ func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec 
 }
 
 // Image used for gosec; empty keeps the pin.
-func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:35:2)
+func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:36:2)
 	if r.gosecImage != nil {
 		return *r.gosecImage, nil
 	}
@@ -454,7 +454,7 @@ func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image govulncheck is installed on; empty keeps the pin.
-func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:41:2)
+func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:42:2)
 	if r.govulncheckImage != nil {
 		return *r.govulncheckImage, nil
 	}
@@ -467,7 +467,7 @@ func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dags
 }
 
 // Image used for grype; empty keeps the pin.
-func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:55:2)
+func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:56:2)
 	if r.grypeImage != nil {
 		return *r.grypeImage, nil
 	}
@@ -480,7 +480,7 @@ func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for hadolint; empty keeps the pin.
-func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:53:2)
+func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:54:2)
 	if r.hadolintImage != nil {
 		return *r.hadolintImage, nil
 	}
@@ -494,7 +494,7 @@ func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec 
 
 // Image for dagsec's own small jobs (reading image tarballs, probing
 // staging's health); empty keeps the pinned busybox.
-func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:64:2)
+func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:65:2)
 	if r.helperImage != nil {
 		return *r.helperImage, nil
 	}
@@ -511,21 +511,21 @@ type DagsecIacOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:326:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:336:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:329:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:339:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:333:2)
+	Preset string // dagsec (../../../../.dagger/main.go:343:2)
 }
 
 // Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
 // it) over Terraform, Kubernetes, Helm and CloudFormation files.
-func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:321:1)
+func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:331:1)
 	q := r.query.Select("iac")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -601,56 +601,56 @@ type DagsecImageScanOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:197:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:206:2)
 	//
 	// Image to scan instead of building the Dockerfile.
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:200:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:209:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:204:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:213:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:207:2)
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:216:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:210:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:219:2)
 	//
 	// Platform to build for; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:213:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:222:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:216:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:225:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:219:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:228:2)
 	//
 	// Sign the image with cosign (needs --cosign-key).
 	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:222:2)
+	Sign bool // dagsec (../../../../.dagger/delivery.go:231:2)
 	//
 	// cosign private key for --sign.
 	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:225:2)
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:234:2)
 	//
 	// Password of --cosign-key.
 	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:228:2)
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:237:2)
 }
 
 // ImageScan checks and scans an image: the build stage's checks (non-root
 // user, secrets in the environment, base image age) and the image stage
 // (trivy, grype, an SBOM with syft, optional cosign signature). Without
 // --image it builds the source's Dockerfile first.
-func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:192:1)
+func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:201:1)
 	q := r.query.Select("imageScan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -709,21 +709,21 @@ type DagsecLicensesOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:283:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:293:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:286:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:296:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:290:2)
+	Preset string // dagsec (../../../../.dagger/main.go:300:2)
 }
 
 // Licenses runs only the licenses stage: syft's SBOM checked against the
 // policy's license rules. Returns the run report, SBOMs included.
-func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:278:1)
+func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:288:1)
 	q := r.query.Select("licenses")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -746,7 +746,7 @@ func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec 
 }
 
 // Image used for osv-scanner; empty keeps the pin.
-func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:43:2)
+func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:44:2)
 	if r.osvScannerImage != nil {
 		return *r.osvScannerImage, nil
 	}
@@ -887,6 +887,16 @@ type DagsecPipelineOpts struct {
 	// Also scan git history for secrets.
 	//
 	History bool // dagsec (../../../../.dagger/delivery.go:125:2)
+	//
+	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
+	// gates then block only on findings new since it.
+	//
+	Baseline *File // dagsec (../../../../.dagger/delivery.go:129:2)
+	//
+	// File of suppressions (a policy's suppressions: list), added to the
+	// policy's.
+	//
+	Suppressions *File // dagsec (../../../../.dagger/delivery.go:133:2)
 }
 
 // Pipeline runs the whole pipeline as one DAG: the code stages in
@@ -1014,6 +1024,14 @@ func (r *Dagsec) Pipeline(opts ...DagsecPipelineOpts) *DagsecReport { // dagsec 
 		if !querybuilder.IsZeroValue(opts[i].History) {
 			q = q.Arg("history", opts[i].History)
 		}
+		// `baseline` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Baseline) {
+			q = q.Arg("baseline", opts[i].Baseline)
+		}
+		// `suppressions` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Suppressions) {
+			q = q.Arg("suppressions", opts[i].Suppressions)
+		}
 	}
 
 	return &DagsecReport{
@@ -1026,21 +1044,21 @@ type DagsecSastOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:241:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:251:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:244:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:254:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:248:2)
+	Preset string // dagsec (../../../../.dagger/main.go:258:2)
 }
 
 // Sast runs only the sast stage (gosec, bandit, semgrep) and returns the
 // run report.
-func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:236:1)
+func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:246:1)
 	q := r.query.Select("sast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1067,22 +1085,22 @@ type DagsecSbomOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:305:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:315:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:308:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:318:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:312:2)
+	Preset string // dagsec (../../../../.dagger/main.go:322:2)
 }
 
 // Sbom generates the source's SBOMs with syft (the licenses stage). They
 // are in the report's artifacts (sbom.cdx.json, CycloneDX; sbom.spdx.json,
 // SPDX) and its directory.
-func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:300:1)
+func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:310:1)
 	q := r.query.Select("sbom")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1109,21 +1127,21 @@ type DagsecScaOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:262:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:272:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:265:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:275:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:269:2)
+	Preset string // dagsec (../../../../.dagger/main.go:279:2)
 }
 
 // Sca runs only the sca stage: dependency vulnerabilities (govulncheck,
 // osv-scanner, trivy). Returns the run report.
-func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:257:1)
+func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:267:1)
 	q := r.query.Select("sca")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1151,30 +1169,40 @@ type DagsecScanOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:189:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:190:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:192:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:193:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:196:2)
+	Preset string // dagsec (../../../../.dagger/main.go:197:2)
 	//
 	// Stages to run, by name (e.g. secrets); empty runs every code stage
 	// (the stages that read only the source), in parallel.
 	//
-	Stages []string // dagsec (../../../../.dagger/main.go:200:2)
+	Stages []string // dagsec (../../../../.dagger/main.go:201:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:203:2)
+	History bool // dagsec (../../../../.dagger/main.go:204:2)
+	//
+	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
+	// gates then block only on findings new since it.
+	//
+	Baseline *File // dagsec (../../../../.dagger/main.go:208:2)
+	//
+	// File of suppressions (a policy's suppressions: list), added to the
+	// policy's.
+	//
+	Suppressions *File // dagsec (../../../../.dagger/main.go:212:2)
 }
 
 // Scan runs the pipeline's stages over a source tree and returns the run
 // report. A blocked run is not an error here: call check on the report.
-func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:183:1)
+func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:184:1)
 	q := r.query.Select("scan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1197,6 +1225,14 @@ func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../.
 		if !querybuilder.IsZeroValue(opts[i].History) {
 			q = q.Arg("history", opts[i].History)
 		}
+		// `baseline` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Baseline) {
+			q = q.Arg("baseline", opts[i].Baseline)
+		}
+		// `suppressions` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Suppressions) {
+			q = q.Arg("suppressions", opts[i].Suppressions)
+		}
 	}
 
 	return &DagsecReport{
@@ -1210,24 +1246,24 @@ type DagsecSecretsOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:217:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:227:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:220:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:230:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:224:2)
+	Preset string // dagsec (../../../../.dagger/main.go:234:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:227:2)
+	History bool // dagsec (../../../../.dagger/main.go:237:2)
 }
 
 // Secrets runs only the secrets stage (gitleaks) and returns the run report.
-func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:211:1)
+func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:221:1)
 	q := r.query.Select("secrets")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1254,7 +1290,7 @@ func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (.
 }
 
 // Image used for semgrep; empty keeps the pin.
-func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:39:2)
+func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:40:2)
 	if r.semgrepImage != nil {
 		return *r.semgrepImage, nil
 	}
@@ -1267,7 +1303,7 @@ func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (
 }
 
 // Image used for syft; empty keeps the pin.
-func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:47:2)
+func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:48:2)
 	if r.syftImage != nil {
 		return *r.syftImage, nil
 	}
@@ -1280,7 +1316,7 @@ func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../
 }
 
 // Image used for tfsec; empty keeps the pin.
-func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:49:2)
+func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:50:2)
 	if r.tfsecImage != nil {
 		return *r.tfsecImage, nil
 	}
@@ -1293,7 +1329,7 @@ func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for trivy; empty keeps the pin.
-func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:45:2)
+func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:46:2)
 	if r.trivyImage != nil {
 		return *r.trivyImage, nil
 	}
@@ -1306,7 +1342,7 @@ func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Offline vulnerability database for sca, if one was given.
-func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:66:2)
+func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:67:2)
 	q := r.query.Select("vulnDb")
 
 	return &Directory{
@@ -1315,7 +1351,7 @@ func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:66
 }
 
 // Image wapiti is installed on; empty keeps the pin.
-func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:59:2)
+func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:60:2)
 	if r.wapitiImage != nil {
 		return *r.wapitiImage, nil
 	}
@@ -1328,7 +1364,7 @@ func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (.
 }
 
 // Image used for OWASP ZAP; empty keeps the pin.
-func (r *Dagsec) ZapImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:61:2)
+func (r *Dagsec) ZapImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:62:2)
 	if r.zapImage != nil {
 		return *r.zapImage, nil
 	}
@@ -1351,7 +1387,7 @@ func (r *Dagsec) AsNode() Node {
 // Report is the outcome of one run: the run report, its Markdown summary and
 // SARIF log, files tools produced (SBOMs), the files CI systems read, and
 // the overall verdict.
-type DagsecReport struct { // dagsec (../../../../.dagger/main.go:530:6)
+type DagsecReport struct { // dagsec (../../../../.dagger/main.go:585:6)
 	query *querybuilder.Selection
 
 	check             *Void
@@ -1371,7 +1407,7 @@ func (r *DagsecReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecReport
 
 // Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 // sbom.spdx.json, sbom-image.cdx.json) and the image signature.
-func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:542:2)
+func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:597:2)
 	q := r.query.Select("artifacts")
 
 	return &Directory{
@@ -1381,7 +1417,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:618:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:673:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1393,7 +1429,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:654:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:709:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1402,7 +1438,7 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 }
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:546:2)
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:601:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1415,7 +1451,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:548:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:603:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1427,7 +1463,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:591:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:646:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1443,7 +1479,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:612:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:667:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1501,7 +1537,7 @@ func (r *DagsecReport) UnmarshalJSON(bs []byte) error {
 }
 
 // Run report as JSON: every stage, finding and tool run, with timings.
-func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:532:2)
+func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:587:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1514,7 +1550,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:604:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:659:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1525,7 +1561,7 @@ func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:60
 // Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 // Past GitHub's limits (20 runs a file), directory holds it split into
 // results.sarif, results-2.sarif, ...
-func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:539:2)
+func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:594:2)
 	q := r.query.Select("sarif")
 
 	return &File{
@@ -1534,7 +1570,7 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:53
 }
 
 // Overall status: passed, warned, blocked or error.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:544:2)
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:599:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1548,7 +1584,7 @@ func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (
 
 // Human summary in Markdown: stages, what blocked and the top findings;
 // also GitHub's job summary.
-func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:535:2)
+func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:590:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -1569,7 +1605,7 @@ func (r *DagsecReport) AsNode() Node {
 }
 
 // Create or update a binding of type Dagsec in the environment
-func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *Env { // dagsec (../../../../.dagger/main.go:31:6)
+func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *Env { // dagsec (../../../../.dagger/main.go:32:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecInput")
 	q = q.Arg("name", name)
@@ -1582,7 +1618,7 @@ func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *E
 }
 
 // Declare a desired Dagsec output to be assigned in the environment
-func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:31:6)
+func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:32:6)
 	q := r.query.Select("withDagsecOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -1593,7 +1629,7 @@ func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec
 }
 
 // Create or update a binding of type DagsecReport in the environment
-func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:530:6)
+func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:585:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecReportInput")
 	q = q.Arg("name", name)
@@ -1606,7 +1642,7 @@ func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, descriptio
 }
 
 // Declare a desired DagsecReport output to be assigned in the environment
-func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:530:6)
+func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:585:6)
 	q := r.query.Select("withDagsecReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -1622,74 +1658,74 @@ type DagsecOpts struct {
 	// Image to run gitleaks from instead of the pinned
 	// ghcr.io/gitleaks/gitleaks image, e.g. a copy in a private registry.
 	//
-	GitleaksImage string // dagsec (../../../../.dagger/main.go:78:2)
+	GitleaksImage string // dagsec (../../../../.dagger/main.go:79:2)
 	//
 	// Image to run gosec from instead of the pinned securego/gosec.
 	//
-	GosecImage string // dagsec (../../../../.dagger/main.go:81:2)
+	GosecImage string // dagsec (../../../../.dagger/main.go:82:2)
 	//
 	// Image bandit is installed on instead of the pinned debian.
 	//
-	BanditImage string // dagsec (../../../../.dagger/main.go:84:2)
+	BanditImage string // dagsec (../../../../.dagger/main.go:85:2)
 	//
 	// Image to run semgrep from instead of the pinned semgrep/semgrep.
 	//
-	SemgrepImage string // dagsec (../../../../.dagger/main.go:87:2)
+	SemgrepImage string // dagsec (../../../../.dagger/main.go:88:2)
 	//
 	// Image govulncheck is installed on instead of the pinned golang.
 	//
-	GovulncheckImage string // dagsec (../../../../.dagger/main.go:90:2)
+	GovulncheckImage string // dagsec (../../../../.dagger/main.go:91:2)
 	//
 	// Image to run osv-scanner from instead of the pinned google/osv-scanner.
 	//
-	OsvScannerImage string // dagsec (../../../../.dagger/main.go:93:2)
+	OsvScannerImage string // dagsec (../../../../.dagger/main.go:94:2)
 	//
 	// Image to run trivy from instead of the pinned aquasec/trivy.
 	//
-	TrivyImage string // dagsec (../../../../.dagger/main.go:96:2)
+	TrivyImage string // dagsec (../../../../.dagger/main.go:97:2)
 	//
 	// Image to run syft from instead of the pinned anchore/syft.
 	//
-	SyftImage string // dagsec (../../../../.dagger/main.go:99:2)
+	SyftImage string // dagsec (../../../../.dagger/main.go:100:2)
 	//
 	// Image to run tfsec from instead of the pinned aquasec/tfsec.
 	//
-	TfsecImage string // dagsec (../../../../.dagger/main.go:102:2)
+	TfsecImage string // dagsec (../../../../.dagger/main.go:103:2)
 	//
 	// Image to run checkov from instead of the pinned bridgecrew/checkov.
 	//
-	CheckovImage string // dagsec (../../../../.dagger/main.go:105:2)
+	CheckovImage string // dagsec (../../../../.dagger/main.go:106:2)
 	//
 	// Image to run hadolint from instead of the pinned hadolint/hadolint.
 	//
-	HadolintImage string // dagsec (../../../../.dagger/main.go:108:2)
+	HadolintImage string // dagsec (../../../../.dagger/main.go:109:2)
 	//
 	// Image to run grype from instead of the pinned anchore/grype.
 	//
-	GrypeImage string // dagsec (../../../../.dagger/main.go:111:2)
+	GrypeImage string // dagsec (../../../../.dagger/main.go:112:2)
 	//
 	// Image to run cosign from instead of the pinned sigstore cosign.
 	//
-	CosignImage string // dagsec (../../../../.dagger/main.go:114:2)
+	CosignImage string // dagsec (../../../../.dagger/main.go:115:2)
 	//
 	// Image wapiti is installed on instead of the pinned debian.
 	//
-	WapitiImage string // dagsec (../../../../.dagger/main.go:117:2)
+	WapitiImage string // dagsec (../../../../.dagger/main.go:118:2)
 	//
 	// Image to run OWASP ZAP from instead of the pinned zaproxy/zaproxy.
 	//
-	ZapImage string // dagsec (../../../../.dagger/main.go:120:2)
+	ZapImage string // dagsec (../../../../.dagger/main.go:121:2)
 	//
 	// Image with sh, tar and wget for dagsec's own small jobs instead of
 	// the pinned busybox.
 	//
-	HelperImage string // dagsec (../../../../.dagger/main.go:124:2)
+	HelperImage string // dagsec (../../../../.dagger/main.go:125:2)
 	//
 	// Offline vulnerability database for sca, as `dagsec tools install
 	// vulndb` builds it (VERSION, govulncheck/, osv-scanner/); govulncheck
 	// and osv-scanner then read it instead of their online databases.
 	//
-	VulnDb *Directory // dagsec (../../../../.dagger/main.go:129:2)
+	VulnDb *Directory // dagsec (../../../../.dagger/main.go:130:2)
 }
 
 // New configures image overrides and an offline vulnerability database;
@@ -1697,7 +1733,7 @@ type DagsecOpts struct {
 // database. An override should be a mirror of the same tool version (reports
 // record the pin); a tool's install commands (govulncheck, bandit) still run
 // on it.
-func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:74:1)
+func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:75:1)
 	q := r.query.Select("dagsec")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `gitleaksImage` optional argument
