@@ -214,15 +214,7 @@ func (r *Report) SARIF() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	// As sarifio.Marshal: messages quote code; keep "<" and "&" readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(log); err != nil {
-		return nil, fmt.Errorf("sarif: %w", err)
-	}
-	return buf.Bytes(), nil
+	return sarifio.Encode(log)
 }
 
 // sarifLog is sarifio.Merge of the tool runs with each result annotated.

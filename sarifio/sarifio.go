@@ -88,6 +88,11 @@ func Marshal(runs []ToolRun) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Encode(report)
+}
+
+// Encode writes a SARIF log as indented JSON with a trailing newline.
+func Encode(report *sarif.Report) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
