@@ -44,6 +44,9 @@ type RunMetrics struct {
 	// Suppressed counts the findings a suppression of the policy matched.
 	Suppressed StageCounts   `json:"findings_suppressed"`
 	Totals     FindingTotals `json:"totals"`
+	// Suppressions counts the policy's suppressions by state: active
+	// (unexpired, matched something), expired, stale (matched nothing).
+	Suppressions SuppressionCounts `json:"suppressions"`
 
 	// Stages sorts the run's scanning stages by whether they scanned.
 	Stages StageCoverage `json:"stages"`
@@ -58,6 +61,14 @@ type RunMetrics struct {
 	// Tools lists each tool that ran (not the ones left out), with the
 	// vulnerability database it used, once per stage.
 	Tools []ToolVersion `json:"tools"`
+}
+
+// SuppressionCounts are the run's suppressions by state; an expired one
+// that matched nothing counts as expired and stale.
+type SuppressionCounts struct {
+	Active  int `json:"active"`
+	Expired int `json:"expired"`
+	Stale   int `json:"stale"`
 }
 
 // FindingTotals sums a run's findings.
@@ -159,6 +170,9 @@ func Run(rep *pipeline.Report) RunMetrics {
 		Findings: StageCounts{}, New: StageCounts{}, Known: StageCounts{}, Suppressed: StageCounts{},
 		Stages: Coverage(rep), Image: rep.Image, Tools: []ToolVersion{},
 	}
+	if sr := rep.Suppressions; sr != nil {
+		m.Suppressions = SuppressionCounts{Active: len(sr.Active), Expired: len(sr.Expired), Stale: len(sr.Stale)}
+	}
 	for _, s := range rep.Stages {
 		for _, c := range []StageCounts{m.Findings, m.New, m.Known, m.Suppressed} {
 			c.ensure(s.Name)
@@ -226,6 +240,7 @@ var runStatuses = []policies.Status{policies.StatusPassed, policies.StatusWarned
 //	dagsec_findings_new{stage,severity}  baseline "new"
 //	dagsec_findings_known{stage,severity}
 //	dagsec_findings_suppressed{stage,severity}
+//	dagsec_suppressions{state}           active, expired, stale
 //	dagsec_stages{state}                 scanning stages scanned, skipped, error
 //	dagsec_base_image_age_days           only when known
 //	dagsec_tool_info{tool,version,database} 1 (an info metric)
@@ -263,6 +278,11 @@ func (m RunMetrics) OpenMetrics() []byte {
 		}
 		fams = append(fams, f)
 	}
+	sup := omFamily{name: "dagsec_suppressions", typ: omGauge, help: "Suppressions of the policy by state: active, expired, stale (matched nothing)."}
+	sup.add(float64(m.Suppressions.Active), "state", "active")
+	sup.add(float64(m.Suppressions.Expired), "state", "expired")
+	sup.add(float64(m.Suppressions.Stale), "state", "stale")
+	fams = append(fams, sup)
 	st := omFamily{name: "dagsec_stages", typ: omGauge, help: "Scanning stages of the run by state: scanned (passed, warned or blocked), skipped, error."}
 	st.add(float64(len(m.Stages.Scanned)), "state", StateScanned)
 	st.add(float64(len(m.Stages.Skipped)), "state", StateSkipped)

@@ -52,6 +52,10 @@ func TestScanSuppressionExpiryReblocks(t *testing.T) {
 			if !strings.Contains(string(data), tc.report) || !strings.Contains(string(data), "suppressions.yaml:2") {
 				t.Errorf("report.json does not list the suppression as %s with its source", tc.report)
 			}
+			m, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+			if err != nil || !strings.Contains(string(m), tc.report+": 1") {
+				t.Errorf("metrics.json does not count the suppression as %s: %v", tc.report, err)
+			}
 		})
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
