@@ -61,3 +61,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// LoadSuppressions must refuse bad input with an error, never panic, and
+// every suppression it accepts has its required fields.
+func FuzzLoadSuppressions(f *testing.F) {
+	f.Add([]byte("suppressions:\n  - rule: G104\n    justification: j\n    owner: o\n    expires: 2026-12-31\n"))
+	f.Add([]byte("version: 1\nsuppressions:\n  - package: lodash@4.17.20\n    path: \"src/**\"\n    justification: j\n    owner: o\n    expires: 2026-12-01\n"))
+	f.Add([]byte("suppressions: []\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sups, err := LoadSuppressions(data, "fuzz.yaml")
+		if err != nil {
+			return
+		}
+		for _, s := range sups {
+			if s.Justification == "" || s.Owner == "" || s.Expires.IsZero() {
+				t.Fatalf("accepted an incomplete suppression: %+v", s)
+			}
+		}
+	})
+}
