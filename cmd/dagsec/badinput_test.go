@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dagsec/dagsec/internal/testenv"
+)
+
+// Every bad input is one clear error naming what is wrong, exit code 2, and
+// no report written: a half-written report folder would read as a result.
+func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
+	src := testenv.Dir(t, testenv.CleanFiles())
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	binary := string([]byte{0x00, 0xff, 0xfe, 0x01, 0x02, 0x7f, 0x00})
+	huge := strings.Repeat("# padding line\n", 80000) // over the policy's 1 MiB
+	notSource := file("plain.txt", "not a folder\n")
+	sups := 0
+	sup := func(body string) string { sups++; return file(fmt.Sprintf("sup%d.yaml", sups), body) }
+	otherSARIF := `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"other"}},"results":[{"ruleId":"x","message":{"text":"m"}}]}]}`
+
+	tests := []struct {
+		name string
+		args []string
+		want []string // every piece must be in stderr
+	}{
+		// Policies: file, line and field named.
+		{"policy not YAML", []string{"--policy", file("p1.yaml", "stages: [\n")}, []string{"p1.yaml"}},
+		{"policy unknown top key", []string{"--policy", file("p2.yaml", "stagez: {}\n")}, []string{"p2.yaml:1", "stagez"}},
+		{"policy unknown stage", []string{"--policy", file("p3.yaml", "stages:\n  sats: {}\n")}, []string{"p3.yaml:2", "sats"}},
+		{"policy unknown stage key", []string{"--policy", file("p4.yaml", "stages:\n  sast:\n    blockon: high\n")}, []string{"p4.yaml:3", "blockon"}},
+		{"policy wrong type", []string{"--policy", file("p5.yaml", "stages:\n  sast:\n    block_on: [high]\n")}, []string{"p5.yaml:3", "block_on"}},
+		{"policy invalid severity", []string{"--policy", file("p6.yaml", "stages:\n  sast:\n    block_on: severe\n")}, []string{"p6.yaml:3", "severe"}},
+		{"policy unknown tool", []string{"--policy", file("p7.yaml", "stages:\n  sast:\n    tools: [gosek]\n")}, []string{"p7.yaml:3", "gosek"}},
+		{"policy bad timeout", []string{"--policy", file("p8.yaml", "stages:\n  sast:\n    timeout: -5m\n")}, []string{"p8.yaml:3", "timeout"}},
+		{"policy duplicate key", []string{"--policy", file("p9.yaml", "stages:\n  sast: {}\n  sast: {}\n")}, []string{"p9.yaml:3", "duplicate"}},
+		{"policy missing", []string{"--policy", filepath.Join(dir, "absent.yaml")}, []string{"absent.yaml"}},
+		{"policy binary", []string{"--policy", file("p10.yaml", binary)}, []string{"p10.yaml"}},
+		{"policy huge", []string{"--policy", file("p11.yaml", huge)}, []string{"p11.yaml"}},
+		{"policy bad target", []string{"--policy", file("p12.yaml", "targets:\n  scanned: 150\n")}, []string{"p12.yaml:2", "scanned"}},
+		{"policy suppression without matcher", []string{"--policy", file("p13.yaml", "suppressions:\n  - justification: j\n    owner: o\n    expires: 2026-12-31\n")}, []string{"p13.yaml:2"}},
+		{"policy key of another stage", []string{"--policy", file("p14.yaml", "stages:\n  sast:\n    max_base_age: 720h\n")}, []string{"p14.yaml:3", "max_base_age"}},
+		{"unknown preset", []string{"--preset", "lenient"}, []string{"lenient"}},
+		// Command line.
+		{"unknown stage", []string{"--stages", "secrets,sats"}, []string{"sats"}},
+		{"no stage named", []string{"--stages", ","}, []string{"--stages"}},
+		{"unknown flag", []string{"--stage", "secrets"}, []string{"-stage"}},
+		{"source missing", nil, []string{"nowhere", "no such file"}},
+		// Suppression files.
+		{"suppression without justification", []string{"--suppressions", sup("suppressions:\n  - rule: x\n    owner: o\n    expires: 2026-12-31\n")}, []string{":2", "justification"}},
+		{"suppression bad date", []string{"--suppressions", sup("suppressions:\n  - rule: y\n    justification: j\n    owner: o\n    expires: 31/12/2026\n")}, []string{":5", "expires"}},
+		{"suppression unknown key", []string{"--suppressions", sup("suppressions:\n  - rule: z\n    justification: j\n    owner: o\n    expires: 2026-12-31\n    reviewer: me\n")}, []string{":6", "reviewer"}},
+		{"suppressions missing", []string{"--suppressions", filepath.Join(dir, "nope.yaml")}, []string{"nope.yaml"}},
+		// Baselines.
+		{"baseline empty", []string{"--baseline", file("b1.json", "")}, []string{"b1.json"}},
+		{"baseline binary", []string{"--baseline", file("b2.json", binary)}, []string{"b2.json"}},
+		{"baseline not a report", []string{"--baseline", file("b3.json", `{"hello":"world"}`)}, []string{"b3.json"}},
+		{"baseline other tool's SARIF", []string{"--baseline", file("b4.sarif", otherSARIF)}, []string{"b4.sarif"}},
+		{"baseline future schema", []string{"--baseline", file("b5.json", `{"schema_version":"99","findings":[]}`)}, []string{"b5.json"}},
+		// Delivery inputs.
+		{"image tarball missing", []string{"--stages", "build", "--image-tar", filepath.Join(dir, "img.tar")}, []string{"--image-tar"}},
+		{"deploy secret unset", []string{"--deploy-prod-cmd", "true", "--deploy-env", "DAGSEC_TEST_NOT_SET"}, []string{"DAGSEC_TEST_NOT_SET"}},
+		{"vulnerability database not one", []string{"--stages", "sca", "--vuln-db", dir}, []string{dir}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			args := append([]string{"scan", "--no-install", "--out", out}, tc.args...)
+			source := src
+			if tc.name == "source missing" {
+				source = filepath.Join(dir, "nowhere")
+			}
+			code, stdout, stderr := dagsec(t, append(args, source)...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not name %q:\n%s", w, stderr)
+				}
+			}
+			// The usage text, shown after a command-line error, is not an error line.
+			if n := strings.Count(stderr, "dagsec: ") - strings.Count(stderr, "dagsec: a DevSecOps pipeline"); n != 1 {
+				t.Errorf("want one error line, got %d:\n%s", n, stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a report folder was written for bad input")
+			}
+		})
+	}
+
+	t.Run("source is a file", func(t *testing.T) {
+		code, _, stderr := dagsec(t, "scan", "--out", filepath.Join(t.TempDir(), "r"), notSource)
+		if code != 2 || !strings.Contains(stderr, "plain.txt") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+	for _, tc := range []struct{ name, body, want string }{
+		{"report empty", "", "r-empty.json"},
+		{"report binary", binary, "r-binary.json"},
+		{"report not a run report", `{"a":1}`, "r-not a run report.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := file(strings.TrimPrefix(tc.want, ""), tc.body)
+			code, stdout, stderr := dagsec(t, "report", "--format", "junit", p)
+			if code != 2 || !strings.Contains(stderr, filepath.Base(p)) || stdout != "" {
+				t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+			}
+		})
+	}
+	t.Run("metrics history missing", func(t *testing.T) {
+		var buf bytes.Buffer
+		code := run(t.Context(), []string{"metrics", "--history", filepath.Join(dir, "no-history")}, &buf, &buf)
+		if code != 2 || !strings.Contains(buf.String(), "no-history") {
+			t.Fatalf("exit %d: %s", code, buf.String())
+		}
+	})
+}
