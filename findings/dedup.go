@@ -94,6 +94,13 @@ func Dedup(fs []Finding) []Finding {
 	for _, e := range edges {
 		uf.union(e.a, e.b)
 	}
+	// Each group's own edges, so an ambiguous group is split in time
+	// proportional to its size, not to the whole run's.
+	groupEdges := map[int][]edge{}
+	for _, e := range edges {
+		r := uf.find(e.a)
+		groupEdges[r] = append(groupEdges[r], e)
+	}
 	var groups [][]int
 	for _, g := range uf.groups() {
 		if len(g) < 2 || unambiguous(fs, infos, g) {
@@ -101,25 +108,26 @@ func Dedup(fs []Finding) []Finding {
 			continue
 		}
 		// Ambiguous: link again only what also shares a path.
-		in := map[int]bool{}
-		for _, i := range g {
-			in[i] = true
+		pos := make(map[int]int, len(g))
+		for j, i := range g {
+			pos[i] = j
 		}
-		sub := newUnionFind(n)
-		for _, e := range edges {
-			if in[e.a] && in[e.b] && fs[e.a].Location.Path == fs[e.b].Location.Path {
-				sub.union(e.a, e.b)
+		sub := newUnionFind(len(g))
+		for _, e := range groupEdges[uf.find(g[0])] {
+			if fs[e.a].Location.Path == fs[e.b].Location.Path {
+				sub.union(pos[e.a], pos[e.b])
 			}
 		}
 		for _, s := range sub.groups() {
-			if !in[s[0]] {
+			members := make([]int, len(s))
+			for j, k := range s {
+				members[j] = g[k]
+			}
+			if len(members) > 1 && unambiguous(fs, infos, members) {
+				groups = append(groups, members)
 				continue
 			}
-			if len(s) > 1 && unambiguous(fs, infos, s) {
-				groups = append(groups, s)
-				continue
-			}
-			for _, i := range s {
+			for _, i := range members {
 				groups = append(groups, []int{i})
 			}
 		}
