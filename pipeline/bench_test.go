@@ -1,0 +1,346 @@
+package pipeline_test
+
+// Benchmarks of what dagsec adds around the scanners (see bench/README.md):
+//
+//   - BenchmarkTriage100k: everything a run does with findings after the
+//     tools return (fingerprints, severity overrides, dedup, suppressions,
+//     each stage's gate, the merged SARIF log), on 100,000 findings.
+//   - BenchmarkScheduleCodeStages*: the DAG scheduler's own cost, with fake
+//     stages of known durations.
+//
+// Run them as bench/run does:
+//
+//	go test ./pipeline/ -run XXX -bench 'Triage100k|Schedule' -benchtime 3x -cpu 1
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/pipeline"
+	"github.com/dagsec/dagsec/policies"
+	"github.com/dagsec/dagsec/stages"
+)
+
+// benchTool is one tool of a stage in the synthetic run.
+type benchTool struct{ stage, tool string }
+
+// benchTools are 20 (stage, tool) pairs as real runs name them; pairs of one
+// stage report some issues twice, which Dedup merges.
+var benchTools = []benchTool{
+	{stages.Secrets, "gitleaks"}, {stages.Secrets, "trivy"},
+	{stages.SAST, "gosec"}, {stages.SAST, "bandit"}, {stages.SAST, "semgrep"},
+	{stages.SCA, "govulncheck"}, {stages.SCA, "osv-scanner"}, {stages.SCA, "trivy"}, {stages.SCA, "grype"},
+	{stages.Licenses, "syft"},
+	{stages.IaC, "trivy"}, {stages.IaC, "checkov"}, {stages.IaC, "tfsec"},
+	{stages.Dockerfile, "hadolint"}, {stages.Dockerfile, "trivy"}, {stages.Dockerfile, "dagsec"},
+	{stages.Image, "trivy"}, {stages.Image, "grype"},
+	{stages.DAST, "zap"}, {stages.DAST, "wapiti"},
+}
+
+// benchFinding is finding n of tool t: a realistic shape for its stage
+// (vulnerabilities name a package and advisory, secrets a line, checks a
+// rule, path and line).
+func benchFinding(t benchTool, n int) findings.Finding {
+	sev := findings.Severities()[(n*7+len(t.tool))%5]
+	dir := []string{"cmd/api", "internal/store", "pkg/auth", "web/static", "deploy/terraform", "services/billing"}[n%6]
+	path := fmt.Sprintf("%s/file%03d.go", dir, n%400)
+	f := findings.Finding{
+		Stage: t.stage, Tool: t.tool, Severity: sev,
+		// n and n+1200 share a path, never a line: a tool reports a rule on
+		// a line once (see BenchmarkTriage100k on what repeats cost).
+		Location: findings.Location{Path: path, Line: 1 + (n/1200)%900*7 + n%5, Column: 1 + n%40},
+	}
+	switch t.stage {
+	case stages.SCA, stages.Image:
+		pkg := fmt.Sprintf("github.com/example/mod%04d@v1.%d.%d", n%2500, n%7, n%3)
+		cve := fmt.Sprintf("CVE-2024-%05d", n)
+		f.RuleID = cve
+		f.Message = pkg + " is affected by " + cve + ": out-of-bounds read in the parser"
+		f.Tags = []string{"vulnerability", fmt.Sprintf("GHSA-%04x-%04x-%04x", n, n*3%65536, n*7%65536)}
+		f.Identity = pkg + " " + cve
+		f.Location = findings.Location{Path: "go.mod"}
+	case stages.Secrets:
+		f.RuleID = []string{"aws-access-token", "github-pat", "generic-api-key", "slack-webhook-url"}[n%4]
+		f.Message = "secret of type " + f.RuleID + " found (redacted)"
+		f.Tags = []string{"secret"}
+		f.Identity = fmt.Sprintf("REDACTED-%d", n)
+		f.Severity = findings.SeverityHigh
+	case stages.Licenses:
+		f.RuleID = []string{"license-denied", "license-unknown"}[n%2]
+		f.Message = fmt.Sprintf("github.com/example/lib%05d@v0.%d.0 is under GPL-3.0-only", n, n%9)
+		f.Identity = f.Message
+		f.Location = findings.Location{Path: "go.mod"}
+	default:
+		f.RuleID = fmt.Sprintf("%s-RULE-%03d", t.tool, n%150)
+		f.RuleName = "rule " + f.RuleID
+		f.Message = fmt.Sprintf("%s: issue %d in %s, consider fixing the flagged construct", f.RuleID, n, path)
+		f.HelpURI = "https://example.com/rules/" + f.RuleID
+		f.Tags = []string{"security", fmt.Sprintf("CWE-%d", 20+n%300)}
+	}
+	return f
+}
+
+// benchFindings builds about total findings over benchTools, about a tenth of
+// them copies of another tool's finding of the same stage (the same rule id,
+// package and advisory, or location), fingerprinted the way parsers do.
+func benchFindings(total int) []findings.Finding {
+	per := total / len(benchTools)
+	var all, prev []findings.Finding
+	for ti, t := range benchTools {
+		fs := make([]findings.Finding, 0, per)
+		for n := range per {
+			if n%10 == 9 && ti > 0 && benchTools[ti-1].stage == t.stage {
+				// A copy of what the previous tool of the stage reported.
+				f := prev[n]
+				f.Tool, f.Fingerprint = t.tool, ""
+				f.Severity = findings.Severities()[n%5]
+				fs = append(fs, f)
+				continue
+			}
+			fs = append(fs, benchFinding(t, n+ti*per))
+		}
+		findings.AssignFingerprints(fs)
+		all = append(all, fs...)
+		prev = fs
+	}
+	return all
+}
+
+// benchSuppressions are a few suppressions of each kind of matcher.
+func benchSuppressions(fs []findings.Finding) []policies.Suppression {
+	exp := time.Now().AddDate(0, 6, 0)
+	sup := func(s policies.Suppression) policies.Suppression {
+		s.Justification, s.Owner, s.Expires, s.Source = "accepted risk", "team-sec", exp, "policy.yaml:12"
+		return s
+	}
+	return []policies.Suppression{
+		sup(policies.Suppression{Fingerprint: fs[123].Fingerprint}),
+		sup(policies.Suppression{Fingerprint: fs[45678].Fingerprint}),
+		sup(policies.Suppression{Rule: "gosec-RULE-017", Tool: "gosec", Stage: stages.SAST}),
+		sup(policies.Suppression{Path: "web/static/**"}),
+		sup(policies.Suppression{Package: "github.com/example/mod0042"}),
+		sup(policies.Suppression{Rule: "checkov-RULE-001", Path: "deploy/**"}),
+	}
+}
+
+// BenchmarkTriage100k is the path of a run from the tools' findings to the
+// merged SARIF log, stage by stage as runStage and Report do it: fingerprints
+// for findings without one, the policy's severity overrides, findings.Dedup,
+// the suppressions, policies.Evaluate, then a Report with every stage and
+// tool and its SARIF().
+func BenchmarkTriage100k(b *testing.B) {
+	raw := benchFindings(100_000)
+	pol, err := policies.Preset("default")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pol.Suppressions = benchSuppressions(raw)
+	now := time.Now()
+	var order []string
+	for _, t := range benchTools {
+		if !slices.Contains(order, t.stage) {
+			order = append(order, t.stage)
+		}
+	}
+
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	var sarifBytes, kept, merged, suppressed int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		// What the tools returned, as parsers hand it over (copies, so each
+		// iteration starts from the same input); half lose their
+		// fingerprint so the safety net (AssignFingerprints per tool) runs.
+		in := make([]findings.Finding, len(raw))
+		copy(in, raw)
+		byStage := map[string][]findings.Finding{}
+		for i := range in {
+			if i%2 == 0 {
+				in[i].Fingerprint = ""
+			}
+			byStage[in[i].Stage] = append(byStage[in[i].Stage], in[i])
+		}
+		rep := &pipeline.Report{SchemaVersion: pipeline.SchemaVersion, Dagsec: pipeline.Version, Runner: "host"}
+		var all []findings.Finding
+		for _, stage := range order {
+			fs := byStage[stage]
+			for _, f := range fs {
+				if err := f.Validate(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			refingerprint(fs)
+			sp := pol.Stage(stage)
+			fs = sp.OverrideSeverity(fs)
+			fs = findings.Dedup(fs)
+			fs, _ = policies.ApplySuppressions(pol.Suppressions, fs, now)
+			v := policies.Evaluate(stage, sp, fs, nil)
+			sr := pipeline.StageReport{Name: stage, Status: v.Status, Reason: v.Reason, Findings: len(fs),
+				Blocking: len(v.Blocking), Counts: findings.CountBySeverity(fs)}
+			for _, t := range benchTools {
+				if t.stage == stage {
+					sr.Tools = append(sr.Tools, pipeline.ToolReport{Name: t.tool, Version: "1.0.0", Runner: "host"})
+				}
+			}
+			rep.Stages = append(rep.Stages, sr)
+			all = append(all, fs...)
+		}
+		findings.Sort(all)
+		rep.Findings = all
+		rep.Counts = findings.CountBySeverity(all)
+		out, err := rep.SARIF()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sarifBytes, kept, merged, suppressed = len(out), len(all), 0, 0
+		for _, f := range all {
+			merged += len(f.AlsoFoundBy)
+			if f.Suppressed != nil {
+				suppressed++
+			}
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.TotalAlloc-before)/float64(b.N)/1e6, "MB/op")
+	b.ReportMetric(float64(sarifBytes)/1e6, "sarif-MB")
+	b.ReportMetric(float64(kept), "findings-kept")
+	b.ReportMetric(float64(merged), "copies-merged")
+	b.ReportMetric(float64(suppressed), "suppressed")
+	if merged == 0 || suppressed == 0 {
+		b.Fatalf("dedup merged %d copies and suppressions matched %d findings: the input is not realistic", merged, suppressed)
+	}
+}
+
+// refingerprint is what the pipeline's ensureFingerprints does: the
+// findings without a fingerprint get one, tool by tool, with
+// findings.AssignFingerprints.
+func refingerprint(fs []findings.Finding) {
+	byTool := map[string][]int{}
+	var tools []string
+	for i, f := range fs {
+		if f.Fingerprint == "" {
+			if _, ok := byTool[f.Tool]; !ok {
+				tools = append(tools, f.Tool)
+			}
+			byTool[f.Tool] = append(byTool[f.Tool], i)
+		}
+	}
+	for _, t := range tools {
+		idx := byTool[t]
+		sub := make([]findings.Finding, len(idx))
+		for j, i := range idx {
+			sub[j] = fs[i]
+		}
+		findings.AssignFingerprints(sub)
+		for j, i := range idx {
+			fs[i].Fingerprint = sub[j].Fingerprint
+		}
+	}
+}
+
+// sleepNode is a fake stage that takes d and passes, recording when it ran.
+func sleepNode(name string, d time.Duration, needs ...string) pipeline.Node {
+	return pipeline.Node{Name: name, Needs: needs, Run: func(ctx context.Context) pipeline.NodeResult {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return pipeline.NodeResult{Status: policies.StatusError, Reason: ctx.Err().Error()}
+		}
+		return pipeline.NodeResult{Status: policies.StatusPassed}
+	}}
+}
+
+// codeStageDurations are six code stages, 20 to 120 ms, as in a real run
+// where the slowest stage (sca) dominates.
+var codeStageDurations = []time.Duration{
+	20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond,
+	80 * time.Millisecond, 100 * time.Millisecond, 120 * time.Millisecond,
+}
+
+var codeStageNames = []string{stages.Secrets, stages.SAST, stages.SCA, stages.Licenses, stages.IaC, stages.Dockerfile}
+
+func benchSchedule(b *testing.B, nodes func() []pipeline.Node, wantMS, sumMS float64) {
+	slowest := float64(slices.Max(codeStageDurations).Milliseconds())
+	b.Helper()
+	var wall time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		res, err := pipeline.Schedule(context.Background(), nodes(), 0)
+		took := time.Since(start)
+		wall += took
+		if took < time.Duration(wantMS)*time.Millisecond {
+			b.Fatalf("took %v, less than the critical path %v ms: a need was not respected", took, wantMS)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		for name, r := range res {
+			if r.Status != policies.StatusPassed {
+				b.Fatalf("%s: %s %s", name, r.Status, r.Reason)
+			}
+		}
+	}
+	b.StopTimer()
+	wallMS := float64(wall.Microseconds()) / 1000 / float64(b.N)
+	b.ReportMetric(wallMS, "wall-ms")
+	b.ReportMetric(slowest, "slowest-ms")
+	b.ReportMetric(wantMS, "critical-path-ms")
+	b.ReportMetric(sumMS, "sum-ms")
+	b.ReportMetric(wallMS-wantMS, "overhead-ms")
+}
+
+// BenchmarkScheduleCodeStages: six independent stages run in parallel, so a
+// run takes as long as the slowest (120 ms), not the sum (420 ms).
+func BenchmarkScheduleCodeStages(b *testing.B) {
+	benchSchedule(b, func() []pipeline.Node {
+		var nodes []pipeline.Node
+		for i, name := range codeStageNames {
+			nodes = append(nodes, sleepNode(name, codeStageDurations[i]))
+		}
+		return nodes
+	}, 120, 420)
+}
+
+// BenchmarkScheduleChain: the same six durations where each stage needs the
+// one before it, so the run is their sum (420 ms); a wall time below that
+// would mean a need was not respected, which is checked here too.
+func BenchmarkScheduleChain(b *testing.B) {
+	benchSchedule(b, func() []pipeline.Node {
+		var nodes []pipeline.Node
+		for i, name := range codeStageNames {
+			var needs []string
+			if i > 0 {
+				needs = []string{codeStageNames[i-1]}
+			}
+			nodes = append(nodes, sleepNode(name, codeStageDurations[i], needs...))
+		}
+		return nodes
+	}, 420, 420)
+}
+
+// BenchmarkScheduleDiamond: secrets (20 ms) and sast (40 ms) first, then
+// sca (60 ms) needing both, licenses (80 ms) needing sca, and iac (100 ms)
+// and dockerfile (120 ms) needing secrets only: the critical path is
+// sast, sca, licenses = 180 ms.
+func BenchmarkScheduleDiamond(b *testing.B) {
+	benchSchedule(b, func() []pipeline.Node {
+		d := codeStageDurations
+		return []pipeline.Node{
+			sleepNode(stages.Secrets, d[0]),
+			sleepNode(stages.SAST, d[1]),
+			sleepNode(stages.SCA, d[2], stages.Secrets, stages.SAST),
+			sleepNode(stages.Licenses, d[3], stages.SCA),
+			sleepNode(stages.IaC, d[4], stages.Secrets),
+			sleepNode(stages.Dockerfile, d[5], stages.Secrets),
+		}
+	}, 180, 420)
+}
