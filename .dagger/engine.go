@@ -76,6 +76,10 @@ func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stag
 			file = "Dockerfile"
 		}
 		df, err := readFile(ctx, r.source, file)
+		// Only the default Dockerfile may be absent: a named one must exist.
+		if errors.Is(err, fs.ErrNotExist) && (spec.Dockerfile == "" || spec.Dockerfile == "Dockerfile") {
+			return stages.BuiltImage{}, fmt.Errorf("%w: the source has no %s", pipeline.ErrNothingToBuild, file)
+		}
 		if err != nil {
 			return stages.BuiltImage{}, fmt.Errorf("dockerfile %w", err)
 		}

@@ -103,6 +103,11 @@ type Engine interface {
 // back every stage after it.
 var ErrNeedsEngine = errors.New("needs a container engine: run it with the Dagger module")
 
+// ErrNothingToBuild marks a source without the default Dockerfile: build
+// and everything after it are skipped, not failed. A Dockerfile the caller
+// named and that is missing is an error.
+var ErrNothingToBuild = errors.New("no Dockerfile to build")
+
 // image returns the built image, building it on first use: the image stage
 // run without build (`--stages image` on a saved tarball) builds too.
 func (rec *recorder) image(ctx context.Context, eng Engine, spec BuildSpec) (*stages.BuiltImage, error) {
@@ -150,7 +155,7 @@ func deliveryOptions(ctx context.Context, cfg Config, name string, sp policies.S
 // engineFailure judges an engine error: ErrNeedsEngine skips the stage,
 // anything else is a tool error the policy's on_tool_error decides.
 func engineFailure(name string, sp policies.StagePolicy, err error) *NodeResult {
-	if errors.Is(err, ErrNeedsEngine) {
+	if errors.Is(err, ErrNeedsEngine) || errors.Is(err, ErrNothingToBuild) {
 		return &NodeResult{Status: policies.StatusSkipped, Reason: err.Error()}
 	}
 	v := policies.Evaluate(name, sp, nil, []error{err})
