@@ -129,10 +129,10 @@ func benchSuppressions(fs []findings.Finding) []policies.Suppression {
 }
 
 // BenchmarkTriage100k is the path of a run from the tools' findings to the
-// merged SARIF log, stage by stage as runStage and Report do it: fingerprints
-// for findings without one, the policy's severity overrides, findings.Dedup,
-// the suppressions, policies.Evaluate, then a Report with every stage and
-// tool and its SARIF().
+// merged SARIF log, stage by stage as runStage and Report do it: the
+// pipeline's triage (fingerprints for findings without one, severity
+// overrides, findings.Dedup, suppressions), policies.Evaluate, then a Report
+// with every stage and tool and its SARIF().
 func BenchmarkTriage100k(b *testing.B) {
 	raw := benchFindings(100_000)
 	pol, err := policies.Preset("default")
@@ -176,11 +176,8 @@ func BenchmarkTriage100k(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			refingerprint(fs)
 			sp := pol.Stage(stage)
-			fs = sp.OverrideSeverity(fs)
-			fs = findings.Dedup(fs)
-			fs, _ = policies.ApplySuppressions(pol.Suppressions, fs, now)
+			fs = pipeline.Triage(pipeline.Config{Policy: pol}, sp, fs, now)
 			v := policies.Evaluate(stage, sp, fs, nil)
 			sr := pipeline.StageReport{Name: stage, Status: v.Status, Reason: v.Reason, Findings: len(fs),
 				Blocking: len(v.Blocking), Counts: findings.CountBySeverity(fs)}
@@ -216,33 +213,6 @@ func BenchmarkTriage100k(b *testing.B) {
 	b.ReportMetric(float64(suppressed), "suppressed")
 	if merged == 0 || suppressed == 0 {
 		b.Fatalf("dedup merged %d copies and suppressions matched %d findings: the input is not realistic", merged, suppressed)
-	}
-}
-
-// refingerprint is what the pipeline's ensureFingerprints does: the
-// findings without a fingerprint get one, tool by tool, with
-// findings.AssignFingerprints.
-func refingerprint(fs []findings.Finding) {
-	byTool := map[string][]int{}
-	var tools []string
-	for i, f := range fs {
-		if f.Fingerprint == "" {
-			if _, ok := byTool[f.Tool]; !ok {
-				tools = append(tools, f.Tool)
-			}
-			byTool[f.Tool] = append(byTool[f.Tool], i)
-		}
-	}
-	for _, t := range tools {
-		idx := byTool[t]
-		sub := make([]findings.Finding, len(idx))
-		for j, i := range idx {
-			sub[j] = fs[i]
-		}
-		findings.AssignFingerprints(sub)
-		for j, i := range idx {
-			fs[i].Fingerprint = sub[j].Fingerprint
-		}
 	}
 }
 
