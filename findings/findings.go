@@ -145,6 +145,19 @@ const (
 	BaselineKnown = "known"
 )
 
+// Text is what to show for the finding: its message, else its rule's name,
+// else its rule id; never "".
+func (f Finding) Text() string {
+	switch {
+	case f.Message != "":
+		return f.Message
+	case f.RuleName != "":
+		return f.RuleName
+	default:
+		return f.RuleID
+	}
+}
+
 // Validate checks the fields every report and gate depends on.
 func (f Finding) Validate() error {
 	switch {

@@ -183,7 +183,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		res := sarif.NewRuleResult(f.RuleID).
 			WithRuleIndex(index[f.RuleID]).
 			WithLevel(Level(f.Severity)).
-			WithMessage(sarif.NewTextMessage(messageText(f))).
+			WithMessage(sarif.NewTextMessage(f.Text())).
 			WithPartialFingerPrints(map[string]interface{}{FingerprintKey: f.Fingerprint})
 		// The embedded bag's map is nil; Add on it would panic.
 		res.Properties = sarif.Properties{
@@ -228,18 +228,6 @@ func checkedFindings(tr ToolRun) ([]findings.Finding, error) {
 		}
 	}
 	return fs, nil
-}
-
-// messageText never returns "": the schema requires message.text or id.
-func messageText(f findings.Finding) string {
-	switch {
-	case f.Message != "":
-		return f.Message
-	case f.RuleName != "":
-		return f.RuleName
-	default:
-		return f.RuleID
-	}
 }
 
 func location(l findings.Location) *sarif.Location {

@@ -161,7 +161,7 @@ func collect(rep *pipeline.Report) []annotation {
 	fs := slices.Clone(rep.Findings)
 	findings.Sort(fs)
 	for _, f := range fs {
-		an := annotation{rank: int(f.Severity), props: findingProps(f), message: findingMessage(f)}
+		an := annotation{rank: int(f.Severity), props: findingProps(f), message: f.Text()}
 		switch s, ok := stages[f.Stage]; {
 		case ok && blocks(s, f):
 			an.level = levelError
@@ -207,17 +207,6 @@ func stageMessage(s pipeline.StageReport) string {
 		}
 	}
 	return msg
-}
-
-func findingMessage(f findings.Finding) string {
-	switch {
-	case f.Message != "":
-		return f.Message
-	case f.RuleName != "":
-		return f.RuleName
-	default:
-		return f.RuleID
-	}
 }
 
 func findingProps(f findings.Finding) map[string]string {
