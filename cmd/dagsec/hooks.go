@@ -113,6 +113,20 @@ type hookRepo struct {
 	root string // absolute top-level folder
 }
 
+// hookTargets opens the repository the hook runs in and lists the files
+// it checks: those given, else the staged ones.
+func hookTargets(ctx context.Context, files []string) (*hookRepo, []hookFile, error) {
+	repo, err := openHookRepo(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets, err := repo.targets(ctx, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	return repo, targets, nil
+}
+
 func openHookRepo(ctx context.Context) (*hookRepo, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -373,11 +387,7 @@ func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, std
 	if *timeout <= 0 {
 		return exitError, fmt.Errorf("--timeout must be positive (see dagsec hook --help)")
 	}
-	repo, err := openHookRepo(ctx)
-	if err != nil {
-		return exitError, err
-	}
-	targets, err := repo.targets(ctx, files)
+	repo, targets, err := hookTargets(ctx, files)
 	if err != nil {
 		return exitError, err
 	}
@@ -565,11 +575,7 @@ func hookLargeFiles(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *maxKB <= 0 {
 		return exitError, fmt.Errorf("--max-kb must be a positive number of KB (see dagsec hook --help)")
 	}
-	repo, err := openHookRepo(ctx)
-	if err != nil {
-		return exitError, err
-	}
-	targets, err := repo.targets(ctx, files)
+	repo, targets, err := hookTargets(ctx, files)
 	if err != nil {
 		return exitError, err
 	}
@@ -698,11 +704,7 @@ func hookDockerfile(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		sp.BlockOn, sp.WarnOnly = sev, false
 	}
-	repo, err := openHookRepo(ctx)
-	if err != nil {
-		return exitError, err
-	}
-	targets, err := repo.targets(ctx, files)
+	repo, targets, err := hookTargets(ctx, files)
 	if err != nil {
 		return exitError, err
 	}
