@@ -1248,7 +1248,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*Report).GithubAnnotations(&parent)
+			return (*Report).GithubAnnotations(&parent, ctx)
 		case "Gitlab":
 			var parent Report
 			err = json.Unmarshal(parentJSON, &parent)

@@ -21,7 +21,6 @@ import (
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports"
-	"github.com/dagsec/dagsec/reports/github"
 	"github.com/dagsec/dagsec/reports/gitlab"
 	"github.com/dagsec/dagsec/reports/junit"
 	"github.com/dagsec/dagsec/stages"
@@ -621,7 +620,7 @@ func newReport(rep *pipeline.Report, gl gitlab.Options) (*Report, error) {
 	}
 	return &Report{
 		JSON:      string(files[reports.RunReportFile]),
-		Summary:   rep.Markdown(),
+		Summary:   string(files[reports.SummaryFile]),
 		Sarif:     dag.File("results.sarif", string(sarif)),
 		Artifacts: arts,
 		Status:    string(rep.Status),
@@ -630,29 +629,12 @@ func newReport(rep *pipeline.Report, gl gitlab.Options) (*Report, error) {
 	}, nil
 }
 
-// run reads the run report back for the format functions.
-func (r *Report) run() (*pipeline.Report, error) {
-	rep, err := pipeline.ReadReport([]byte(r.JSON))
-	if err != nil {
-		return nil, fmt.Errorf("run report: %w", err)
-	}
-	return rep, nil
-}
-
 // GithubAnnotations returns GitHub Actions workflow commands (::error
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *Report) GithubAnnotations() (string, error) {
-	rep, err := r.run()
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := github.Annotations(rep, &b); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+func (r *Report) GithubAnnotations(ctx context.Context) (string, error) {
+	return r.Files.File(reports.AnnotationsFile).Contents(ctx)
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.

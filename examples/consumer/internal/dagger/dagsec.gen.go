@@ -10,7 +10,7 @@ import (
 )
 
 // Retrieve the binding value, as type Dagsec
-func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:32:6)
+func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31:6)
 	q := r.query.Select("asDagsec")
 
 	return &Dagsec{
@@ -19,7 +19,7 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:32
 }
 
 // Retrieve the binding value, as type DagsecReport
-func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:585:6)
+func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:584:6)
 	q := r.query.Select("asDagsecReport")
 
 	return &DagsecReport{
@@ -29,7 +29,7 @@ func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagge
 
 // Dagsec runs dagsec's scans. Every tool image can be overridden, so the
 // module works in air-gapped networks against a registry mirror.
-type Dagsec struct { // dagsec (../../../../.dagger/main.go:32:6)
+type Dagsec struct { // dagsec (../../../../.dagger/main.go:31:6)
 	query *querybuilder.Selection
 
 	banditImage      *string
@@ -59,7 +59,7 @@ func (r *Dagsec) WithGraphQLQuery(q *querybuilder.Selection) *Dagsec {
 }
 
 // Image bandit is installed on; empty keeps the pin.
-func (r *Dagsec) BanditImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:38:2)
+func (r *Dagsec) BanditImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:37:2)
 	if r.banditImage != nil {
 		return *r.banditImage, nil
 	}
@@ -134,20 +134,20 @@ type DagsecCheckOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:379:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:378:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:382:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:381:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:385:2)
+	Preset string // dagsec (../../../../.dagger/main.go:384:2)
 }
 
 // Check scans the caller's repository with every code stage and fails when
 // a gate blocks or a tool errors, so `dagger check` runs the pipeline.
-func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:374:1)
+func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:373:1)
 	if r.check != nil {
 		return nil
 	}
@@ -171,7 +171,7 @@ func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // 
 }
 
 // Image used for checkov; empty keeps the pin.
-func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:52:2)
+func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:51:2)
 	if r.checkovImage != nil {
 		return *r.checkovImage, nil
 	}
@@ -184,7 +184,7 @@ func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (
 }
 
 // Image used for cosign; empty keeps the pin.
-func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:58:2)
+func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:57:2)
 	if r.cosignImage != nil {
 		return *r.cosignImage, nil
 	}
@@ -391,21 +391,21 @@ type DagsecDockerfileOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:357:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:356:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:360:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:359:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:364:2)
+	Preset string // dagsec (../../../../.dagger/main.go:363:2)
 }
 
 // Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
 // hardening checks over the source's Dockerfiles.
-func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:352:1)
+func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:351:1)
 	q := r.query.Select("dockerfile")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -428,7 +428,7 @@ func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dag
 }
 
 // Image used for gitleaks instead of the pinned one; empty keeps the pin.
-func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:34:2)
+func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:33:2)
 	if r.gitleaksImage != nil {
 		return *r.gitleaksImage, nil
 	}
@@ -441,7 +441,7 @@ func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec 
 }
 
 // Image used for gosec; empty keeps the pin.
-func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:36:2)
+func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:35:2)
 	if r.gosecImage != nil {
 		return *r.gosecImage, nil
 	}
@@ -454,7 +454,7 @@ func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image govulncheck is installed on; empty keeps the pin.
-func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:42:2)
+func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:41:2)
 	if r.govulncheckImage != nil {
 		return *r.govulncheckImage, nil
 	}
@@ -467,7 +467,7 @@ func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dags
 }
 
 // Image used for grype; empty keeps the pin.
-func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:56:2)
+func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:55:2)
 	if r.grypeImage != nil {
 		return *r.grypeImage, nil
 	}
@@ -480,7 +480,7 @@ func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for hadolint; empty keeps the pin.
-func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:54:2)
+func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:53:2)
 	if r.hadolintImage != nil {
 		return *r.hadolintImage, nil
 	}
@@ -494,7 +494,7 @@ func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec 
 
 // Image for dagsec's own small jobs (reading image tarballs, probing
 // staging's health); empty keeps the pinned busybox.
-func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:65:2)
+func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:64:2)
 	if r.helperImage != nil {
 		return *r.helperImage, nil
 	}
@@ -511,21 +511,21 @@ type DagsecIacOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:336:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:335:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:339:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:338:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:343:2)
+	Preset string // dagsec (../../../../.dagger/main.go:342:2)
 }
 
 // Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
 // it) over Terraform, Kubernetes, Helm and CloudFormation files.
-func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:331:1)
+func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:330:1)
 	q := r.query.Select("iac")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -709,21 +709,21 @@ type DagsecLicensesOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:293:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:292:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:296:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:295:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:300:2)
+	Preset string // dagsec (../../../../.dagger/main.go:299:2)
 }
 
 // Licenses runs only the licenses stage: syft's SBOM checked against the
 // policy's license rules. Returns the run report, SBOMs included.
-func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:288:1)
+func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:287:1)
 	q := r.query.Select("licenses")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -746,7 +746,7 @@ func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec 
 }
 
 // Image used for osv-scanner; empty keeps the pin.
-func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:44:2)
+func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:43:2)
 	if r.osvScannerImage != nil {
 		return *r.osvScannerImage, nil
 	}
@@ -1044,21 +1044,21 @@ type DagsecSastOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:251:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:250:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:254:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:253:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:258:2)
+	Preset string // dagsec (../../../../.dagger/main.go:257:2)
 }
 
 // Sast runs only the sast stage (gosec, bandit, semgrep) and returns the
 // run report.
-func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:246:1)
+func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:245:1)
 	q := r.query.Select("sast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1085,22 +1085,22 @@ type DagsecSbomOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:315:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:314:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:318:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:317:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:322:2)
+	Preset string // dagsec (../../../../.dagger/main.go:321:2)
 }
 
 // Sbom generates the source's SBOMs with syft (the licenses stage). They
 // are in the report's artifacts (sbom.cdx.json, CycloneDX; sbom.spdx.json,
 // SPDX) and its directory.
-func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:310:1)
+func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:309:1)
 	q := r.query.Select("sbom")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1127,21 +1127,21 @@ type DagsecScaOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:272:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:271:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:275:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:274:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:279:2)
+	Preset string // dagsec (../../../../.dagger/main.go:278:2)
 }
 
 // Sca runs only the sca stage: dependency vulnerabilities (govulncheck,
 // osv-scanner, trivy). Returns the run report.
-func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:267:1)
+func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:266:1)
 	q := r.query.Select("sca")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1169,40 +1169,40 @@ type DagsecScanOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:190:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:189:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:193:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:192:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:197:2)
+	Preset string // dagsec (../../../../.dagger/main.go:196:2)
 	//
 	// Stages to run, by name (e.g. secrets); empty runs every code stage
 	// (the stages that read only the source), in parallel.
 	//
-	Stages []string // dagsec (../../../../.dagger/main.go:201:2)
+	Stages []string // dagsec (../../../../.dagger/main.go:200:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:204:2)
+	History bool // dagsec (../../../../.dagger/main.go:203:2)
 	//
 	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
 	// gates then block only on findings new since it.
 	//
-	Baseline *File // dagsec (../../../../.dagger/main.go:208:2)
+	Baseline *File // dagsec (../../../../.dagger/main.go:207:2)
 	//
 	// File of suppressions (a policy's suppressions: list), added to the
 	// policy's.
 	//
-	Suppressions *File // dagsec (../../../../.dagger/main.go:212:2)
+	Suppressions *File // dagsec (../../../../.dagger/main.go:211:2)
 }
 
 // Scan runs the pipeline's stages over a source tree and returns the run
 // report. A blocked run is not an error here: call check on the report.
-func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:184:1)
+func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:183:1)
 	q := r.query.Select("scan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1246,24 +1246,24 @@ type DagsecSecretsOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:227:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:226:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:230:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:229:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:234:2)
+	Preset string // dagsec (../../../../.dagger/main.go:233:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:237:2)
+	History bool // dagsec (../../../../.dagger/main.go:236:2)
 }
 
 // Secrets runs only the secrets stage (gitleaks) and returns the run report.
-func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:221:1)
+func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:220:1)
 	q := r.query.Select("secrets")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1290,7 +1290,7 @@ func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (.
 }
 
 // Image used for semgrep; empty keeps the pin.
-func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:40:2)
+func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:39:2)
 	if r.semgrepImage != nil {
 		return *r.semgrepImage, nil
 	}
@@ -1303,7 +1303,7 @@ func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (
 }
 
 // Image used for syft; empty keeps the pin.
-func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:48:2)
+func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:47:2)
 	if r.syftImage != nil {
 		return *r.syftImage, nil
 	}
@@ -1316,7 +1316,7 @@ func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../
 }
 
 // Image used for tfsec; empty keeps the pin.
-func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:50:2)
+func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:49:2)
 	if r.tfsecImage != nil {
 		return *r.tfsecImage, nil
 	}
@@ -1329,7 +1329,7 @@ func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for trivy; empty keeps the pin.
-func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:46:2)
+func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:45:2)
 	if r.trivyImage != nil {
 		return *r.trivyImage, nil
 	}
@@ -1342,7 +1342,7 @@ func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Offline vulnerability database for sca, if one was given.
-func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:67:2)
+func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:66:2)
 	q := r.query.Select("vulnDb")
 
 	return &Directory{
@@ -1351,7 +1351,7 @@ func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:67
 }
 
 // Image wapiti is installed on; empty keeps the pin.
-func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:60:2)
+func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:59:2)
 	if r.wapitiImage != nil {
 		return *r.wapitiImage, nil
 	}
@@ -1364,7 +1364,7 @@ func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (.
 }
 
 // Image used for OWASP ZAP; empty keeps the pin.
-func (r *Dagsec) ZapImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:62:2)
+func (r *Dagsec) ZapImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:61:2)
 	if r.zapImage != nil {
 		return *r.zapImage, nil
 	}
@@ -1387,7 +1387,7 @@ func (r *Dagsec) AsNode() Node {
 // Report is the outcome of one run: the run report, its Markdown summary and
 // SARIF log, files tools produced (SBOMs), the files CI systems read, and
 // the overall verdict.
-type DagsecReport struct { // dagsec (../../../../.dagger/main.go:585:6)
+type DagsecReport struct { // dagsec (../../../../.dagger/main.go:584:6)
 	query *querybuilder.Selection
 
 	check             *Void
@@ -1407,7 +1407,7 @@ func (r *DagsecReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecReport
 
 // Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 // sbom.spdx.json, sbom-image.cdx.json) and the image signature.
-func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:597:2)
+func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:596:2)
 	q := r.query.Select("artifacts")
 
 	return &Directory{
@@ -1417,7 +1417,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:673:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:655:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1429,7 +1429,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:709:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:691:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1438,7 +1438,7 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 }
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:601:2)
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:600:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1451,7 +1451,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:603:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:602:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1463,7 +1463,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:646:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:636:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1479,7 +1479,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:667:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:649:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1537,7 +1537,7 @@ func (r *DagsecReport) UnmarshalJSON(bs []byte) error {
 }
 
 // Run report as JSON: every stage, finding and tool run, with timings.
-func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:587:2)
+func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:586:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1550,7 +1550,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:659:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:641:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1561,7 +1561,7 @@ func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:65
 // Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 // Past GitHub's limits (20 runs a file), directory holds it split into
 // results.sarif, results-2.sarif, ...
-func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:594:2)
+func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:593:2)
 	q := r.query.Select("sarif")
 
 	return &File{
@@ -1570,7 +1570,7 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:59
 }
 
 // Overall status: passed, warned, blocked or error.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:599:2)
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:598:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1584,7 +1584,7 @@ func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (
 
 // Human summary in Markdown: stages, what blocked and the top findings;
 // also GitHub's job summary.
-func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:590:2)
+func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:589:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -1605,7 +1605,7 @@ func (r *DagsecReport) AsNode() Node {
 }
 
 // Create or update a binding of type Dagsec in the environment
-func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *Env { // dagsec (../../../../.dagger/main.go:32:6)
+func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *Env { // dagsec (../../../../.dagger/main.go:31:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecInput")
 	q = q.Arg("name", name)
@@ -1618,7 +1618,7 @@ func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *E
 }
 
 // Declare a desired Dagsec output to be assigned in the environment
-func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:32:6)
+func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:31:6)
 	q := r.query.Select("withDagsecOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -1629,7 +1629,7 @@ func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec
 }
 
 // Create or update a binding of type DagsecReport in the environment
-func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:585:6)
+func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:584:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecReportInput")
 	q = q.Arg("name", name)
@@ -1642,7 +1642,7 @@ func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, descriptio
 }
 
 // Declare a desired DagsecReport output to be assigned in the environment
-func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:585:6)
+func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:584:6)
 	q := r.query.Select("withDagsecReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -1658,74 +1658,74 @@ type DagsecOpts struct {
 	// Image to run gitleaks from instead of the pinned
 	// ghcr.io/gitleaks/gitleaks image, e.g. a copy in a private registry.
 	//
-	GitleaksImage string // dagsec (../../../../.dagger/main.go:79:2)
+	GitleaksImage string // dagsec (../../../../.dagger/main.go:78:2)
 	//
 	// Image to run gosec from instead of the pinned securego/gosec.
 	//
-	GosecImage string // dagsec (../../../../.dagger/main.go:82:2)
+	GosecImage string // dagsec (../../../../.dagger/main.go:81:2)
 	//
 	// Image bandit is installed on instead of the pinned debian.
 	//
-	BanditImage string // dagsec (../../../../.dagger/main.go:85:2)
+	BanditImage string // dagsec (../../../../.dagger/main.go:84:2)
 	//
 	// Image to run semgrep from instead of the pinned semgrep/semgrep.
 	//
-	SemgrepImage string // dagsec (../../../../.dagger/main.go:88:2)
+	SemgrepImage string // dagsec (../../../../.dagger/main.go:87:2)
 	//
 	// Image govulncheck is installed on instead of the pinned golang.
 	//
-	GovulncheckImage string // dagsec (../../../../.dagger/main.go:91:2)
+	GovulncheckImage string // dagsec (../../../../.dagger/main.go:90:2)
 	//
 	// Image to run osv-scanner from instead of the pinned google/osv-scanner.
 	//
-	OsvScannerImage string // dagsec (../../../../.dagger/main.go:94:2)
+	OsvScannerImage string // dagsec (../../../../.dagger/main.go:93:2)
 	//
 	// Image to run trivy from instead of the pinned aquasec/trivy.
 	//
-	TrivyImage string // dagsec (../../../../.dagger/main.go:97:2)
+	TrivyImage string // dagsec (../../../../.dagger/main.go:96:2)
 	//
 	// Image to run syft from instead of the pinned anchore/syft.
 	//
-	SyftImage string // dagsec (../../../../.dagger/main.go:100:2)
+	SyftImage string // dagsec (../../../../.dagger/main.go:99:2)
 	//
 	// Image to run tfsec from instead of the pinned aquasec/tfsec.
 	//
-	TfsecImage string // dagsec (../../../../.dagger/main.go:103:2)
+	TfsecImage string // dagsec (../../../../.dagger/main.go:102:2)
 	//
 	// Image to run checkov from instead of the pinned bridgecrew/checkov.
 	//
-	CheckovImage string // dagsec (../../../../.dagger/main.go:106:2)
+	CheckovImage string // dagsec (../../../../.dagger/main.go:105:2)
 	//
 	// Image to run hadolint from instead of the pinned hadolint/hadolint.
 	//
-	HadolintImage string // dagsec (../../../../.dagger/main.go:109:2)
+	HadolintImage string // dagsec (../../../../.dagger/main.go:108:2)
 	//
 	// Image to run grype from instead of the pinned anchore/grype.
 	//
-	GrypeImage string // dagsec (../../../../.dagger/main.go:112:2)
+	GrypeImage string // dagsec (../../../../.dagger/main.go:111:2)
 	//
 	// Image to run cosign from instead of the pinned sigstore cosign.
 	//
-	CosignImage string // dagsec (../../../../.dagger/main.go:115:2)
+	CosignImage string // dagsec (../../../../.dagger/main.go:114:2)
 	//
 	// Image wapiti is installed on instead of the pinned debian.
 	//
-	WapitiImage string // dagsec (../../../../.dagger/main.go:118:2)
+	WapitiImage string // dagsec (../../../../.dagger/main.go:117:2)
 	//
 	// Image to run OWASP ZAP from instead of the pinned zaproxy/zaproxy.
 	//
-	ZapImage string // dagsec (../../../../.dagger/main.go:121:2)
+	ZapImage string // dagsec (../../../../.dagger/main.go:120:2)
 	//
 	// Image with sh, tar and wget for dagsec's own small jobs instead of
 	// the pinned busybox.
 	//
-	HelperImage string // dagsec (../../../../.dagger/main.go:125:2)
+	HelperImage string // dagsec (../../../../.dagger/main.go:124:2)
 	//
 	// Offline vulnerability database for sca, as `dagsec tools install
 	// vulndb` builds it (VERSION, govulncheck/, osv-scanner/); govulncheck
 	// and osv-scanner then read it instead of their online databases.
 	//
-	VulnDb *Directory // dagsec (../../../../.dagger/main.go:130:2)
+	VulnDb *Directory // dagsec (../../../../.dagger/main.go:129:2)
 }
 
 // New configures image overrides and an offline vulnerability database;
@@ -1733,7 +1733,7 @@ type DagsecOpts struct {
 // database. An override should be a mirror of the same tool version (reports
 // record the pin); a tool's install commands (govulncheck, bandit) still run
 // on it.
-func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:75:1)
+func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:74:1)
 	q := r.query.Select("dagsec")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `gitleaksImage` optional argument
