@@ -185,11 +185,7 @@ func (m *Dagsec) Build(
 	if err != nil {
 		return nil, err
 	}
-	opts := dagger.DirectoryDockerBuildOpts{Dockerfile: spec.Dockerfile, Target: spec.Target, Platform: dagger.Platform(spec.Platform)}
-	for _, a := range spec.Args {
-		opts.BuildArgs = append(opts.BuildArgs, dagger.BuildArg{Name: a.Name, Value: a.Value})
-	}
-	return source.DockerBuild(opts), nil
+	return dockerBuild(source, spec), nil
 }
 
 // ImageScan checks and scans an image: the build stage's checks (non-root

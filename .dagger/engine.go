@@ -86,11 +86,8 @@ func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stag
 		if base, err = stages.BaseImage(df, spec.Target); err != nil {
 			return stages.BuiltImage{}, fmt.Errorf("%s: %w", file, err)
 		}
-		opts := dagger.DirectoryDockerBuildOpts{Dockerfile: file, Target: spec.Target, Platform: dagger.Platform(spec.Platform)}
-		for _, a := range spec.Args {
-			opts.BuildArgs = append(opts.BuildArgs, dagger.BuildArg{Name: a.Name, Value: a.Value})
-		}
-		ctr, ref = r.source.DockerBuild(opts), file
+		spec.Dockerfile = file
+		ctr, ref = dockerBuild(r.source, spec), file
 		if spec.Target != "" {
 			ref += " (target " + spec.Target + ")"
 		}
@@ -116,6 +113,15 @@ func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stag
 	r.tarball = ctr.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes})
 	r.mu.Unlock()
 	return img, nil
+}
+
+// dockerBuild builds the spec's Dockerfile from source with the engine.
+func dockerBuild(source *dagger.Directory, spec pipeline.BuildSpec) *dagger.Container {
+	opts := dagger.DirectoryDockerBuildOpts{Dockerfile: spec.Dockerfile, Target: spec.Target, Platform: dagger.Platform(spec.Platform)}
+	for _, a := range spec.Args {
+		opts.BuildArgs = append(opts.BuildArgs, dagger.BuildArg{Name: a.Name, Value: a.Value})
+	}
+	return source.DockerBuild(opts)
 }
 
 // containerConfig writes the facts the engine's API gives about an image

@@ -202,37 +202,37 @@ type DagsecDastOpts struct {
 	// Source tree, for the policy's paths and --openapi; defaults to the
 	// caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:262:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:258:2)
 	//
 	// Service to scan, e.g. a container's asService.
 	//
-	Target *Service // dagsec (../../../../.dagger/delivery.go:265:2)
+	Target *Service // dagsec (../../../../.dagger/delivery.go:261:2)
 	//
 	// Port of --target; 0 means its first exposed port.
 	//
-	TargetPort int // dagsec (../../../../.dagger/delivery.go:268:2)
+	TargetPort int // dagsec (../../../../.dagger/delivery.go:264:2)
 	//
 	// URL to scan instead of a service.
 	//
-	URL string // dagsec (../../../../.dagger/delivery.go:271:2)
+	URL string // dagsec (../../../../.dagger/delivery.go:267:2)
 	//
 	// OpenAPI file in the source for ZAP's API scan.
 	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:274:2)
+	Openapi string // dagsec (../../../../.dagger/delivery.go:270:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:277:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:273:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:280:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:276:2)
 }
 
 // Dast scans a running web application: a service (bound to the scanners
 // as "staging") or a URL the engine can reach. ZAP's baseline scan and
 // wapiti run by default; --openapi adds ZAP's API scan.
-func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:256:1)
+func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:252:1)
 	q := r.query.Select("dast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -276,58 +276,58 @@ type DagsecDeployOpts struct {
 	// Source tree mounted into the deploy step; defaults to the caller's
 	// repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:320:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:316:2)
 	//
 	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:326:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:322:2)
 	//
 	// Image reference to publish --image to.
 	//
-	Publish string // dagsec (../../../../.dagger/delivery.go:329:2)
+	Publish string // dagsec (../../../../.dagger/delivery.go:325:2)
 	//
 	// Registry user for --publish.
 	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:332:2)
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:328:2)
 	//
 	// Registry password or token for --publish.
 	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:335:2)
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:331:2)
 	//
 	// Image of your deploy step.
 	//
-	DeployImage string // dagsec (../../../../.dagger/delivery.go:338:2)
+	DeployImage string // dagsec (../../../../.dagger/delivery.go:334:2)
 	//
 	// Command of your deploy step.
 	//
-	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:341:2)
+	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:337:2)
 	//
 	// Environment variable names for --secret, in order.
 	//
-	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:344:2)
+	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:340:2)
 	//
 	// Secrets of the deploy step, set as --secret-env names.
 	//
-	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:347:2)
+	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:343:2)
 	//
 	// Branch being built; empty reads the source's .git/HEAD.
 	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:350:2)
+	Branch string // dagsec (../../../../.dagger/delivery.go:346:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:353:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:349:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:356:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:352:2)
 }
 
 // Deploy is the production stage alone, for DAGs of your own: it publishes
 // the image and/or runs your deploy step only when every report given
 // passed (check each one's gates) and the branch is the policy's
 // production branch; otherwise the report says why it did not deploy.
-func (r *Dagsec) Deploy(reports []*DagsecReport, opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:314:1)
+func (r *Dagsec) Deploy(reports []*DagsecReport, opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:310:1)
 	q := r.query.Select("deploy")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -601,56 +601,56 @@ type DagsecImageScanOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:206:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:202:2)
 	//
 	// Image to scan instead of building the Dockerfile.
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:209:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:205:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:213:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:209:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:216:2)
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:212:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:219:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:215:2)
 	//
 	// Platform to build for; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:222:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:218:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:225:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:221:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:228:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:224:2)
 	//
 	// Sign the image with cosign (needs --cosign-key).
 	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:231:2)
+	Sign bool // dagsec (../../../../.dagger/delivery.go:227:2)
 	//
 	// cosign private key for --sign.
 	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:234:2)
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:230:2)
 	//
 	// Password of --cosign-key.
 	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:237:2)
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:233:2)
 }
 
 // ImageScan checks and scans an image: the build stage's checks (non-root
 // user, secrets in the environment, base image age) and the image stage
 // (trivy, grype, an SBOM with syft, optional cosign signature). Without
 // --image it builds the source's Dockerfile first.
-func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:201:1)
+func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:197:1)
 	q := r.query.Select("imageScan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
