@@ -14,11 +14,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/readfile"
 	"github.com/dagsec/dagsec/sarifio"
 	"github.com/owenrumney/go-sarif/v2/sarif"
 )
@@ -91,17 +90,9 @@ func (b *Baseline) Mark(fs []findings.Finding) []findings.Finding {
 
 // LoadFile reads a baseline file (see Load).
 func LoadFile(path string) (*Baseline, error) {
-	fh, err := os.Open(path)
+	data, err := readfile.Read(path, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("baseline %s: %w", path, err)
-	}
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("baseline %s: larger than %d MB", path, MaxSize>>20)
 	}
 	return Load(data, path)
 }

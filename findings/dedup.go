@@ -1,10 +1,10 @@
 package findings
 
 import (
+	"cmp"
+	"hash/maphash"
 	"regexp"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -61,134 +61,272 @@ func Dedup(fs []Finding) []Finding {
 	if n == 0 {
 		return out
 	}
-	infos := make([]dedupInfo, n)
-	buckets := map[string][]int{}
-	var keyOrder []string
-	for i, f := range fs {
-		infos[i] = dedupKeys(f)
-		for _, k := range infos[i].keys {
-			if _, ok := buckets[k]; !ok {
-				keyOrder = append(keyOrder, k)
-			}
-			buckets[k] = append(buckets[k], i)
-		}
-	}
-	type edge struct{ a, b int }
+	infos, buckets := dedupBuckets(fs)
+	uf := newUnionFind(n)
 	var edges []edge
-	linked := map[edge]bool{}
-	for _, k := range keyOrder {
-		b := buckets[k]
-		for x := 0; x < len(b); x++ {
-			for y := x + 1; y < len(b); y++ {
-				e := edge{b[x], b[y]}
-				if linked[e] || !mergeable(fs[e.a], fs[e.b], infos[e.a], infos[e.b]) {
-					continue
-				}
-				linked[e] = true
-				edges = append(edges, e)
-			}
-		}
+	for _, b := range buckets {
+		edges = linkCopies(fs, infos, b, uf, edges)
 	}
 
-	uf := newUnionFind(n)
-	for _, e := range edges {
-		uf.union(e.a, e.b)
+	// Groups in order of their first finding (a root is its group's
+	// smallest index), as lists in one slice.
+	root := make([]int32, n)
+	gstart := make([]int32, n+1)
+	for i := range n {
+		root[i] = int32(uf.find(i))
+		gstart[root[i]+1]++
 	}
-	// Each group's own edges, so an ambiguous group is split in time
-	// proportional to its size, not to the whole run's.
-	groupEdges := map[int][]edge{}
-	for _, e := range edges {
-		r := uf.find(e.a)
-		groupEdges[r] = append(groupEdges[r], e)
+	for i := range n {
+		gstart[i+1] += gstart[i]
 	}
-	var groups [][]int
-	for _, g := range uf.groups() {
-		if len(g) < 2 || unambiguous(fs, infos, g) {
-			groups = append(groups, g)
-			continue
-		}
-		// Ambiguous: link again only what also shares a path.
-		pos := make(map[int]int, len(g))
-		for j, i := range g {
-			pos[i] = j
-		}
-		sub := newUnionFind(len(g))
-		for _, e := range groupEdges[uf.find(g[0])] {
-			if fs[e.a].Location.Path == fs[e.b].Location.Path {
-				sub.union(pos[e.a], pos[e.b])
+	grouped := make([]int, n)
+	gfill := slices.Clone(gstart[:n])
+	for i := range n {
+		grouped[gfill[root[i]]] = i
+		gfill[root[i]]++
+	}
+	// What to output, in group order: a finding alone, or a merge of
+	// several (the kept copy first). Sorting these before building them
+	// spares moving the built findings.
+	entries := make([]dedupEntry, 0, n)
+	var groupEdges map[int32][]edge
+	for r := range n {
+		g := grouped[gstart[r]:gstart[r+1]]
+		switch {
+		case len(g) == 0:
+		case len(g) == 1:
+			entries = append(entries, dedupEntry{kept: g[0]})
+		case unambiguous(fs, infos, g):
+			entries = append(entries, mergeEntry(fs, g))
+		default:
+			if groupEdges == nil {
+				// Each group's own edges, so an ambiguous group is split in
+				// time proportional to its size, not to the whole run's.
+				groupEdges = map[int32][]edge{}
+				for _, e := range edges {
+					groupEdges[root[e.a]] = append(groupEdges[root[e.a]], e)
+				}
 			}
-		}
-		for _, s := range sub.groups() {
-			members := make([]int, len(s))
-			for j, k := range s {
-				members[j] = g[k]
-			}
-			if len(members) > 1 && unambiguous(fs, infos, members) {
-				groups = append(groups, members)
-				continue
-			}
-			for _, i := range members {
-				groups = append(groups, []int{i})
-			}
+			entries = splitAmbiguous(entries, fs, infos, g, groupEdges[int32(r)])
 		}
 	}
-	for _, g := range groups {
-		if len(g) == 1 {
-			out = append(out, fs[g[0]])
-			continue
+	// A merge keeps its kept copy's severity, location, tool and rule,
+	// which is all Sort looks at.
+	for _, j := range sortOrder(len(entries), func(j int) *Finding { return &fs[entries[j].kept] }) {
+		if e := entries[j]; e.members == nil {
+			out = append(out, fs[e.kept])
+		} else {
+			out = append(out, mergeGroup(fs, e.members))
 		}
-		out = append(out, mergeGroup(fs, g))
 	}
-	Sort(out)
 	return out
 }
+
+// dedupBuckets lists, for each dedup key, the findings that have it, in
+// input order.
+func dedupBuckets(fs []Finding) ([]dedupInfo, [][]int32) {
+	infos := make([]dedupInfo, len(fs))
+	keys := make([]dedupKey, 0, len(fs))
+	keyEnd := make([]int32, len(fs)) // finding i's keys end at keys[keyEnd[i]]
+	for i := range fs {
+		infos[i], keys = dedupKeys(&fs[i], keys)
+		keyEnd[i] = int32(len(keys))
+	}
+	// Keys get ids through a map of their hashes, a fifth the size of one of
+	// whole keys; a key whose hash an unequal key already has (never seen
+	// in practice) gets its id from a map of its own.
+	seed := maphash.MakeSeed()
+	byHash := make(map[uint64]int32, len(keys))
+	var collided map[dedupKey]int32
+	var firstKey []int32 // the first key of each id
+	ids := make([]int32, len(keys))
+	for k := range keys {
+		h := maphash.Comparable(seed, keys[k])
+		id, ok := byHash[h]
+		switch {
+		case !ok:
+			id = int32(len(firstKey))
+			byHash[h] = id
+			firstKey = append(firstKey, int32(k))
+		case keys[firstKey[id]] != keys[k]:
+			if id, ok = collided[keys[k]]; !ok {
+				if collided == nil {
+					collided = map[dedupKey]int32{}
+				}
+				id = int32(len(firstKey))
+				collided[keys[k]] = id
+				firstKey = append(firstKey, int32(k))
+			}
+		}
+		ids[k] = id
+	}
+	// The buckets share one slice.
+	count := make([]int32, len(firstKey))
+	for _, id := range ids {
+		count[id]++
+	}
+	all := make([]int32, len(keys))
+	buckets := make([][]int32, len(firstKey))
+	off := int32(0)
+	for id, c := range count {
+		buckets[id] = all[off : off : off+c]
+		off += c
+	}
+	for i, k := 0, 0; k < len(keys); k++ {
+		for int32(k) == keyEnd[i] {
+			i++
+		}
+		buckets[ids[k]] = append(buckets[ids[k]], int32(i))
+	}
+	return infos, buckets
+}
+
+// linkCopies links the findings of one bucket that mergeable accepts,
+// appending each link to edges. Only findings of different tools are
+// compared: one tool's many findings under one key (a license rule on
+// go.mod) cost no pairs.
+func linkCopies(fs []Finding, infos []dedupInfo, b []int32, uf *unionFind, edges []edge) []edge {
+	link := func(a, b int32) {
+		if mergeable(&fs[a], &fs[b], &infos[a], &infos[b]) {
+			// A pair sharing several keys is linked more than once, which
+			// changes no group.
+			edges = append(edges, edge{a, b})
+			uf.union(int(a), int(b))
+		}
+	}
+	switch {
+	case len(b) < 2:
+	case len(b) == 2:
+		if fs[b[0]].Tool != fs[b[1]].Tool {
+			link(b[0], b[1])
+		}
+	default:
+		slices.SortStableFunc(b, func(x, y int32) int { return strings.Compare(fs[x].Tool, fs[y].Tool) })
+		for x := 0; x < len(b); {
+			end := x + 1 // end of x's tool's run
+			for end < len(b) && fs[b[end]].Tool == fs[b[x]].Tool {
+				end++
+			}
+			for ; x < end; x++ {
+				for y := end; y < len(b); y++ {
+					link(b[x], b[y])
+				}
+			}
+		}
+	}
+	return edges
+}
+
+// dedupEntry is one finding of Dedup's output: fs[kept] alone, or the merge
+// of members (kept first).
+type dedupEntry struct {
+	kept    int
+	members []int
+}
+
+// splitAmbiguous appends the entries of an ambiguous group: linked again
+// only through edges within one path, the parts in which every tool appears
+// once merged, the rest as reported.
+func splitAmbiguous(entries []dedupEntry, fs []Finding, infos []dedupInfo, g []int, edges []edge) []dedupEntry {
+	pos := make(map[int32]int, len(g))
+	for j, i := range g {
+		pos[int32(i)] = j
+	}
+	sub := newUnionFind(len(g))
+	for _, e := range edges {
+		if fs[e.a].Location.Path == fs[e.b].Location.Path {
+			sub.union(pos[e.a], pos[e.b])
+		}
+	}
+	for _, s := range sub.groups() {
+		members := make([]int, len(s))
+		for j, k := range s {
+			members[j] = g[k]
+		}
+		if len(members) > 1 && unambiguous(fs, infos, members) {
+			entries = append(entries, mergeEntry(fs, members))
+			continue
+		}
+		for _, i := range members {
+			entries = append(entries, dedupEntry{kept: i})
+		}
+	}
+	return entries
+}
+
+// edge links two findings Dedup found to be copies.
+type edge struct{ a, b int32 }
 
 // dedupInfo is what Dedup compares for one finding.
 type dedupInfo struct {
 	vuln    bool
-	version string   // vulnerabilities only; "" when the finding has none
-	keys    []string // findings sharing a key are candidates
+	version string // vulnerabilities only; "" when the finding has none
 }
 
-func dedupKeys(f Finding) dedupInfo {
-	const sep = "\x00"
+// dedupKey is a key findings are candidates under; line is 0 for
+// vulnerabilities, where is the package (vulnerabilities) or the path.
+type dedupKey struct {
+	kind               uint8
+	line               int
+	stage, where, what string
+}
+
+const (
+	keyVuln uint8 = iota + 1
+	keySecretFamily
+	keySecretIdentity
+	keyCheck
+)
+
+// dedupKeys appends f's keys to keys.
+func dedupKeys(f *Finding, keys []dedupKey) (dedupInfo, []dedupKey) {
 	if slices.Contains(f.Tags, "vulnerability") {
 		if name, version, ok := vulnPackage(f); ok {
-			info := dedupInfo{vuln: true, version: version}
-			for _, id := range idsOf(f, advisoryIDRE) {
-				info.keys = append(info.keys, strings.Join([]string{f.Stage, "vuln", name, id}, sep))
-			}
-			return info
+			return dedupInfo{vuln: true, version: version}, appendIDKeys(keys, f, dedupKey{kind: keyVuln, stage: f.Stage, where: name}, isAdvisoryID)
 		}
 	}
-	line := strconv.Itoa(max(f.Location.Line, 0))
+	line := max(f.Location.Line, 0)
 	if slices.Contains(f.Tags, "secret") {
 		if f.Location.Path == "" || f.Location.Line <= 0 {
-			return dedupInfo{}
+			return dedupInfo{}, keys
 		}
-		base := strings.Join([]string{f.Stage, "secret", f.Location.Path, line}, sep)
-		info := dedupInfo{keys: []string{base + sep + "family" + sep + secretFamily(f.RuleID)}}
+		keys = append(keys, dedupKey{keySecretFamily, line, f.Stage, f.Location.Path, secretFamily(f.RuleID)})
 		if id := normalizeSpace(f.Identity); id != "" {
-			info.keys = append(info.keys, base+sep+"identity"+sep+id)
+			keys = append(keys, dedupKey{keySecretIdentity, line, f.Stage, f.Location.Path, id})
 		}
-		return info
+		return dedupInfo{}, keys
 	}
-	var info dedupInfo
 	if f.Location.Path == "" {
-		return info
+		return dedupInfo{}, keys
 	}
-	for _, id := range idsOf(f, checkIDRE) {
-		info.keys = append(info.keys, strings.Join([]string{f.Stage, "check", f.Location.Path, line, id}, sep))
+	return dedupInfo{}, appendIDKeys(keys, f, dedupKey{kind: keyCheck, line: line, stage: f.Stage, where: f.Location.Path}, isCheckID)
+}
+
+// appendIDKeys appends base with each id of f: its RuleID and every tag
+// that isID accepts, once each.
+func appendIDKeys(keys []dedupKey, f *Finding, base dedupKey, isID func(string) bool) []dedupKey {
+	first := len(keys)
+	base.what = f.RuleID
+	keys = append(keys, base)
+	for _, t := range f.Tags {
+		if !isID(t) || slices.ContainsFunc(keys[first:], func(k dedupKey) bool { return k.what == t }) {
+			continue
+		}
+		base.what = t
+		keys = append(keys, base)
 	}
-	return info
+	return keys
 }
 
 // mergeable is checked for two findings that share a key: they come from
 // different tools (none of either's tools in the other's), and two versions
 // of a package, when both are known, agree.
-func mergeable(a, b Finding, ia, ib dedupInfo) bool {
-	for _, t := range toolsOf(a) {
-		if slices.Contains(toolsOf(b), t) {
+func mergeable(a, b *Finding, ia, ib *dedupInfo) bool {
+	if a.Tool == b.Tool || slices.Contains(b.AlsoFoundBy, a.Tool) || slices.Contains(a.AlsoFoundBy, b.Tool) {
+		return false
+	}
+	for _, t := range a.AlsoFoundBy {
+		if slices.Contains(b.AlsoFoundBy, t) {
 			return false
 		}
 	}
@@ -198,13 +336,13 @@ func mergeable(a, b Finding, ia, ib dedupInfo) bool {
 	return true
 }
 
-func toolsOf(f Finding) []string { return append([]string{f.Tool}, f.AlsoFoundBy...) }
+func toolsOf(f *Finding) []string { return append([]string{f.Tool}, f.AlsoFoundBy...) }
 
 // unambiguous: every tool appears once among the group's findings, and the
 // package versions they know agree (two findings linked only through a third
 // without a version may disagree).
 func unambiguous(fs []Finding, infos []dedupInfo, g []int) bool {
-	seen := map[string]bool{}
+	var seen []string // a group has few tools: a list beats a map
 	version := ""
 	for _, i := range g {
 		if v := infos[i].version; v != "" {
@@ -213,40 +351,51 @@ func unambiguous(fs []Finding, infos []dedupInfo, g []int) bool {
 			}
 			version = v
 		}
-		for _, t := range toolsOf(fs[i]) {
-			if seen[t] {
+		for _, t := range toolsOf(&fs[i]) {
+			if slices.Contains(seen, t) {
 				return false
 			}
-			seen[t] = true
+			seen = append(seen, t)
 		}
 	}
 	return true
 }
 
-func mergeGroup(fs []Finding, g []int) Finding {
-	members := make([]int, len(g))
-	copy(members, g)
-	sort.SliceStable(members, func(a, b int) bool {
-		x, y := fs[members[a]], fs[members[b]]
+// mergeEntry orders a group's members as a merge keeps them: the most
+// severe copy first (ties: the copy with a line, then the tool first in name
+// order).
+func mergeEntry(fs []Finding, g []int) dedupEntry {
+	members := slices.Clone(g)
+	slices.SortStableFunc(members, func(a, b int) int {
+		x, y := &fs[a], &fs[b]
 		if x.Severity != y.Severity {
-			return x.Severity > y.Severity
+			return cmp.Compare(y.Severity, x.Severity)
 		}
 		if hx, hy := x.Location.Line > 0, y.Location.Line > 0; hx != hy {
-			return hx
+			if hx {
+				return -1
+			}
+			return 1
 		}
-		if x.Tool != y.Tool {
-			return x.Tool < y.Tool
+		if c := strings.Compare(x.Tool, y.Tool); c != 0 {
+			return c
 		}
-		return members[a] < members[b]
+		return cmp.Compare(a, b)
 	})
+	return dedupEntry{kept: members[0], members: members}
+}
+
+// mergeGroup merges members, ordered by mergeEntry, into the first.
+func mergeGroup(fs []Finding, members []int) Finding {
 	kept := fs[members[0]]
 	kept.Tags = slices.Clone(kept.Tags)
 	var also, merged []string
 	also = append(also, kept.AlsoFoundBy...)
 	merged = append(merged, kept.MergedFingerprints...)
 	for _, i := range members[1:] {
-		f := fs[i]
-		also = append(also, toolsOf(f)...)
+		f := &fs[i]
+		also = append(also, f.Tool)
+		also = append(also, f.AlsoFoundBy...)
 		merged = append(merged, f.Fingerprint)
 		merged = append(merged, f.MergedFingerprints...)
 		for _, t := range f.Tags {
@@ -273,27 +422,57 @@ func sortedUnique(ss []string, drop string) []string {
 }
 
 var (
-	// advisoryIDRE matches the vulnerability ids tools give as aliases.
+	// advisoryIDRE matches the vulnerability ids tools give as aliases
+	// (isAdvisoryID checks the same without it).
 	advisoryIDRE = regexp.MustCompile(`^(CVE-\d{4}-\d{4,}|GHSA(-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|GSD-\d{4}-\d+)$`)
 	// checkIDRE matches the Aqua vulnerability database ids trivy and
 	// tfsec share for their checks.
 	checkIDRE = regexp.MustCompile(`^AVD-[A-Z0-9]+-\d+$`)
 )
 
-// idsOf is the RuleID and every tag that re matches.
-func idsOf(f Finding, re *regexp.Regexp) []string {
-	ids := []string{f.RuleID}
-	for _, t := range f.Tags {
-		if re.MatchString(t) && !slices.Contains(ids, t) {
-			ids = append(ids, t)
+// isAdvisoryID is advisoryIDRE.MatchString without a regexp run per tag.
+func isAdvisoryID(t string) bool {
+	for _, p := range [...]struct {
+		prefix string
+		min    int // digits after the year
+	}{{"CVE-", 4}, {"GO-", 4}, {"PYSEC-", 1}, {"RUSTSEC-", 1}, {"GSD-", 1}} {
+		if rest, ok := strings.CutPrefix(t, p.prefix); ok {
+			// yyyy-n...
+			return len(rest) >= 5+p.min && digits(rest[:4]) && rest[4] == '-' && digits(rest[5:])
 		}
 	}
-	return ids
+	rest, ok := strings.CutPrefix(t, "GHSA")
+	if !ok || len(rest) != 15 {
+		return false
+	}
+	for i := 0; i < 15; i += 5 {
+		if rest[i] != '-' {
+			return false
+		}
+		for _, c := range []byte(rest[i+1 : i+5]) {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+				return false
+			}
+		}
+	}
+	return true
 }
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isCheckID runs its regexp only on tags with the prefix it requires.
+func isCheckID(t string) bool { return strings.HasPrefix(t, "AVD-") && checkIDRE.MatchString(t) }
 
 // vulnPackage reads "name@version" (or "name") from the message's first
 // word; the message must also name the finding's RuleID.
-func vulnPackage(f Finding) (name, version string, ok bool) {
+func vulnPackage(f *Finding) (name, version string, ok bool) {
 	msg := strings.TrimSpace(f.Message)
 	word, _, _ := strings.Cut(msg, " ")
 	if word == "" || f.RuleID == "" || !strings.Contains(msg, f.RuleID) {
@@ -310,10 +489,29 @@ func vulnPackage(f Finding) (name, version string, ok bool) {
 	return name, strings.TrimPrefix(strings.TrimPrefix(version, "v"), "V"), true
 }
 
-var packageSepRE = regexp.MustCompile(`[-_.]+`)
-
+// normalizePackage lowercases name and turns each run of "-", "_" and "."
+// into one "-".
 func normalizePackage(name string) string {
-	return packageSepRE.ReplaceAllString(strings.ToLower(name), "-")
+	s := strings.ToLower(name)
+	if !strings.ContainsAny(s, "_.") && !strings.Contains(s, "--") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	sep := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '_' || c == '.' {
+			if !sep {
+				b.WriteByte('-')
+			}
+			sep = true
+			continue
+		}
+		sep = false
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // secretFamily is the rule id's first word: aws-access-token -> aws.

@@ -2,11 +2,13 @@
 package findings
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -177,15 +179,42 @@ func (f Finding) Validate() error {
 // tool, rule, path and identity. Lines and columns are left out so a finding
 // moved to another line keeps its fingerprint.
 func Fingerprint(f Finding) string {
-	h := sha256.New()
-	for _, part := range []string{f.Stage, f.Tool, f.RuleID, f.Location.Path, normalizeSpace(f.Identity)} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	return fingerprint(&f)
 }
 
-func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+func fingerprint(f *Finding) string {
+	// One buffer hashed at once is the same digest as the parts written one
+	// by one, without an allocation per part.
+	var stack [256]byte
+	buf := stack[:0]
+	for _, part := range [...]string{f.Stage, f.Tool, f.RuleID, f.Location.Path, normalizeSpace(f.Identity)} {
+		buf = append(buf, part...)
+		buf = append(buf, 0)
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:16])
+}
+
+func normalizeSpace(s string) string {
+	if spaceNormal(s) {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// spaceNormal reports whether s is ASCII with single spaces only between
+// words, which normalizeSpace returns unchanged.
+func spaceNormal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' '):
+			return false
+		}
+	}
+	return true
+}
 
 // AssignFingerprints sets Fingerprint on every finding. Findings that would
 // share one (the same rule twice in a file with the same identity) get an
@@ -195,45 +224,192 @@ func AssignFingerprints(fs []Finding) {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		la, lb := fs[idx[a]].Location, fs[idx[b]].Location
-		if la.Line != lb.Line {
-			return la.Line < lb.Line
+	slices.SortFunc(idx, func(a, b int) int {
+		la, lb := &fs[a].Location, &fs[b].Location
+		if c := cmp.Compare(la.Line, lb.Line); c != 0 {
+			return c
 		}
-		return la.Column < lb.Column
+		if c := cmp.Compare(la.Column, lb.Column); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // stable
 	})
-	seen := map[string]int{}
+	seen := make(map[string]int, len(fs))
 	for _, i := range idx {
-		base := Fingerprint(fs[i])
+		base := fingerprint(&fs[i])
 		n := seen[base]
 		seen[base] = n + 1
 		if n == 0 {
 			fs[i].Fingerprint = base
 		} else {
-			fs[i].Fingerprint = fmt.Sprintf("%s:%d", base, n+1)
+			fs[i].Fingerprint = base + ":" + strconv.Itoa(n+1)
 		}
 	}
 }
 
-// Sort orders findings most severe first, then by path, line and rule, so
-// reports are stable from run to run.
+// Sort orders findings most severe first, then by path, line, tool and rule,
+// so reports are stable from run to run; findings that tie keep their order.
 func Sort(fs []Finding) {
-	sort.SliceStable(fs, func(a, b int) bool {
-		x, y := fs[a], fs[b]
-		if x.Severity != y.Severity {
-			return x.Severity > y.Severity
+	sorted := true
+	for i := 1; i < len(fs) && sorted; i++ {
+		sorted = compareFindings(&fs[i-1], &fs[i]) <= 0
+	}
+	if sorted {
+		return
+	}
+	permute(fs, sortOrder(len(fs), func(i int) *Finding { return &fs[i] }))
+}
+
+// sortOrder is the order Sort puts n findings in, finding i being at(i):
+// the i of the first, then of the second, ...
+//
+// It sorts small keys (a path is its rank among the paths), not findings:
+// comparing them does not chase strings all over the heap, and moving them
+// does not copy whole findings.
+func sortOrder(n int, at func(int) *Finding) []int {
+	ids := map[string]int32{}
+	var paths []string
+	keys := make([]sortKey, n)
+	for i := range n {
+		f := at(i)
+		id, ok := ids[f.Location.Path]
+		if !ok {
+			id = int32(len(paths))
+			ids[f.Location.Path] = id
+			paths = append(paths, f.Location.Path)
 		}
-		if x.Location.Path != y.Location.Path {
-			return x.Location.Path < y.Location.Path
+		keys[i] = sortKey{sev: f.Severity, line: f.Location.Line, path: id, i: int32(i), tool: f.Tool, rule: f.RuleID}
+	}
+	byPath := make([]int32, len(paths))
+	for i := range byPath {
+		byPath[i] = int32(i)
+	}
+	slices.SortFunc(byPath, func(a, b int32) int { return strings.Compare(paths[a], paths[b]) })
+	rank := make([]int32, len(paths))
+	for r, id := range byPath {
+		rank[id] = int32(r)
+	}
+	for i := range keys {
+		keys[i].path = rank[keys[i].path]
+	}
+	keys = sortKeys(keys)
+	order := make([]int, n)
+	for i, k := range keys {
+		order[i] = int(k.i)
+	}
+	return order
+}
+
+// sortKeys sorts keys stably. Keys already in a few sorted runs (a
+// report's findings are its stages' sorted lists one after the other) are
+// merged; others go to pdqsort.
+func sortKeys(keys []sortKey) []sortKey {
+	runs := []int{0}
+	for i := 1; i < len(keys) && len(runs) <= len(keys)/16; i++ {
+		if compareKeys(&keys[i], &keys[i-1]) < 0 {
+			runs = append(runs, i)
 		}
-		if x.Location.Line != y.Location.Line {
-			return x.Location.Line < y.Location.Line
+	}
+	if len(runs) > len(keys)/16 {
+		slices.SortFunc(keys, func(x, y sortKey) int { return compareKeys(&x, &y) })
+		return keys
+	}
+	if len(runs) == 1 {
+		return keys
+	}
+	runs = append(runs, len(keys))
+	tmp := make([]sortKey, len(keys))
+	for len(runs) > 2 {
+		merged := runs[:0]
+		for k := 0; k+1 < len(runs); k += 2 {
+			lo, mid := runs[k], runs[k+1]
+			merged = append(merged, lo)
+			if k+2 == len(runs) {
+				copy(tmp[lo:mid], keys[lo:mid])
+				break
+			}
+			hi := runs[k+2]
+			i, j, o := lo, mid, lo
+			for i < mid && j < hi {
+				if compareKeys(&keys[j], &keys[i]) < 0 {
+					tmp[o] = keys[j]
+					j++
+				} else {
+					tmp[o] = keys[i]
+					i++
+				}
+				o++
+			}
+			o += copy(tmp[o:], keys[i:mid])
+			copy(tmp[o:], keys[j:hi])
 		}
-		if x.Tool != y.Tool {
-			return x.Tool < y.Tool
+		runs = append(merged, len(keys))
+		keys, tmp = tmp, keys
+	}
+	return keys
+}
+
+func compareKeys(x, y *sortKey) int {
+	switch {
+	case x.sev != y.sev:
+		return cmp.Compare(y.sev, x.sev)
+	case x.path != y.path:
+		return cmp.Compare(x.path, y.path)
+	case x.line != y.line:
+		return cmp.Compare(x.line, y.line)
+	}
+	if c := strings.Compare(x.tool, y.tool); c != 0 {
+		return c
+	}
+	if c := strings.Compare(x.rule, y.rule); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.i, y.i) // stable
+}
+
+// sortKey is what Sort compares of finding i.
+type sortKey struct {
+	sev        Severity
+	line       int
+	path, i    int32
+	tool, rule string
+}
+
+func compareFindings(x, y *Finding) int {
+	if x.Severity != y.Severity {
+		return cmp.Compare(y.Severity, x.Severity)
+	}
+	if c := strings.Compare(x.Location.Path, y.Location.Path); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(x.Location.Line, y.Location.Line); c != 0 {
+		return c
+	}
+	if c := strings.Compare(x.Tool, y.Tool); c != 0 {
+		return c
+	}
+	return strings.Compare(x.RuleID, y.RuleID)
+}
+
+// permute puts fs[idx[i]] at i for every i, following each cycle once;
+// idx is used up.
+func permute(fs []Finding, idx []int) {
+	for i := range idx {
+		if idx[i] < 0 || idx[i] == i {
+			continue
 		}
-		return x.RuleID < y.RuleID
-	})
+		tmp, j := fs[i], i
+		for {
+			k := idx[j]
+			idx[j] = -1
+			if k == i {
+				fs[j] = tmp
+				break
+			}
+			fs[j] = fs[k]
+			j = k
+		}
+	}
 }
 
 // Counts tallies findings by severity name.
@@ -242,12 +418,17 @@ type Counts map[string]int
 // CountBySeverity returns a tally with every severity present (zero or not),
 // so JSON consumers always see the same keys.
 func CountBySeverity(fs []Finding) Counts {
+	var n [SeverityCritical + 1]int
 	c := Counts{}
-	for _, s := range Severities() {
-		c[s.String()] = 0
-	}
 	for _, f := range fs {
-		c[f.Severity.String()]++
+		if f.Severity.Valid() {
+			n[f.Severity]++
+		} else {
+			c[f.Severity.String()]++
+		}
+	}
+	for _, s := range Severities() {
+		c[s.String()] = n[s]
 	}
 	return c
 }

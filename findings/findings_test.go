@@ -2,6 +2,10 @@ package findings
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 )
 
@@ -79,6 +83,48 @@ func TestValidate(t *testing.T) {
 	} {
 		if f.Validate() == nil {
 			t.Errorf("%+v accepted", f)
+		}
+	}
+}
+
+// Sort is the stable sort by its documented order: checked against
+// sort.SliceStable on random findings with many ties, and on findings
+// already sorted in runs (a report's stages one after the other).
+func TestSortIsStableByDocumentedOrder(t *testing.T) {
+	less := func(x, y Finding) bool {
+		if x.Severity != y.Severity {
+			return x.Severity > y.Severity
+		}
+		if x.Location.Path != y.Location.Path {
+			return x.Location.Path < y.Location.Path
+		}
+		if x.Location.Line != y.Location.Line {
+			return x.Location.Line < y.Location.Line
+		}
+		if x.Tool != y.Tool {
+			return x.Tool < y.Tool
+		}
+		return x.RuleID < y.RuleID
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 3, 50, 1000, 5000} {
+		fs := make([]Finding, n)
+		for i := range fs {
+			fs[i] = Finding{Severity: Severity(r.IntN(7) - 1), Tool: fmt.Sprint("t", r.IntN(3)), RuleID: fmt.Sprint("r", r.IntN(3)),
+				Location: Location{Path: fmt.Sprint("p", r.IntN(4)), Line: r.IntN(4) - 1}, Message: fmt.Sprint(i)}
+		}
+		for _, runs := range []int{1, 8} {
+			in := slices.Clone(fs)
+			for k := 0; runs > 1 && k < runs; k++ {
+				part := in[k*n/runs : (k+1)*n/runs]
+				sort.SliceStable(part, func(a, b int) bool { return less(part[a], part[b]) })
+			}
+			want := slices.Clone(in)
+			sort.SliceStable(want, func(a, b int) bool { return less(want[a], want[b]) })
+			Sort(in)
+			if !slices.EqualFunc(in, want, func(a, b Finding) bool { return a.Message == b.Message }) {
+				t.Fatalf("%d findings in %d sorted runs: not the stable order", n, runs)
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dagsec/dagsec/internal/readfile"
 	"github.com/dagsec/dagsec/pipeline"
 )
 
@@ -79,7 +80,7 @@ func LoadHistory(dir string) ([]SavedRun, error) {
 	}
 	runs := make([]SavedRun, 0, len(files))
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readfile.Read(f, pipeline.MaxReportSize)
 		if err != nil {
 			return nil, err
 		}

@@ -172,15 +172,18 @@ func TestBrokenToolsFailClosed(t *testing.T) {
 func TestToolErrorCanOnlyWarnWhenPolicySaysSo(t *testing.T) {
 	pol := preset(t, "default")
 	sp := pol.Stages[stages.Secrets]
-	sp.OnToolError = policies.ErrorAction("warn")
+	sp.PerTool = map[string]policies.ToolPolicy{"gitleaks": {OnError: policies.ErrorWarn}}
 	pol.Stages[stages.Secrets] = sp
 	rep := runOn(t, testenv.Dir(t, testenv.CleanFiles()), testenv.FakeTools(t, "gitleaks", "exit 2"), pol)
 	s := stage(t, rep, stages.Secrets)
 	if s.Status != policies.StatusWarned || rep.ExitCode != 0 {
-		t.Fatalf("on_tool_error warn: stage %s exit %d", s.Status, rep.ExitCode)
+		t.Fatalf("per_tool on_error warn: stage %s exit %d", s.Status, rep.ExitCode)
 	}
-	if !strings.Contains(s.Reason, "gitleaks") {
-		t.Errorf("warning reason %q does not name the failed tool", s.Reason)
+	if !strings.Contains(s.Reason, "gitleaks") || !strings.Contains(s.Reason, "per_tool.gitleaks.on_error: warn") {
+		t.Errorf("warning reason %q does not name the failed tool and the setting that allowed it", s.Reason)
+	}
+	if len(s.Tools) != 1 || s.Tools[0].Error == "" || s.Tools[0].ErrorAllowed != "per_tool.gitleaks.on_error: warn" {
+		t.Errorf("the tool's report does not say its error was allowed: %+v", s.Tools)
 	}
 }
 

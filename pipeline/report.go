@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/readfile"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/sarifio"
 )
@@ -107,9 +109,15 @@ type ToolReport struct {
 	DurationMS int64  `json:"duration_ms"`
 	Findings   int    `json:"findings"`
 	Error      string `json:"error,omitempty"`
+	// ErrorAllowed names the policy setting that let Error pass the gate
+	// (per_tool.<tool>.on_error: warn); "" when the error blocks.
+	ErrorAllowed string `json:"error_allowed,omitempty"`
 	// Skipped says why a tool of the stage did not run (no files in its
 	// language, or not available to this runner).
 	Skipped string `json:"skipped,omitempty"`
+	// Network is what network the tool had where the runner decides it:
+	// "none", or why a tool that needs none still had the host's.
+	Network string `json:"network,omitempty"`
 	// Database is the vulnerability database the tool used, as it said.
 	Database  string   `json:"database,omitempty"`
 	Artifacts []string `json:"artifacts,omitempty"`
@@ -159,6 +167,23 @@ func (r *Report) Err() error {
 		merr = multierror.Append(merr, errors.New(e))
 	}
 	return merr.ErrorOrNil()
+}
+
+// MaxReportSize caps a saved run report read back (ReadReportFile); a
+// report of 100,000 findings is about 60 MB.
+const MaxReportSize = 256 << 20
+
+// ReadReportFile reads and checks a saved run report; errors name path.
+func ReadReportFile(path string) (*Report, error) {
+	data, err := readfile.Read(path, MaxReportSize)
+	if err != nil {
+		return nil, err
+	}
+	r, err := ReadReport(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 // ReadReport loads a saved run report, checking its schema version and the
@@ -254,8 +279,12 @@ func annotateResults(log *sarif.Report, runs []sarifio.ToolRun) error {
 }
 
 func annotateResult(res *sarif.Result, f findings.Finding) {
-	if res.Properties == nil {
-		res.Properties = sarif.Properties{}
+	if len(f.AlsoFoundBy) > 0 || len(f.MergedFingerprints) > 0 {
+		// sarifio.Merge shares a properties map between results.
+		res.Properties = maps.Clone(res.Properties)
+		if res.Properties == nil {
+			res.Properties = sarif.Properties{}
+		}
 	}
 	if len(f.AlsoFoundBy) > 0 {
 		res.Properties["alsoFoundBy"] = slices.Clone(f.AlsoFoundBy)
@@ -284,9 +313,9 @@ func annotateResult(res *sarif.Result, f findings.Finding) {
 			WithGuid(suppressionGUID(f.Fingerprint, s.Source)).
 			WithLocation(loc)
 		sup.Properties = sarif.Properties{}
-		for k, v := range map[string]string{"owner": s.Owner, "expires": s.Expires, "source": s.Source} {
-			if v != "" {
-				sup.Properties[k] = v
+		for _, p := range [...]struct{ k, v string }{{"owner", s.Owner}, {"expires", s.Expires}, {"source", s.Source}} {
+			if p.v != "" {
+				sup.Properties[p.k] = p.v
 			}
 		}
 		res.Suppressions = append(res.Suppressions, sup)
@@ -341,10 +370,36 @@ func SARIFFileName(n int) string {
 // toolRuns lists the SARIF runs: one per tool of a stage that completed.
 func (r *Report) toolRuns() []sarifio.ToolRun {
 	type key struct{ stage, tool string }
-	byTool := map[key][]findings.Finding{}
-	for _, f := range r.Findings {
-		k := key{f.Stage, f.Tool}
-		byTool[k] = append(byTool[k], f)
+	// One copy of the findings, grouped by tool in report order: appending
+	// to a slice per tool would copy each finding several times over.
+	ids := map[key]int{}
+	var keys []key
+	var count []int
+	group := make([]int, len(r.Findings))
+	for i := range r.Findings {
+		k := key{r.Findings[i].Stage, r.Findings[i].Tool}
+		id, ok := ids[k]
+		if !ok {
+			id = len(keys)
+			ids[k] = id
+			keys, count = append(keys, k), append(count, 0)
+		}
+		group[i] = id
+		count[id]++
+	}
+	grouped := make([]findings.Finding, len(r.Findings))
+	parts := make([][]findings.Finding, len(keys))
+	off := 0
+	for id, n := range count {
+		parts[id] = grouped[off : off : off+n]
+		off += n
+	}
+	for i, id := range group {
+		parts[id] = append(parts[id], r.Findings[i])
+	}
+	byTool := make(map[key][]findings.Finding, len(keys))
+	for id, k := range keys {
+		byTool[k] = parts[id]
 	}
 	var runs []sarifio.ToolRun
 	done := map[key]bool{}

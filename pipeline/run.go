@@ -158,7 +158,7 @@ func (rec *recorder) stagingURL() string {
 func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, rec *recorder) NodeResult {
 	history := sp.History || (cfg.History && name == stages.Secrets)
 	opts := stages.Options{
-		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, Timeout: sp.Timeout,
+		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, Timeout: sp.Timeout, ToolTimeouts: sp.ToolTimeouts(),
 		Rulesets: sp.Rulesets, UnreachableSeverity: sp.UnreachableSeverity, Licenses: sp.Licenses,
 		DBRefresh: sp.DBRefresh, VulnDB: cfg.VulnDB, VulnDBName: cfg.VulnDBName, Offline: cfg.Offline,
 	}
@@ -199,9 +199,16 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	}
 	wg.Wait()
 
-	var all []findings.Finding
+	n := 0
+	for _, o := range outs {
+		n += len(o.findings)
+	}
+	all := make([]findings.Finding, 0, n)
 	var toolErrs []error
 	for _, o := range outs {
+		if o.err != nil {
+			o.tool.ErrorAllowed = sp.AllowedToolError(o.tool.Name)
+		}
 		sr.Tools = append(sr.Tools, o.tool)
 		if o.err != nil {
 			toolErrs = append(toolErrs, o.err)
@@ -350,9 +357,9 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	}
 	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Image: p.Step.Image, Runner: r.Kind()}
 	fail := func(err error) (ToolReport, []findings.Finding, map[string][]byte, error) {
-		err = fmt.Errorf("%s: %w", p.Step.Tool, err)
-		tr.Error = err.Error()
-		return tr, nil, nil, err
+		te := &policies.ToolError{Tool: p.ToolName(), Err: err}
+		tr.Error = te.Error()
+		return tr, nil, nil, te
 	}
 	if err := p.Step.Validate(); err != nil {
 		return fail(err)
@@ -360,6 +367,7 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	res, err := r.Run(ctx, p.Step)
 	tr.ExitCode = res.ExitCode
 	tr.DurationMS = res.Duration.Milliseconds()
+	tr.Network = res.Network
 	if res.ToolVersion != "" {
 		tr.Version = res.ToolVersion
 	}
@@ -417,9 +425,9 @@ func runInline(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []find
 		err = validate(fs)
 	}
 	if err != nil {
-		err = fmt.Errorf("%s: %w", p.Tool, err)
-		tr.Error = err.Error()
-		return tr, nil, nil, err
+		te := &policies.ToolError{Tool: p.ToolName(), Err: err}
+		tr.Error = te.Error()
+		return tr, nil, nil, te
 	}
 	tr.Findings = len(fs)
 	return tr, fs, nil, nil

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -54,19 +55,32 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 	var v Verdict
 	noun := "finding"
 	var at, below []findings.Finding
-	for _, f := range fs {
+	nat, nbelow := 0, 0
+	for i := range fs {
+		f := &fs[i]
+		switch {
+		case f.Suppressed != nil, f.Baseline == findings.BaselineKnown:
+		case !f.Severity.Valid() || f.Severity >= threshold:
+			nat++
+		default:
+			nbelow++
+		}
+	}
+	at, below = make([]findings.Finding, 0, nat), make([]findings.Finding, 0, nbelow)
+	for i := range fs {
+		f := &fs[i]
 		if f.Baseline != "" {
 			noun = "new finding"
 		}
 		switch {
 		case f.Suppressed != nil:
 			v.Suppressed++
-		case !Gates(f):
+		case f.Baseline == findings.BaselineKnown:
 			v.Known++
 		case !f.Severity.Valid() || f.Severity >= threshold:
-			at = append(at, f)
+			at = append(at, *f)
 		default:
-			below = append(below, f)
+			below = append(below, *f)
 		}
 	}
 
@@ -104,18 +118,34 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 	if len(toolErrs) == 0 {
 		return v
 	}
-	errText := toolErrorText(toolErrs)
-	switch {
-	case sp.OnToolError == ErrorWarn && v.Status == StatusBlocked:
-		v.Reason += "; " + errText + " (on_tool_error: warn)"
-	case sp.OnToolError == ErrorWarn:
-		v.Reason = joinReason(errText+" (on_tool_error: warn)", v.Reason, len(fs) > 0)
-		v.Status = StatusWarned
-	default:
-		v.Reason = joinReason(errText, v.Reason, len(fs) > 0)
+	blocking, allowed := splitToolErrors(sp, toolErrs)
+	if len(blocking) > 0 {
+		v.Reason = joinReason(toolErrorText(blocking), v.Reason, len(fs) > 0)
 		v.Status = StatusError
+		return v
+	}
+	errText := toolErrorText(allowed) + " (allowed by " + allowedBy(sp, allowed) + ")"
+	if v.Status == StatusBlocked {
+		v.Reason += "; " + errText
+	} else {
+		v.Reason = joinReason(errText, v.Reason, len(fs) > 0)
+		v.Status = StatusWarned
 	}
 	return v
+}
+
+// allowedBy names the per_tool settings that allowed errs.
+func allowedBy(sp StagePolicy, errs []error) string {
+	var out []string
+	for _, err := range errs {
+		var te *ToolError
+		if errors.As(err, &te) {
+			if s := sp.AllowedToolError(te.Tool); s != "" && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func joinReason(first, rest string, withRest bool) string {

@@ -24,7 +24,16 @@ func TestEvaluate(t *testing.T) {
 	gate := func(blockOn findings.Severity, warnOnly bool, onErr ErrorAction) StagePolicy {
 		return StagePolicy{Enabled: true, BlockOn: blockOn, WarnOnly: warnOnly, OnToolError: onErr}
 	}
-	errTool := errors.New("gitleaks: exited with code 2: fatal\nsecond line of stderr")
+	errTool := &ToolError{Tool: "gitleaks", Err: errors.New("exited with code 2: fatal\nsecond line of stderr")}
+	osvTimeout := &ToolError{Tool: "osv-scanner", Err: errors.New("timed out after 5m0s")}
+	// allow lets tools' errors only warn, as per_tool on_error: warn does.
+	allow := func(sp StagePolicy, tools ...string) StagePolicy {
+		sp.PerTool = map[string]ToolPolicy{}
+		for _, t := range tools {
+			sp.PerTool[t] = ToolPolicy{OnError: ErrorWarn}
+		}
+		return sp
+	}
 	fs := func(sevs ...findings.Severity) []findings.Finding {
 		var out []findings.Finding
 		for _, s := range sevs {
@@ -54,14 +63,22 @@ func TestEvaluate(t *testing.T) {
 			StatusWarned, "warn only: 2 findings at or above high (2 critical)", 0},
 		{"tool error blocks", stages.Secrets, gate(info, false, ErrorBlock), nil, []error{errTool},
 			StatusError, "1 tool error: gitleaks: exited with code 2: fatal ...", 0},
-		{"tool error with warn", stages.Secrets, gate(info, false, ErrorWarn), nil, []error{errTool},
-			StatusWarned, "1 tool error: gitleaks: exited with code 2: fatal ... (on_tool_error: warn)", 0},
+		{"tool error the tool's on_error allows", stages.Secrets, allow(gate(info, false, ErrorBlock), "gitleaks"), nil, []error{errTool},
+			StatusWarned, "1 tool error: gitleaks: exited with code 2: fatal ... (allowed by per_tool.gitleaks.on_error: warn)", 0},
+		{"stage-wide warn no longer relaxes", stages.Secrets, gate(info, false, ErrorWarn), nil, []error{errTool},
+			StatusError, "1 tool error: gitleaks: exited with code 2: fatal ...", 0},
+		{"another tool's on_error does not allow", stages.SCA, allow(gate(high, false, ErrorBlock), "trivy"), nil, []error{osvTimeout},
+			StatusError, "1 tool error: osv-scanner: timed out after 5m0s", 0},
+		{"one allowed, one not: errors", stages.SCA, allow(gate(high, false, ErrorBlock), "osv-scanner"), nil, []error{osvTimeout, errors.New("plan: no go.mod")},
+			StatusError, "1 tool error: plan: no go.mod", 0},
+		{"an error not tied to a tool never passes", stages.SCA, allow(gate(high, false, ErrorBlock), "osv-scanner"), nil, []error{errors.New("osv-scanner: x")},
+			StatusError, "1 tool error: osv-scanner: x", 0},
 		{"tool error under warn_only still errors", stages.SCA, gate(high, true, ErrorBlock), nil, []error{errors.New("a"), errors.New("b")},
 			StatusError, "2 tool errors: a; b", 0},
 		{"tool error and findings", stages.SCA, gate(high, false, ErrorBlock), fs(crit), []error{errors.New("osv: timeout")},
 			StatusError, "1 tool error: osv: timeout; 1 finding at or above high (1 critical)", 1},
-		{"warned tool error does not hide blocking findings", stages.SCA, gate(high, false, ErrorWarn), fs(crit), []error{errors.New("osv: timeout")},
-			StatusBlocked, "1 finding at or above high (1 critical); 1 tool error: osv: timeout (on_tool_error: warn)", 1},
+		{"allowed tool error does not hide blocking findings", stages.SCA, allow(gate(high, false, ErrorBlock), "osv-scanner"), fs(crit), []error{osvTimeout},
+			StatusBlocked, "1 finding at or above high (1 critical); 1 tool error: osv-scanner: timed out after 5m0s (allowed by per_tool.osv-scanner.on_error: warn)", 1},
 		{"nil tool error still counts", stages.SCA, gate(high, false, ErrorBlock), nil, []error{nil},
 			StatusError, "1 tool error: unknown error", 0},
 		{"secrets default blocks on info", stages.Secrets, def.Stage(stages.Secrets), fs(info), nil,

@@ -60,7 +60,7 @@ const CurrentVersion = 1
 
 var (
 	topKeys   = []string{"version", "extends", "production_branch", "stages", "suppressions", "targets"}
-	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "config", "baseline", "severity"}
+	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "per_tool", "config", "baseline", "severity"}
 	// stageOnlyKeys are the settings of a single stage, listed after
 	// stageKeys in this order.
 	stageOnlyKeys = []struct{ key, stage string }{
@@ -125,6 +125,7 @@ type rawStage struct {
 	warnOnly    *bool
 	onToolError *ErrorAction
 	timeout     *time.Duration
+	perTool     *map[string]ToolPolicy
 	config      *string
 	baseline    *string
 	history     *bool
@@ -158,6 +159,12 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.WarnOnly, rs.warnOnly)
 		set(&sp.OnToolError, rs.onToolError)
 		set(&sp.Timeout, rs.timeout)
+		if rs.perTool != nil {
+			sp.PerTool = nil
+			if len(*rs.perTool) > 0 {
+				sp.PerTool = maps.Clone(*rs.perTool)
+			}
+		}
 		set(&sp.Config, rs.config)
 		set(&sp.Baseline, rs.baseline)
 		set(&sp.History, rs.history)
@@ -356,14 +363,20 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 		case "on_tool_error":
 			if s, ok := p.str(v, at); ok {
 				switch a := ErrorAction(s); a {
-				case ErrorBlock, ErrorWarn:
+				case ErrorBlock:
 					rs.onToolError = &a
+				case ErrorWarn:
+					// A stage-wide warn would let any of its tools fail
+					// unnoticed, a missing report included.
+					p.errorf(v, "%s: warn is not allowed for a whole stage; name each tool whose errors may only warn, e.g. per_tool: {%s: {on_error: warn}}", at, exampleTool(name))
 				default:
-					p.errorf(v, "%s: want block or warn, got %s", at, quote(s))
+					p.errorf(v, "%s: want block, got %s (per_tool.<tool>.on_error: warn relaxes one tool)", at, quote(s))
 				}
 			}
 		case "timeout":
 			rs.timeout = p.duration(v, at)
+		case "per_tool":
+			rs.perTool = p.perTool(name, v, at)
 		case "config":
 			rs.config = p.relPath(v, at)
 		case "baseline":

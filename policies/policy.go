@@ -52,8 +52,11 @@ type StagePolicy struct {
 	BlockOn     findings.Severity
 	WarnOnly    bool
 	OnToolError ErrorAction
-	// Timeout applies to each tool run.
+	// Timeout applies to each tool run; PerTool may set a tool's own.
 	Timeout time.Duration
+	// PerTool holds settings of single tools (timeout, on_error); nil
+	// means none. A file's map replaces the base's.
+	PerTool map[string]ToolPolicy
 	// Config and Baseline are paths relative to the scanned source; "" is unset.
 	Config   string
 	Baseline string
@@ -88,6 +91,7 @@ func (sp StagePolicy) clone() StagePolicy {
 	sp.Licenses.Allow = slices.Clone(sp.Licenses.Allow)
 	sp.Licenses.Deny = slices.Clone(sp.Licenses.Deny)
 	sp.Severity = maps.Clone(sp.Severity)
+	sp.PerTool = maps.Clone(sp.PerTool)
 	return sp
 }
 
@@ -313,8 +317,14 @@ func (p *Policy) Marshal() ([]byte, error) {
 		}
 		addPair(m, "block_on", strNode(sp.BlockOn.String()))
 		addPair(m, "warn_only", boolNode(sp.WarnOnly))
+		if sp.OnToolError != ErrorBlock {
+			return nil, fmt.Errorf("policy %s: stage %s: on_tool_error is %q; only block is allowed (per_tool.<tool>.on_error: warn relaxes one tool)", p.Name, name, sp.OnToolError)
+		}
 		addPair(m, "on_tool_error", strNode(string(sp.OnToolError)))
 		addPair(m, "timeout", strNode(formatDuration(sp.Timeout)))
+		if len(sp.PerTool) > 0 {
+			addPair(m, "per_tool", marshalPerTool(sp.PerTool))
+		}
 		if sp.Config != "" {
 			addPair(m, "config", strNode(sp.Config))
 		}

@@ -201,7 +201,7 @@ stages:
     blok_on: info
 `
 	_, err := Parse([]byte(src), "policy.yaml", "")
-	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, severity, history); did you mean "block_on"?`
+	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, history); did you mean "block_on"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -250,7 +250,14 @@ func TestBadInputs(t *testing.T) {
 		{"duplicate key", "stages:\n  secrets:\n    enabled: true\n    enabled: false\n", 4, `duplicate key "enabled" in stages.secrets (first at line 3)`},
 		{"duplicate stage", "stages:\n  sca: {}\n  sca: {}\n", 3, `duplicate key "sca" in stages (first at line 2)`},
 		{"history outside secrets", "stages:\n  sast:\n    history: true\n", 3, "stages.sast.history: history only applies to the secrets stage"},
-		{"bad on_tool_error", "stages:\n  sca:\n    on_tool_error: ignore\n", 3, `stages.sca.on_tool_error: want block or warn, got "ignore"`},
+		{"bad on_tool_error", "stages:\n  sca:\n    on_tool_error: ignore\n", 3, `stages.sca.on_tool_error: want block, got "ignore"`},
+		{"stage-wide on_tool_error warn", "stages:\n  sca:\n    on_tool_error: warn\n", 3, `stages.sca.on_tool_error: warn is not allowed for a whole stage; name each tool whose errors may only warn, e.g. per_tool: {govulncheck: {on_error: warn}}`},
+		{"per_tool unknown tool", "stages:\n  sca:\n    per_tool:\n      gosec: {timeout: 1m}\n", 4, `stages.sca.per_tool: `},
+		{"per_tool unknown key", "stages:\n  sca:\n    per_tool:\n      trivy: {timout: 1m}\n", 4, `unknown key "timout" in stages.sca.per_tool.trivy (known: timeout, on_error); did you mean "timeout"?`},
+		{"per_tool bad on_error", "stages:\n  sca:\n    per_tool:\n      trivy:\n        on_error: pass\n", 5, `stages.sca.per_tool.trivy.on_error: want block or warn, got "pass"`},
+		{"per_tool bad timeout", "stages:\n  sca:\n    per_tool:\n      trivy: {timeout: soon}\n", 4, `stages.sca.per_tool.trivy.timeout: invalid duration`},
+		{"per_tool not a mapping", "stages:\n  sca:\n    per_tool: [trivy]\n", 3, `stages.sca.per_tool: want a mapping of tools to settings`},
+		{"per_tool tool not a mapping", "stages:\n  sca:\n    per_tool:\n      trivy: warn\n", 4, `stages.sca.per_tool.trivy: want a mapping with timeout or on_error, got`},
 		{"absolute config", "stages:\n  secrets:\n    config: /etc/gitleaks.toml\n", 3, `stages.secrets.config: "/etc/gitleaks.toml" must be a file path inside the source`},
 		{"escaping baseline", "stages:\n  secrets:\n    baseline: ../other/baseline.json\n", 3, "stages.secrets.baseline:"},
 		{"config not a string", "stages:\n  secrets:\n    config: 12\n", 3, `stages.secrets.config: want a string, got "12" (quote it`},
@@ -299,7 +306,7 @@ func TestBadInputs(t *testing.T) {
 		{"empty ruleset list", "stages:\n  sast:\n    rulesets: []\n", 3, "stages.sast.rulesets: the list is empty"},
 		{"rulesets not a list", "stages:\n  sast:\n    rulesets: p/jwt\n", 3, `stages.sast.rulesets: want a list of semgrep rulesets, got "p/jwt"`},
 		{"unknown key under licenses", "stages:\n  licenses:\n    denny: [MIT]\n", 3,
-			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, config, baseline, severity, allow, deny, unknown_license); did you mean "deny"?`},
+			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, allow, deny, unknown_license); did you mean "deny"?`},
 		{"unknown key under sast", "stages:\n  sast:\n    ruleset: [p/jwt]\n", 3, `did you mean "rulesets"?`},
 		{"unknown key under sca", "stages:\n  sca:\n    db_refersh: 1h\n", 3, `did you mean "db_refresh"?`},
 	}
@@ -473,8 +480,10 @@ func TestOverrideKeepsBase(t *testing.T) {
 			func(sp *StagePolicy) { sp.Enabled = false }, "strict"},
 		{"over audit via preset argument", "stages:\n  secrets:\n    history: true\n    config: .cfg/gitleaks.toml\n", "audit", []string{stages.Secrets},
 			func(sp *StagePolicy) { sp.History = true; sp.Config = ".cfg/gitleaks.toml" }, "audit"},
-		{"same extends and preset", "extends: audit\nstages:\n  sca:\n    on_tool_error: warn\n", "audit", []string{stages.SCA},
-			func(sp *StagePolicy) { sp.OnToolError = ErrorWarn }, "audit"},
+		{"same extends and preset", "extends: audit\nstages:\n  sca:\n    per_tool: {osv-scanner: {on_error: warn}}\n", "audit", []string{stages.SCA},
+			func(sp *StagePolicy) { sp.PerTool = map[string]ToolPolicy{"osv-scanner": {OnError: ErrorWarn}} }, "audit"},
+		{"per-tool timeout", "stages:\n  sast:\n    per_tool:\n      gosec: {timeout: 90s}\n", "", []string{stages.SAST},
+			func(sp *StagePolicy) { sp.PerTool = map[string]ToolPolicy{"gosec": {Timeout: 90 * time.Second}} }, "default"},
 		{"empty stage changes nothing", "stages:\n  sca:\n", "", []string{stages.SCA}, func(*StagePolicy) {}, "default"},
 		{"alias for a stage", "stages:\n  sca: &lax {warn_only: true}\n  iac: *lax\n", "", []string{stages.SCA, stages.IaC},
 			func(sp *StagePolicy) { sp.WarnOnly = true }, "default"},
@@ -584,8 +593,11 @@ stages:
     unknown_license: allow
   dast:
     enabled: false
-    on_tool_error: warn
+    on_tool_error: block
     timeout: 90s
+    per_tool:
+      wapiti: {on_error: warn}
+      zap: {timeout: 20m, on_error: block}
 `), "custom.yaml", "")
 	if err != nil {
 		t.Fatal(err)

@@ -98,10 +98,8 @@ func (sp StagePolicy) OverrideSeverity(fs []findings.Finding) []findings.Finding
 	}
 	out := make([]findings.Finding, len(fs))
 	for i, f := range fs {
-		f.Tags = slices.Clone(f.Tags)
-		f.AlsoFoundBy = slices.Clone(f.AlsoFoundBy)
 		if sev, ok := sp.severityFor(f); ok && sev != f.Severity {
-			f.Tags = append(f.Tags, TagSeverityOverridden, originalSeverityTag+f.Severity.String())
+			f.Tags = append(slices.Clone(f.Tags), TagSeverityOverridden, originalSeverityTag+f.Severity.String())
 			f.Severity = sev
 		}
 		out[i] = f

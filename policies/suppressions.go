@@ -81,24 +81,24 @@ var clock = time.Now
 // Matches reports whether every matcher the suppression sets matches f. It
 // does not look at the expiry. A suppression with no matcher (fingerprint,
 // rule, path or package; only possible when built by hand) matches nothing.
-func (s Suppression) Matches(f findings.Finding) bool {
+func (s Suppression) Matches(f findings.Finding) bool { return s.matches(&f) }
+
+func (s *Suppression) matches(f *findings.Finding) bool {
 	if s.Fingerprint == "" && s.Rule == "" && s.Path == "" && s.Package == "" {
 		return false
 	}
 	// A finding merged from several tools' copies matches by any copy's
 	// fingerprint or tool, so dedup never breaks a suppression.
-	fingerprints := append([]string{f.Fingerprint}, f.MergedFingerprints...)
-	tools := append([]string{f.Tool}, f.AlsoFoundBy...)
 	switch {
-	case s.Fingerprint != "" && !slices.ContainsFunc(fingerprints, func(fp string) bool { return strings.EqualFold(s.Fingerprint, fp) }),
+	case s.Fingerprint != "" && !strings.EqualFold(s.Fingerprint, f.Fingerprint) && !slices.ContainsFunc(f.MergedFingerprints, func(fp string) bool { return strings.EqualFold(s.Fingerprint, fp) }),
 		s.Rule != "" && s.Rule != f.RuleID,
-		s.Tool != "" && !slices.Contains(tools, s.Tool),
+		s.Tool != "" && s.Tool != f.Tool && !slices.Contains(f.AlsoFoundBy, s.Tool),
 		s.Stage != "" && s.Stage != f.Stage,
 		s.Path != "" && (f.Location.Path == "" || !stages.MatchGlob(s.Path, f.Location.Path)):
 		return false
 	case s.Package != "":
 		name, version := splitPackage(s.Package)
-		fn, fv, ok := findingPackage(f)
+		fn, fv, ok := findingPackage(*f)
 		return ok && strings.EqualFold(name, fn) && (version == "" || version == fv)
 	}
 	return true
@@ -209,12 +209,15 @@ func ApplySuppressions(sups []Suppression, fs []findings.Finding, now time.Time)
 	}
 	matched := make([]int, len(sups))
 	suppressed := make([]int, len(sups))
-	for i, f := range fs {
+	for i := range fs {
+		out[i] = fs[i]
+		f := &out[i]
 		f.Tags = slices.Clone(f.Tags)
 		f.AlsoFoundBy = slices.Clone(f.AlsoFoundBy)
 		f.Suppressed = nil
-		for j, s := range sups {
-			if !s.Matches(f) {
+		for j := range sups {
+			s := &sups[j]
+			if !s.matches(f) {
 				continue
 			}
 			matched[j]++
@@ -228,7 +231,6 @@ func ApplySuppressions(sups []Suppression, fs []findings.Finding, now time.Time)
 				}
 			}
 		}
-		out[i] = f
 	}
 	rep := SuppressionReport{Active: []SuppressionUse{}, Expired: []SuppressionUse{}, Stale: []Suppression{}}
 	for j, s := range sups {

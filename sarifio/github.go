@@ -99,12 +99,12 @@ func SplitBytesForGitHub(data []byte, lim GitHubLimits) ([][]byte, error) {
 }
 
 // SplitForGitHub turns one SARIF log into the files to upload to GitHub code
-// scanning, each within lim, and returns them serialized as Marshal does
-// (indented, trailing newline). The caller names them; the pipeline writes
-// results.sarif, results-2.sarif, ... Each file must be uploaded on its own
-// (one upload-sarif step or API call per file): github/codeql-action combines
-// all files of a directory into a single upload, where the limits apply to the
-// whole.
+// scanning, each within lim, and returns them serialized as Encode does
+// (indented below IndentLimit, trailing newline). The caller names them; the
+// pipeline writes results.sarif, results-2.sarif, ... Each file must be
+// uploaded on its own (one upload-sarif step or API call per file):
+// github/codeql-action combines all files of a directory into a single
+// upload, where the limits apply to the whole.
 //
 // Every run must have its own automationDetails.id: the id is the run's
 // category, and a run replaces the alerts of its category only. Runs are never
@@ -498,16 +498,7 @@ func envelope(log *sarif.Report, runs []*sarif.Run) *sarif.Report {
 }
 
 // encodeLog serializes a log exactly as Marshal does.
-func encodeLog(log *sarif.Report) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(log); err != nil {
-		return nil, fmt.Errorf("sarif: %w", err)
-	}
-	return buf.Bytes(), nil
-}
+func encodeLog(log *sarif.Report) ([]byte, error) { return Encode(log) }
 
 // gzipSize is the length of data compressed with compress/gzip at the
 // default level, as github/codeql-action's zlib.gzipSync does.

@@ -58,6 +58,10 @@ func Level(s findings.Severity) string {
 // Merge builds one SARIF 2.1.0 log with one run per ToolRun, in the given
 // order. Runs with no findings are kept with "results": [] so GitHub closes
 // the alerts an earlier upload opened for that category.
+//
+// Results share what they have alike: in a run, the results of one severity
+// share one properties map, and results point to shared strings (rule id,
+// level). Copy a result's properties (maps.Clone) before changing them.
 func Merge(runs []ToolRun) (*sarif.Report, error) {
 	report, err := sarif.New(sarif.Version210)
 	if err != nil {
@@ -82,7 +86,7 @@ func Merge(runs []ToolRun) (*sarif.Report, error) {
 	return report, nil
 }
 
-// Marshal is Merge followed by indented JSON with a trailing newline.
+// Marshal is Merge followed by Encode.
 func Marshal(runs []ToolRun) ([]byte, error) {
 	report, err := Merge(runs)
 	if err != nil {
@@ -91,17 +95,31 @@ func Marshal(runs []ToolRun) ([]byte, error) {
 	return Encode(report)
 }
 
-// Encode writes a SARIF log as indented JSON with a trailing newline.
+// IndentLimit is the size of compact JSON above which Encode does not
+// indent. Indenting takes about as long as encoding and makes a log about
+// twice as large; a log that large is read by programs, not people.
+const IndentLimit = 10 << 20
+
+// Encode writes a SARIF log as JSON with a trailing newline, indented by two
+// spaces unless its compact form is over IndentLimit bytes.
 func Encode(report *sarif.Report) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
 	// Messages quote code; keep "<" and "&" readable.
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(report); err != nil {
 		return nil, fmt.Errorf("sarif: %w", err)
 	}
-	return buf.Bytes(), nil
+	if buf.Len() > IndentLimit {
+		return buf.Bytes(), nil
+	}
+	// What an Encoder with SetIndent writes, byte for byte.
+	var out bytes.Buffer
+	out.Grow(buf.Len() * 2)
+	if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
+		return nil, fmt.Errorf("sarif: %w", err)
+	}
+	return out.Bytes(), nil
 }
 
 // ruleInfo collects, per rule, what its findings say, in first-seen order.
@@ -132,75 +150,167 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	run := sarif.NewRun(*sarif.NewTool(driver))
 	run.WithAutomationDetails(sarif.NewRunAutomationDetails().WithID(AutomationID(tr.Stage, tr.Tool)))
 
+	var levels [findings.SeverityCritical + 1]string
+	var sevNames, secSevs [findings.SeverityCritical + 1]any
+	for _, s := range findings.Severities() {
+		levels[s], sevNames[s], secSevs[s] = Level(s), s.String(), s.SecuritySeverity()
+	}
+
 	index := map[string]int{}
-	var infos []*ruleInfo
-	for _, f := range fs {
+	var infos []ruleInfo
+	ruleOf := make([]int, len(fs))
+	for j := range fs {
+		f := &fs[j]
 		i, ok := index[f.RuleID]
 		if !ok {
 			i = len(infos)
 			index[f.RuleID] = i
-			infos = append(infos, &ruleInfo{id: f.RuleID, tags: []string{"security", tr.Stage}})
+			infos = append(infos, ruleInfo{id: f.RuleID, tags: []string{"security", tr.Stage}})
 		}
-		ri := infos[i]
+		ruleOf[j] = i
+		ri := &infos[i]
 		if ri.name == "" {
 			ri.name = f.RuleName
 		}
-		if ri.help == "" {
+		// helpUri must be a URI: a tool's broken link is left out.
+		if ri.help == "" && findings.IsWebURL(f.HelpURI) {
 			ri.help = f.HelpURI
 		}
 		ri.max = max(ri.max, f.Severity)
 		ri.tags = appendUnique(ri.tags, f.Tags...)
 	}
 
-	// Rules are appended directly rather than through driver.AddRule or
+	// Rules are set directly rather than through driver.AddRule or
 	// run.AddRule so the index we hand out is by construction the position
-	// in this driver's rules.
-	for _, ri := range infos {
-		desc := ri.name
-		if desc == "" {
-			desc = ri.id
+	// in this driver's rules. A run may hold tens of thousands of rules (one
+	// per advisory) and of results: their parts are allocated a run at a
+	// time, and what results have alike is one value (see Merge).
+	rules := make([]sarif.ReportingDescriptor, len(infos))
+	descs := make([]sarif.MultiformatMessageString, len(infos))
+	configs := make([]sarif.ReportingConfiguration, len(infos))
+	texts := make([]string, 3*len(infos))
+	driver.Rules = make([]*sarif.ReportingDescriptor, len(infos))
+	for i := range infos {
+		ri, rule := &infos[i], &rules[i]
+		rule.ID = ri.id
+		desc, name, help := &texts[3*i], &texts[3*i+1], &texts[3*i+2]
+		if *desc = ri.name; *desc == "" {
+			*desc = ri.id
 		}
-		rule := sarif.NewRule(ri.id).WithShortDescription(sarif.NewMultiformatMessageString(desc))
+		descs[i].Text = desc
+		rule.ShortDescription = &descs[i]
 		if ri.name != "" && ri.name != ri.id {
-			rule.WithName(ri.name)
+			*name = ri.name
+			rule.Name = name
 		}
 		if ri.help != "" {
-			rule.WithHelpURI(ri.help)
+			*help = ri.help
+			rule.HelpURI = help
 		}
-		rule.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(Level(ri.max)))
+		configs[i].Level = levels[ri.max]
+		rule.DefaultConfiguration = &configs[i]
 		// ReportingDescriptor has its own Properties field shadowing the
 		// embedded PropertyBag: rule.Add would write to the hidden (nil) map.
-		rule.WithProperties(sarif.Properties{
-			SecuritySeverityKey: ri.max.SecuritySeverity(),
+		rule.Properties = sarif.Properties{
+			SecuritySeverityKey: secSevs[ri.max],
 			"tags":              ri.tags,
-		})
-		driver.Rules = append(driver.Rules, rule)
+		}
+		driver.Rules[i] = rule
 	}
-
-	for _, f := range fs {
-		// Not run.AddResult: it looks the index up itself and turns a miss
-		// (-1) into uint max.
-		res := sarif.NewRuleResult(f.RuleID).
-			WithRuleIndex(index[f.RuleID]).
-			WithLevel(Level(f.Severity)).
-			WithMessage(sarif.NewTextMessage(f.Text())).
-			WithPartialFingerPrints(map[string]interface{}{FingerprintKey: f.Fingerprint})
-		// The embedded bag's map is nil; Add on it would panic.
-		res.Properties = sarif.Properties{
-			SeverityKey:         f.Severity.String(),
-			SecuritySeverityKey: f.Severity.SecuritySeverity(),
+	ruleIDs, ruleIdx := make([]string, len(infos)), make([]uint, len(infos))
+	for i, ri := range infos {
+		ruleIDs[i], ruleIdx[i] = ri.id, uint(i)
+	}
+	nloc, nregion := 0, 0
+	for i := range fs {
+		if fs[i].Location.Path != "" {
+			nloc++
+			if fs[i].Location.Line > 0 {
+				nregion++
+			}
 		}
-		if loc := location(f.Location); loc != nil {
-			res.AddLocation(loc)
+	}
+	results := make([]sarif.Result, len(fs))
+	messages := make([]string, len(fs))
+	locs := make([]sarif.Location, nloc)
+	locPtrs := make([]*sarif.Location, nloc)
+	phys := make([]sarif.PhysicalLocation, nloc)
+	arts := make([]sarif.ArtifactLocation, nloc)
+	uris := make([]string, nloc)
+	regions := make([]sarif.Region, nregion)
+	nums := make([]int, 0, 4*nregion)
+	num := func(v int) *int {
+		nums = append(nums, v) // within capacity: earlier pointers stay valid
+		return &nums[len(nums)-1]
+	}
+	srcRoot := SrcRoot
+	// The results of one severity share one properties map (see Merge).
+	var props [findings.SeverityCritical + 1]sarif.Properties
+	nextLoc, nextRegion := 0, 0
+	run.Results = make([]*sarif.Result, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		ri := ruleOf[i]
+		messages[i] = f.Text()
+		// Set field by field, not through run.AddResult, which looks the
+		// index up itself and turns a miss (-1) into uint max.
+		res := &results[i]
+		res.RuleID, res.RuleIndex = &ruleIDs[ri], &ruleIdx[ri]
+		res.Level = &levels[f.Severity]
+		res.Message.Text = &messages[i]
+		res.PartialFingerprints = map[string]interface{}{FingerprintKey: f.Fingerprint}
+		if props[f.Severity] == nil {
+			props[f.Severity] = sarif.Properties{SeverityKey: sevNames[f.Severity], SecuritySeverityKey: secSevs[f.Severity]}
 		}
-		run.Results = append(run.Results, res)
+		res.Properties = props[f.Severity]
+		if l := f.Location; l.Path != "" {
+			n := nextLoc
+			nextLoc++
+			uris[n] = pathURI(l.Path)
+			arts[n] = sarif.ArtifactLocation{URI: &uris[n], URIBaseId: &srcRoot}
+			phys[n].ArtifactLocation = &arts[n]
+			if l.Line > 0 {
+				r := &regions[nextRegion]
+				nextRegion++
+				r.StartLine = num(l.Line)
+				if l.EndLine >= l.Line {
+					r.EndLine = num(l.EndLine)
+				}
+				if l.Column > 0 {
+					r.StartColumn = num(l.Column)
+				}
+				// An end column before the start on the same line is a broken region.
+				if l.EndColumn > 0 && (l.EndLine > l.Line || l.EndColumn >= l.Column) {
+					r.EndColumn = num(l.EndColumn)
+				}
+				phys[n].Region = r
+			}
+			locs[n].PhysicalLocation = &phys[n]
+			locPtrs[n] = &locs[n]
+			res.Locations = locPtrs[n : n+1 : n+1]
+		}
+		run.Results[i] = res
 	}
 	return run, nil
 }
 
 // checkedFindings validates the run's findings against its stage and tool and
-// returns a copy with every fingerprint set; the caller's slice is untouched.
+// returns them with every fingerprint set: a copy when anything had to be
+// set; the caller's slice is never changed.
 func checkedFindings(tr ToolRun) ([]findings.Finding, error) {
+	// Findings already of this stage and tool and fingerprinted (what the
+	// pipeline passes) are used as they are, without a copy.
+	complete := true
+	for i := range tr.Findings {
+		f := &tr.Findings[i]
+		if f.Stage != tr.Stage || f.Tool != tr.Tool || f.Fingerprint == "" || f.RuleID == "" || !f.Severity.Valid() {
+			complete = false
+			break
+		}
+	}
+	if complete {
+		return tr.Findings, nil
+	}
 	fs := make([]findings.Finding, len(tr.Findings))
 	missing := false
 	for i, f := range tr.Findings {
@@ -230,36 +340,29 @@ func checkedFindings(tr ToolRun) ([]findings.Finding, error) {
 	return fs, nil
 }
 
-func location(l findings.Location) *sarif.Location {
-	if l.Path == "" {
-		return nil
-	}
-	art := sarif.NewSimpleArtifactLocation(pathURI(l.Path)).WithUriBaseId(SrcRoot)
-	pl := sarif.NewPhysicalLocation().WithArtifactLocation(art)
-	if l.Line > 0 {
-		r := sarif.NewRegion().WithStartLine(l.Line)
-		if l.EndLine >= l.Line {
-			r.WithEndLine(l.EndLine)
-		}
-		if l.Column > 0 {
-			r.WithStartColumn(l.Column)
-		}
-		// An end column before the start on the same line is a broken region.
-		if l.EndColumn > 0 && (l.EndLine > l.Line || l.EndColumn >= l.Column) {
-			r.WithEndColumn(l.EndColumn)
-		}
-		pl.WithRegion(r)
-	}
-	return sarif.NewLocationWithPhysicalLocation(pl)
-}
-
 // pathURI percent-encodes a relative path; url.URL puts "./" back only when
 // the first segment holds a colon, so it is not read as a scheme.
 func pathURI(p string) string {
 	for strings.HasPrefix(p, "./") {
 		p = p[2:]
 	}
+	if plainPath(p) {
+		return p // what url.URL gives, without its allocations
+	}
 	return (&url.URL{Path: p}).String()
+}
+
+// plainPath: p is made of letters, digits, "-", "_", ".", "~" and "/" only,
+// which a URL path keeps as they are; without a colon no "./" is needed.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func appendUnique(dst []string, add ...string) []string {

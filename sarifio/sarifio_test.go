@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -362,5 +363,40 @@ func TestMergeKeepsGivenFingerprints(t *testing.T) {
 	want := findings.Fingerprint(findings.Finding{Stage: "sast", Tool: "t", RuleID: "R"})
 	if got := res[1].PartialFingerprints[sarifio.FingerprintKey]; got != want+":2" {
 		t.Errorf("computed fingerprint %v, want %s:2", got, want)
+	}
+}
+
+// A log whose compact JSON is over IndentLimit is written compact, the same
+// JSON as indented; smaller logs are indented.
+func TestEncodeIndentsOnlyBelowIndentLimit(t *testing.T) {
+	small, err := sarifio.Marshal(sampleRuns())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(small, []byte("{\n  \"version\": \"2.1.0\",")) || !bytes.HasSuffix(small, []byte("}\n")) {
+		t.Fatalf("small log not indented:\n%.200s", small)
+	}
+	var fs []findings.Finding
+	for i := range 40_000 {
+		fs = append(fs, findings.Finding{RuleID: fmt.Sprint("R", i%100), Severity: findings.SeverityHigh, Message: "m <a> & b",
+			Location: findings.Location{Path: fmt.Sprintf("dir/file%d.go", i), Line: 1 + i}})
+	}
+	large, err := sarifio.Marshal([]sarifio.ToolRun{{Stage: "sast", Tool: "gosec", Findings: fs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(large) <= sarifio.IndentLimit || bytes.Count(large, []byte("\n")) != 1 || !bytes.HasSuffix(large, []byte("}\n")) {
+		t.Fatalf("log of %d bytes: want one line over %d bytes", len(large), sarifio.IndentLimit)
+	}
+	if !bytes.Contains(large, []byte("m <a> & b")) {
+		t.Error("HTML characters escaped")
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, large, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, indented.Bytes()); err != nil || !bytes.Equal(compact.Bytes(), bytes.TrimSuffix(large, []byte("\n"))) {
+		t.Fatalf("not compact JSON: %v", err)
 	}
 }

@@ -12,10 +12,12 @@ import (
 // and "?" stay inside one path element, a "**" element matches any number of
 // elements (none included), as in Dagger's Directory.glob.
 func MatchGlob(pattern, name string) bool {
-	return matchParts(strings.Split(pattern, "/"), strings.Split(name, "/"))
+	return matchParts(strings.Split(pattern, "/"), name, false)
 }
 
-func matchParts(pat, name []string) bool {
+// matchParts matches pat against the segments of name (as strings.Split
+// gives them); done means no segment is left.
+func matchParts(pat []string, name string, done bool) bool {
 	for len(pat) > 0 {
 		if pat[0] == "**" {
 			for len(pat) > 0 && pat[0] == "**" {
@@ -24,22 +26,28 @@ func matchParts(pat, name []string) bool {
 			if len(pat) == 0 {
 				return true
 			}
-			for i := range name {
-				if matchParts(pat, name[i:]) {
+			for !done {
+				if matchParts(pat, name, false) {
 					return true
 				}
+				_, rest, found := strings.Cut(name, "/")
+				if !found {
+					return false
+				}
+				name = rest
 			}
 			return false
 		}
-		if len(name) == 0 {
+		if done {
 			return false
 		}
-		if ok, err := path.Match(pat[0], name[0]); err != nil || !ok {
+		seg, rest, found := strings.Cut(name, "/")
+		if ok, err := path.Match(pat[0], seg); err != nil || !ok {
 			return false
 		}
-		pat, name = pat[1:], name[1:]
+		pat, name, done = pat[1:], rest, !found
 	}
-	return len(name) == 0
+	return done
 }
 
 // skippedDirs hold dependencies, VCS data, test fixtures (testdata, as the Go

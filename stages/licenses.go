@@ -201,7 +201,7 @@ func decodeCycloneDX(data []byte) (cdxBOM, error) {
 	}
 	var format, spec string
 	if err := json.Unmarshal(head["bomFormat"], &format); err != nil || format != "CycloneDX" {
-		return cdxBOM{}, fmt.Errorf("not a CycloneDX SBOM (bomFormat %s)", strings.TrimSpace(string(head["bomFormat"])))
+		return cdxBOM{}, fmt.Errorf("not a CycloneDX SBOM (bomFormat %s)", clipText(string(head["bomFormat"]), 40))
 	}
 	if err := json.Unmarshal(head["specVersion"], &spec); err != nil || spec == "" {
 		return cdxBOM{}, fmt.Errorf("CycloneDX SBOM has no specVersion")

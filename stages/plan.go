@@ -15,6 +15,8 @@ type Options struct {
 	Baseline string        // baseline file, relative to the source
 	History  bool          // secrets: scan git history instead of the working tree
 	Timeout  time.Duration // per tool; zero means the stage's default
+	// ToolTimeouts replace Timeout for single tools (policy per_tool).
+	ToolTimeouts map[string]time.Duration
 
 	// Rulesets are semgrep configs for sast (registry names such as
 	// p/owasp-top-ten, or paths inside the source).
@@ -146,6 +148,27 @@ func PlanStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 	if err := CheckTools(stage, opts.Tools); err != nil {
 		return nil, err
 	}
+	plans, err := planStage(ctx, stage, opts, probe)
+	if err != nil {
+		return nil, err
+	}
+	for i := range plans {
+		if d := opts.ToolTimeouts[plans[i].ToolName()]; d > 0 && plans[i].Inline == nil && plans[i].Skipped == "" {
+			plans[i].Step.Timeout = d
+		}
+	}
+	return plans, nil
+}
+
+// ToolName is the plan's tool as the catalog and policies name it.
+func (p Plan) ToolName() string {
+	if p.Tool != "" {
+		return p.Tool
+	}
+	return p.Step.Tool
+}
+
+func planStage(ctx context.Context, stage string, opts Options, probe Probe) ([]Plan, error) {
 	switch stage {
 	case Secrets:
 		return planSecrets(ctx, opts, probe)

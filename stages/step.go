@@ -244,6 +244,9 @@ type StepResult struct {
 	// one (a tool from PATH), so the report says what really ran.
 	ToolVersion string
 	Duration    time.Duration
+	// Network says what network the tool had: "none" when the runner cut it
+	// off, or why it could not; "" when the tool needs the network.
+	Network string
 }
 
 // Tail keeps the end of long tool output, where the error usually is.

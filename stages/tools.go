@@ -32,6 +32,10 @@ type Tool struct {
 	// ImageBinary is the tool's path in its image when that is not on the
 	// image's PATH (images whose entrypoint is /<tool>).
 	ImageBinary string
+	// Network is true for a tool that needs the network as dagsec runs it:
+	// a vulnerability database, a rules registry, Go module downloads, or a
+	// DAST target. A runner that can runs the others with no network.
+	Network bool
 }
 
 var tools = map[string]Tool{
@@ -50,6 +54,7 @@ var tools = map[string]Tool{
 		GoModule:  "github.com/securego/gosec/v2",
 		GoPackage: "github.com/securego/gosec/v2/cmd/gosec",
 		LDFlags:   "-X main.Version=2.30.0",
+		Network:   true, // go/packages loads the code and may download its modules
 	},
 	"govulncheck": {
 		Name:    "govulncheck",
@@ -60,6 +65,7 @@ var tools = map[string]Tool{
 		Install:   []string{"go install golang.org/x/vuln/cmd/govulncheck@v1.9.0"},
 		GoModule:  "golang.org/x/vuln",
 		GoPackage: "golang.org/x/vuln/cmd/govulncheck",
+		Network:   true, // the vulnerability database and Go module downloads
 	},
 	"osv-scanner": {
 		Name:      "osv-scanner",
@@ -71,6 +77,7 @@ var tools = map[string]Tool{
 		BuildEnv:  []string{"GOTOOLCHAIN=go1.27.3"},
 		// goreleaser.dockerfile: COPY osv-scanner ./ (WORKDIR /).
 		ImageBinary: "/osv-scanner",
+		Network:     true, // the osv.dev databases
 	},
 	"trivy": {
 		Name:      "trivy",
@@ -80,6 +87,7 @@ var tools = map[string]Tool{
 		GoPackage: "github.com/aquasecurity/trivy/cmd/trivy",
 		LDFlags:   "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0",
 		BuildEnv:  []string{"GOEXPERIMENT=jsonv2"},
+		Network:   true, // its vulnerability database and checks bundle
 	},
 	"syft": {
 		Name:      "syft",
@@ -111,6 +119,7 @@ var tools = map[string]Tool{
 		Name:    "semgrep",
 		Version: "1.100.0",
 		Image:   "docker.io/semgrep/semgrep:1.100.0",
+		Network: true, // rulesets from the registry
 	},
 	"checkov": {
 		Name:    "checkov",
@@ -129,6 +138,7 @@ var tools = map[string]Tool{
 		// A scratch image: COPY grype / (grype's Dockerfile). Not built for
 		// the host: its database host is unreachable offline.
 		ImageBinary: "/grype",
+		Network:     true, // its vulnerability database
 	},
 	"cosign": {
 		Name:    "cosign",
@@ -144,11 +154,13 @@ var tools = map[string]Tool{
 		Image:   "docker.io/library/debian:12.12-slim",
 		Install: []string{"apt-get update && apt-get install -y --no-install-recommends wapiti=3.0.4+dfsg-2 && rm -rf /var/lib/apt/lists/*"},
 		Debian:  "wapiti",
+		Network: true, // the DAST target
 	},
 	"zap": {
 		Name:    "zap",
 		Version: "2.16.1",
 		Image:   "ghcr.io/zaproxy/zaproxy:2.16.1",
+		Network: true, // the DAST target
 	},
 }
 

@@ -82,7 +82,7 @@ func normalizeTrivyImage(report []byte) ([]byte, error) {
 	}
 	var kind string
 	if err := json.Unmarshal(raw["ArtifactType"], &kind); err != nil || kind != "container_image" {
-		return nil, fmt.Errorf("trivy image report: ArtifactType %s, want \"container_image\"", strings.TrimSpace(string(raw["ArtifactType"])))
+		return nil, fmt.Errorf("trivy image report: ArtifactType %s, want \"container_image\"", clipText(string(raw["ArtifactType"]), 40))
 	}
 	var name string
 	if err := unmarshalOptional(raw["ArtifactName"], &name); err != nil {

@@ -28,6 +28,14 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 	notSource := file("plain.txt", "not a folder\n")
 	sups := 0
 	sup := func(body string) string { sups++; return file(fmt.Sprintf("sup%d.yaml", sups), body) }
+	// sparse makes a file of size bytes that takes no disk.
+	sparse := func(name string, size int64) string {
+		p := file(name, "")
+		if err := os.Truncate(p, size); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	otherSARIF := `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"other"}},"results":[{"ruleId":"x","message":{"text":"m"}}]}]}`
 
 	tests := []struct {
@@ -67,6 +75,9 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 		{"baseline binary", []string{"--baseline", file("b2.json", binary)}, []string{"b2.json"}},
 		{"baseline not a report", []string{"--baseline", file("b3.json", `{"hello":"world"}`)}, []string{"b3.json"}},
 		{"baseline other tool's SARIF", []string{"--baseline", file("b4.sarif", otherSARIF)}, []string{"b4.sarif"}},
+		{"baseline huge", []string{"--baseline", sparse("b6.json", 300<<20)}, []string{"b6.json", "over the 256 MiB limit"}},
+		{"baseline SARIF that is not SARIF", []string{"--baseline", file("b7.sarif", `{"version":"2.1.0","runs":"none"}`)}, []string{"b7.sarif"}},
+		{"baseline a folder", []string{"--baseline", dir}, []string{dir, "folder"}},
 		{"baseline future schema", []string{"--baseline", file("b5.json", `{"schema_version":"99","findings":[]}`)}, []string{"b5.json"}},
 		// Delivery inputs.
 		{"image tarball missing", []string{"--stages", "build", "--image-tar", filepath.Join(dir, "img.tar")}, []string{"--image-tar"}},
@@ -110,6 +121,8 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 		{"report empty", "", "r-empty.json"},
 		{"report binary", binary, "r-binary.json"},
 		{"report not a run report", `{"a":1}`, "r-not a run report.json"},
+		{"report is SARIF", otherSARIF, "r-sarif.json"},
+		{"report truncated", `{"schema_version":"1","findings":[{"stage":"sca"`, "r-truncated.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := file(strings.TrimPrefix(tc.want, ""), tc.body)
@@ -119,6 +132,20 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 			}
 		})
 	}
+	t.Run("report huge", func(t *testing.T) {
+		p := sparse("r-huge.json", 300<<20)
+		code, stdout, stderr := dagsec(t, "report", "--format", "json", p)
+		if code != 2 || !strings.Contains(stderr, "r-huge.json") || !strings.Contains(stderr, "limit") || stdout != "" {
+			t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+		}
+	})
+	t.Run("metrics report binary", func(t *testing.T) {
+		p := file("m-binary.json", binary)
+		code, stdout, stderr := dagsec(t, "metrics", p)
+		if code != 2 || !strings.Contains(stderr, "m-binary.json") || stdout != "" {
+			t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+		}
+	})
 	t.Run("metrics history missing", func(t *testing.T) {
 		var buf bytes.Buffer
 		code := run(t.Context(), []string{"metrics", "--history", filepath.Join(dir, "no-history")}, &buf, &buf)
@@ -126,4 +153,60 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, buf.String())
 		}
 	})
+}
+
+// A symlink out of the source is refused before any scanner runs: some
+// scanners follow links, and what they would read is not the source. Links
+// that stay inside are fine.
+func TestSourceWithSymlinkOutsideExitsTwo(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	if err := os.WriteFile(outside, []byte("not part of the source\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, link, target string
+		want               []string // "" means the scan runs
+	}{
+		{"absolute link out", "cfg/hosts", outside, []string{"cfg/hosts -> " + outside}},
+		{"relative link out", "up", "../../..", []string{"up -> ../../.."}},
+		{"dangling link out", "gone", "/nonexistent/dagsec-test", []string{"gone -> /nonexistent/dagsec-test"}},
+		{"link to the root folder", "root", "/", []string{"root -> /"}},
+		{"link inside", "docs/readme", "../main.go", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := testenv.Dir(t, testenv.CleanFiles())
+			p := filepath.Join(src, filepath.FromSlash(tc.link))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(tc.target, p); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "report")
+			tools := testenv.FakeTools(t, "gitleaks", `echo "a scanner ran" >&2; exit 70`).Dir
+			code, stdout, stderr := dagsec(t, "scan", "--stages", "secrets", "--tools-dir", tools, "--no-install", "--out", out, src)
+			if tc.want == nil {
+				// The scan ran (its fake scanner fails on purpose, so exit 2 from the tool).
+				if !strings.Contains(stderr, "a scanner ran") {
+					t.Fatalf("a link inside the source stopped the scan: exit %d\n%s\n%s", code, stdout, stderr)
+				}
+				return
+			}
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+			for _, w := range append(tc.want, "out of it") {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not name %q:\n%s", w, stderr)
+				}
+			}
+			if strings.Contains(stderr, "a scanner ran") {
+				t.Errorf("a scanner ran on a source with a link out of it")
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a report folder was written")
+			}
+		})
+	}
 }

@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
+	"github.com/dagsec/dagsec/internal/readfile"
 	"github.com/dagsec/dagsec/metrics"
+	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 )
 
@@ -50,7 +51,7 @@ func cmdMetrics(args []string, stdout io.Writer) (int, error) {
 	}
 
 	if *history == "" {
-		data, err := os.ReadFile(pos[0])
+		data, err := readfile.Read(pos[0], pipeline.MaxReportSize)
 		if err != nil {
 			return exitError, err
 		}

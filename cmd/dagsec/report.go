@@ -53,9 +53,14 @@ func writeFiles(dir string, files map[string][]byte, prune bool) error {
 		return fmt.Errorf("output folder: %w", err)
 	}
 	names := slices.Sorted(maps.Keys(files))
-	for _, name := range names {
+	for i, name := range names {
 		tmp := filepath.Join(dir, "."+name+".tmp")
 		if err := os.WriteFile(tmp, files[name], 0o644); err != nil {
+			// Nothing half-written stays: the earlier run's files are
+			// untouched and this run's temporary copies go.
+			for _, n := range names[:i+1] {
+				os.Remove(filepath.Join(dir, "."+n+".tmp"))
+			}
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
 	}
@@ -103,13 +108,9 @@ func cmdReport(args []string, stdout, stderr io.Writer) (int, error) {
 	if !slices.Contains(reportFormats, *format) {
 		return exitError, usageError{fmt.Sprintf("unknown report format %q (%s)", *format, strings.Join(reportFormats, ", "))}
 	}
-	data, err := os.ReadFile(pos[0])
+	rep, err := pipeline.ReadReportFile(pos[0])
 	if err != nil {
 		return exitError, err
-	}
-	rep, err := pipeline.ReadReport(data)
-	if err != nil {
-		return exitError, fmt.Errorf("%s: %w", pos[0], err)
 	}
 	if *format == "github" {
 		a := githubactions.New(githubactions.WithWriter(stdout))

@@ -69,7 +69,68 @@ func NewRunner(source string, inst *Installer) (*Runner, error) {
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
 	}
-	return &Runner{source: abs, installer: inst, AutoInstall: true, AllowPATH: true, resolved: map[string]*resolvedTool{}}, nil
+	r := &Runner{source: abs, installer: inst, AutoInstall: true, AllowPATH: true, resolved: map[string]*resolvedTool{}}
+	// The scanners run on the host's files and some follow symlinks (bandit
+	// and the go command read linked files), so a link out of the source
+	// would let them read, and report, what is not the source: refuse it.
+	// The walk is the one Glob needs anyway.
+	r.listOnce.Do(func() { r.listing, r.listErr = r.list(context.Background()) })
+	if r.listErr != nil {
+		return nil, fmt.Errorf("source %s: %w", source, r.listErr)
+	}
+	if out, n := r.outsideLinks(); n > 0 {
+		return nil, fmt.Errorf("source %s: %s out of it, which the scanners could follow: %s (remove them, or scan a checkout without them)",
+			source, plural(n, "symlink points", "symlinks point"), strings.Join(out, ", "))
+	}
+	return r, nil
+}
+
+// maxListedLinks caps the links an error names.
+const maxListedLinks = 5
+
+// outsideLinks lists the source's symlinks ("path -> target") whose target,
+// resolved as the kernel would, is not inside the source; a dangling link
+// counts by where it points. n counts them all; out names the first few.
+func (r *Runner) outsideLinks() (out []string, n int) {
+	more := 0
+	for _, rel := range r.listing {
+		p := filepath.Join(r.source, filepath.FromSlash(rel))
+		st, err := os.Lstat(p)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			continue
+		}
+		dest := target
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(p), dest)
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			dest = real
+		}
+		if within(r.source, dest) {
+			continue
+		}
+		n++
+		if len(out) == maxListedLinks {
+			more++
+			continue
+		}
+		out = append(out, rel+" -> "+target)
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", more))
+	}
+	return out, n
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Kind names this runner in reports.
@@ -423,9 +484,17 @@ func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, 
 	}
 	killGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
+	var res stages.StepResult
+	if t, ok := stages.LookupTool(step.Tool); ok && !t.Network {
+		if err := networkIsolation(); err != nil {
+			res.Network = "not isolated: " + err.Error()
+		} else {
+			isolateNetwork(cmd)
+			res.Network = "none"
+		}
+	}
 
 	runErr := cmd.Run()
-	var res stages.StepResult
 	res.Stderr = stages.Tail(stderr.String(), 2000)
 	if res.Stderr == "" {
 		res.Stderr = stages.Tail(stdout.String(), 2000)

@@ -18,12 +18,14 @@ func TestExistsStaysInsideTheSource(t *testing.T) {
 	outside := t.TempDir()
 	os.WriteFile(filepath.Join(outside, "secret.toml"), []byte("x"), 0o644)
 	dir := testenv.Dir(t, map[string]string{"a/b.txt": "x"})
-	if err := os.Symlink(filepath.Join(outside, "secret.toml"), filepath.Join(dir, "link.toml")); err != nil {
-		t.Fatal(err)
-	}
 	os.Symlink("a/b.txt", filepath.Join(dir, "inner.txt"))
 	r, err := host.NewRunner(dir, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// NewRunner refuses a source with a link out of it; one made after it
+	// checked is refused where dagsec reads.
+	if err := os.Symlink(filepath.Join(outside, "secret.toml"), filepath.Join(dir, "link.toml")); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -48,7 +50,11 @@ func TestExistsStaysInsideTheSource(t *testing.T) {
 func TestNewRunnerRejectsBadSources(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
-	for _, src := range []string{file, filepath.Join(t.TempDir(), "missing")} {
+	linked := t.TempDir()
+	if err := os.Symlink(file, filepath.Join(linked, "f")); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{file, filepath.Join(t.TempDir(), "missing"), linked} {
 		if _, err := host.NewRunner(src, nil); err == nil {
 			t.Errorf("source %s accepted", src)
 		}
@@ -165,11 +171,12 @@ func TestRunnerGlobAndReadFile(t *testing.T) {
 		".git/hooks/Dockerfile": "not a source file\n",
 	})
 	outside := testenv.Dir(t, map[string]string{"Dockerfile": "FROM secret\n"})
-	if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
-		t.Fatal(err)
-	}
 	r, err := host.NewRunner(dir, &host.Installer{Dir: t.TempDir()})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Made after NewRunner's check, as a race would.
+	if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -232,5 +239,57 @@ esac`
 	res, err = r.Run(context.Background(), step)
 	if err != nil || len(res.DBInfo) != 0 {
 		t.Errorf("DBInfo with no output: %q, %v", res.DBInfo, err)
+	}
+}
+
+// A tool that needs no network runs in a network namespace of its own, with
+// nothing to reach; one that needs the network keeps the host's.
+func TestToolsWithoutNetworkNeedRunIsolated(t *testing.T) {
+	own, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Skipf("no /proc/self/ns/net here: %v", err)
+	}
+	// The tool writes its network namespace and its interfaces as its report.
+	script := `out=""
+while [ $# -gt 0 ]; do case "$1" in --report-path) out="$2";; esac; shift; done
+{ readlink /proc/self/ns/net; cat /proc/net/dev; } > "$out"; exit 0`
+	dir := testenv.Dir(t, testenv.CleanFiles())
+	for _, tc := range []struct {
+		tool     string
+		isolated bool
+	}{{"gitleaks", true}, {"tfsec", true}, {"osv-scanner", false}, {"trivy", false}} {
+		t.Run(tc.tool, func(t *testing.T) {
+			inst := testenv.FakeTools(t, tc.tool, script)
+			r, err := host.NewRunner(dir, inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.AllowPATH = false
+			st := step("net.txt")
+			st.Tool, st.Name, st.Argv[0] = tc.tool, "x/"+tc.tool, tc.tool
+			res, err := r.Run(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns, devs, _ := strings.Cut(string(res.Report), "\n")
+			switch {
+			case !tc.isolated:
+				if ns != own || res.Network != "" {
+					t.Errorf("%s needs the network but ran in %s (ours %s), network %q", tc.tool, ns, own, res.Network)
+				}
+			case strings.HasPrefix(res.Network, "not isolated"):
+				// Said in the report; this kernel or container refuses namespaces.
+				t.Skipf("isolation unavailable here: %s", res.Network)
+			default:
+				if ns == own || res.Network != "none" {
+					t.Errorf("%s ran in our network namespace %s, network %q", tc.tool, ns, res.Network)
+				}
+				for _, line := range strings.Split(devs, "\n")[2:] {
+					if name, _, _ := strings.Cut(strings.TrimSpace(line), ":"); name != "" && name != "lo" {
+						t.Errorf("%s sees interface %s", tc.tool, name)
+					}
+				}
+			}
+		})
 	}
 }

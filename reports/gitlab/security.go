@@ -494,10 +494,7 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func isURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
+func isURL(s string) bool { return findings.IsWebURL(s) }
 
 // secretCommit is the commit a history scan named in the message
 // (stages.ParseGitleaks writes "(commit SHA)"), else the run's commit.

@@ -1,0 +1,173 @@
+package policies
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dagsec/dagsec/stages"
+)
+
+// ToolPolicy is one tool's own settings within a stage (the stage's
+// per_tool key). A zero field keeps the stage's setting.
+type ToolPolicy struct {
+	// Timeout replaces the stage's timeout for this tool.
+	Timeout time.Duration
+	// OnError set to ErrorWarn lets this tool's failure (a crash, a kill, a
+	// timeout, no report or an unreadable one) warn instead of erroring the
+	// stage. It is the only way a tool error can pass a gate: a policy has to
+	// name the tool, and the report then says the error was allowed.
+	OnError ErrorAction
+}
+
+// ToolError is one tool's failure as a gate sees it: the tool's on_error
+// decides whether it errors the stage (the default) or only warns.
+type ToolError struct {
+	Tool string
+	Err  error
+}
+
+func (e *ToolError) Error() string { return e.Tool + ": " + e.Err.Error() }
+func (e *ToolError) Unwrap() error { return e.Err }
+
+// ToolTimeout is how long tool may run in this stage.
+func (sp StagePolicy) ToolTimeout(tool string) time.Duration {
+	if d := sp.PerTool[tool].Timeout; d > 0 {
+		return d
+	}
+	return sp.Timeout
+}
+
+// ToolTimeouts are the per-tool timeouts that differ from the stage's, for
+// stages.Options.
+func (sp StagePolicy) ToolTimeouts() map[string]time.Duration {
+	var out map[string]time.Duration
+	for tool, tp := range sp.PerTool {
+		if tp.Timeout > 0 {
+			if out == nil {
+				out = map[string]time.Duration{}
+			}
+			out[tool] = tp.Timeout
+		}
+	}
+	return out
+}
+
+// ToolErrorAction is what a failure of tool does to the stage. Only a
+// per_tool on_error: warn relaxes it; anything else fails closed.
+func (sp StagePolicy) ToolErrorAction(tool string) ErrorAction {
+	if sp.PerTool[tool].OnError == ErrorWarn {
+		return ErrorWarn
+	}
+	return ErrorBlock
+}
+
+// AllowedToolError is the policy setting that let tool's error pass, as the
+// report quotes it, or "" when its error blocks.
+func (sp StagePolicy) AllowedToolError(tool string) string {
+	if sp.ToolErrorAction(tool) != ErrorWarn {
+		return ""
+	}
+	return fmt.Sprintf("per_tool.%s.on_error: warn", tool)
+}
+
+// splitToolErrors separates the errors sp allows (a ToolError of a tool
+// whose on_error is warn) from those that error the stage; an error not
+// tied to a tool never passes.
+func splitToolErrors(sp StagePolicy, errs []error) (blocking, allowed []error) {
+	for _, err := range errs {
+		var te *ToolError
+		if err != nil && errors.As(err, &te) && sp.ToolErrorAction(te.Tool) == ErrorWarn {
+			allowed = append(allowed, err)
+			continue
+		}
+		blocking = append(blocking, err)
+	}
+	return blocking, allowed
+}
+
+var perToolKeys = []string{"timeout", "on_error"}
+
+// perTool reads a stage's per_tool mapping: tool name to its settings.
+func (p *parser) perTool(stage string, v *yaml.Node, at string) *map[string]ToolPolicy {
+	m := resolve(v)
+	if isNull(m) {
+		p.errorf(v, "%s has no value (want a mapping of tools to settings, such as {gosec: {timeout: 5m}})", at)
+		return nil
+	}
+	if m.Kind != yaml.MappingNode {
+		p.errorf(v, "%s: want a mapping of tools to settings, such as {gosec: {timeout: 5m}}, got %s", at, describe(m))
+		return nil
+	}
+	n := len(p.errs)
+	out := map[string]ToolPolicy{}
+	p.mapping(m, "in "+at, nil, "", func(tool string, k, v *yaml.Node) bool {
+		where := at + "." + tool
+		if err := stages.CheckTools(stage, []string{tool}); err != nil {
+			p.errorf(k, "%s: %v", at, err)
+			return true
+		}
+		tm := resolve(v)
+		if tm.Kind != yaml.MappingNode {
+			p.errorf(v, "%s: want a mapping with %s, got %s", where, "timeout or on_error", describe(tm))
+			return true
+		}
+		var tp ToolPolicy
+		p.mapping(tm, "in "+where, perToolKeys, "known", func(key string, _, v *yaml.Node) bool {
+			switch key {
+			case "timeout":
+				if d := p.duration(v, where+".timeout"); d != nil {
+					tp.Timeout = *d
+				}
+			case "on_error":
+				if s, ok := p.str(v, where+".on_error"); ok {
+					switch a := ErrorAction(s); a {
+					case ErrorBlock, ErrorWarn:
+						tp.OnError = a
+					default:
+						p.errorf(v, "%s.on_error: want block or warn, got %s", where, quote(s))
+					}
+				}
+			default:
+				return false
+			}
+			return true
+		})
+		out[tool] = tp
+		return true
+	})
+	if len(p.errs) > n {
+		return nil
+	}
+	return &out
+}
+
+// exampleTool is a tool of stage for error messages.
+func exampleTool(stage string) string {
+	if d, ok := stages.Lookup(stage); ok && len(d.Tools) > 0 {
+		return d.Tools[0]
+	}
+	return "tool"
+}
+
+// marshalPerTool writes per_tool sorted by tool, leaving out zero settings.
+func marshalPerTool(m map[string]ToolPolicy) *yaml.Node {
+	out := mapNode()
+	for _, tool := range slices.Sorted(maps.Keys(m)) {
+		tp := m[tool]
+		tm := mapNode()
+		if tp.Timeout > 0 {
+			addPair(tm, "timeout", strNode(formatDuration(tp.Timeout)))
+		}
+		if tp.OnError != "" {
+			addPair(tm, "on_error", strNode(string(tp.OnError)))
+		}
+		tm.Style = yaml.FlowStyle
+		addPair(out, tool, tm)
+	}
+	return out
+}
