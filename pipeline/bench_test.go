@@ -179,11 +179,17 @@ func newTriageBench(b *testing.B) *triageBench {
 func (tb *triageBench) run(b *testing.B) *pipeline.Report {
 	rep := &pipeline.Report{SchemaVersion: pipeline.SchemaVersion, Dagsec: pipeline.Version, Runner: "host",
 		Policy: tb.cfg.Policy.Name, StartedAt: tb.now, Errors: []string{}}
-	var rec []findings.Finding
+	var rec [][]findings.Finding
 	for _, stage := range tb.order {
 		sp := tb.cfg.Policy.Stage(stage)
 		sr := pipeline.StageReport{Name: stage}
-		var all []findings.Finding
+		n := 0
+		for i, t := range benchTools {
+			if t.stage == stage {
+				n += len(tb.tools[i])
+			}
+		}
+		all := make([]findings.Finding, 0, n)
 		for i, t := range benchTools {
 			if t.stage != stage {
 				continue
@@ -204,10 +210,11 @@ func (tb *triageBench) run(b *testing.B) *pipeline.Report {
 		sr.BlockOn = sp.BlockOn.String()
 		sr.WarnOnly = sp.WarnOnly
 		rep.Stages = append(rep.Stages, sr)
-		rec = append(rec, all...)
+		rec = append(rec, all)
 	}
-	rep.Suppressions = pipeline.RunSuppressionReport(tb.cfg, rec, tb.now)
-	rep.Finish(rec)
+	fs := slices.Concat(rec...)
+	rep.Suppressions = pipeline.RunSuppressionReport(tb.cfg, fs, tb.now)
+	rep.Finish(fs)
 	return rep
 }
 
@@ -237,15 +244,18 @@ func (tb *triageBench) check(b *testing.B, rep *pipeline.Report) triageStats {
 // the benchmark).
 type memory struct {
 	before uint64
-	done   chan struct{}
-	peak   chan uint64
+	// input is the heap in use when the benchmark starts: its input, which
+	// a run holds anyway (the tools' findings).
+	input uint64
+	done  chan struct{}
+	peak  chan uint64
 }
 
 func startMemory() *memory {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := &memory{before: ms.TotalAlloc, done: make(chan struct{}), peak: make(chan uint64)}
+	m := &memory{before: ms.TotalAlloc, input: ms.HeapAlloc, done: make(chan struct{}), peak: make(chan uint64)}
 	go func() {
 		samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
 		var peak uint64
@@ -269,7 +279,8 @@ func startMemory() *memory {
 	return m
 }
 
-// report adds MB/op (allocated per op) and peak-heap-MB.
+// report adds MB/op (allocated per op), peak-heap-MB and input-heap-MB
+// (peak-heap-MB less it is what the work itself needs).
 func (m *memory) report(b *testing.B) {
 	close(m.done)
 	peak := <-m.peak
@@ -277,6 +288,7 @@ func (m *memory) report(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.TotalAlloc-m.before)/float64(b.N)/1e6, "MB/op")
 	b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
+	b.ReportMetric(float64(m.input)/1e6, "input-heap-MB")
 }
 
 // BenchmarkTriage100k is the target's "normalising, deduplicating, gating

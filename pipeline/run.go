@@ -119,10 +119,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rec.built != nil {
 		rep.Image = imageInfo(rec.built)
 	}
+	// One copy of every stage's findings, not one per stage appended.
+	all := slices.Concat(rec.findings...)
 	if len(cfg.Policy.Suppressions) > 0 {
-		rep.Suppressions = runSuppressionReport(cfg, rec.findings, rec.now)
+		rep.Suppressions = runSuppressionReport(cfg, all, rec.now)
 	}
-	rep.finish(rec.findings)
+	rep.finish(all)
 	return rep, nil
 }
 
@@ -130,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 type recorder struct {
 	mu        sync.Mutex
 	stages    map[string]*StageReport
-	findings  []findings.Finding
+	findings  [][]findings.Finding // each stage's
 	artifacts map[string][]byte
 	// now is the run's start: every stage judges suppression expiry by it.
 	now time.Time
@@ -235,7 +237,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	sr.WarnOnly = sp.WarnOnly
 
 	rec.mu.Lock()
-	rec.findings = append(rec.findings, all...)
+	rec.findings = append(rec.findings, all)
 	rec.mu.Unlock()
 	return NodeResult{Status: v.Status, Reason: v.Reason}
 }
