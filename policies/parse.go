@@ -556,6 +556,21 @@ func (p *parser) severity(v *yaml.Node, at string) *findings.Severity {
 	return &sev
 }
 
+// mappingOf returns v as a mapping, or nil after an error saying what was
+// wanted: a null value, or a value of another kind.
+func (p *parser) mappingOf(v *yaml.Node, at, want string) *yaml.Node {
+	m := resolve(v)
+	if isNull(m) {
+		p.errorf(v, "%s has no value (want %s)", at, want)
+		return nil
+	}
+	if m.Kind != yaml.MappingNode {
+		p.errorf(v, "%s: want %s, got %s", at, want, describe(m))
+		return nil
+	}
+	return m
+}
+
 // list returns the items of a list value; null or another kind is an error.
 func (p *parser) list(v *yaml.Node, at, want, example string) ([]*yaml.Node, bool) {
 	seq := resolve(v)

@@ -94,13 +94,8 @@ var perToolKeys = []string{"timeout", "on_error"}
 
 // perTool reads a stage's per_tool mapping: tool name to its settings.
 func (p *parser) perTool(stage string, v *yaml.Node, at string) *map[string]ToolPolicy {
-	m := resolve(v)
-	if isNull(m) {
-		p.errorf(v, "%s has no value (want a mapping of tools to settings, such as {gosec: {timeout: 5m}})", at)
-		return nil
-	}
-	if m.Kind != yaml.MappingNode {
-		p.errorf(v, "%s: want a mapping of tools to settings, such as {gosec: {timeout: 5m}}, got %s", at, describe(m))
+	m := p.mappingOf(v, at, "a mapping of tools to settings, such as {gosec: {timeout: 5m}}")
+	if m == nil {
 		return nil
 	}
 	n := len(p.errs)

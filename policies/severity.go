@@ -157,13 +157,8 @@ func checkOverrideKey(stage, key string) string {
 // severityOverrides reads a stage's severity mapping; an empty mapping
 // clears the base's overrides.
 func (p *parser) severityOverrides(stage string, v *yaml.Node, at string) *map[string]findings.Severity {
-	m := resolve(v)
-	if isNull(m) {
-		p.errorf(v, "%s has no value (want a mapping of rule ids to severities, such as {G104: low})", at)
-		return nil
-	}
-	if m.Kind != yaml.MappingNode {
-		p.errorf(v, "%s: want a mapping of rule ids (or tool/rule) to severities, such as {G104: low}, got %s", at, describe(m))
+	m := p.mappingOf(v, at, "a mapping of rule ids (or tool/rule) to severities, such as {G104: low}")
+	if m == nil {
 		return nil
 	}
 	n := len(p.errs)

@@ -268,17 +268,8 @@ func TestReadFindingsErrors(t *testing.T) {
 }
 
 func FuzzReadFindings(f *testing.F) {
-	gitleaks, err := os.ReadFile("testdata/gitleaks-v8.30.1.sarif")
-	if err != nil {
-		f.Fatal(err)
-	}
-	merged, err := sarifio.Marshal(sampleRuns())
-	if err != nil {
-		f.Fatal(err)
-	}
+	fzSARIFSeeds(f)
 	for _, seed := range [][]byte{
-		gitleaks,
-		merged,
 		[]byte(`{}`),
 		[]byte(sarifDoc(twoRules, `{"ruleId":"A","ruleIndex":-1,"rule":{"index":-1},"message":{"text":"m"}}`)),
 		[]byte(sarifDoc(twoRules, `{"ruleId":"A","ruleIndex":3,"message":{"text":"m"}}`)),

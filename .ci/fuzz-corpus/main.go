@@ -38,11 +38,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -311,19 +311,10 @@ func seedJSON(pkg, target string, whole bool, samples []string, extra func(sampl
 			write(pkg, target, base(s), args(data)...)
 		}
 		variants := jsonVariants(data, i == 0)
-		for _, name := range sortedKeys(variants) {
+		for _, name := range slices.Sorted(maps.Keys(variants)) {
 			write(pkg, target, base(s)+"-"+name, args(variants[name])...)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func td(name string) string { return filepath.Join("stages", "testdata", name) }
@@ -385,7 +376,7 @@ func stageSeeds(stamps []string) {
 		cfg := []byte(r.Metadata.ImageConfig)
 		write("stages", "FuzzParseImageConfig", base(s)+"-config", cfg)
 		vars := jsonVariants(cfg, s == td("trivy-golden-alpine-310-image.json"))
-		for _, name := range sortedKeys(vars) {
+		for _, name := range slices.Sorted(maps.Keys(vars)) {
 			write("stages", "FuzzParseImageConfig", base(s)+"-config-"+name, vars[name])
 		}
 		if s == td("trivy-golden-alpine-310-image.json") {
@@ -606,7 +597,7 @@ func sarifSeeds() {
 				write("sarifio", target, base(s), read(s))
 			}
 			vars := jsonVariants(read(s), i == 1 && target == "FuzzReadFindings")
-			for _, name := range sortedKeys(vars) {
+			for _, name := range slices.Sorted(maps.Keys(vars)) {
 				write("sarifio", target, base(s)+"-"+name, vars[name])
 			}
 		}
@@ -648,7 +639,7 @@ func reportSeeds(dir string) {
 	} {
 		write(t.pkg, t.target, "report-trimmed", trimmed)
 		vars := jsonVariants(trimmed, t.target == "FuzzReadReport")
-		for _, name := range sortedKeys(vars) {
+		for _, name := range slices.Sorted(maps.Keys(vars)) {
 			write(t.pkg, t.target, "report-trimmed-"+name, vars[name])
 		}
 		if t.pkg == "metrics" {
@@ -741,7 +732,7 @@ func policySeeds() {
 		name := fmt.Sprintf("readme-example-%d", i+1)
 		vars := textVariants([]byte(ex), yamlEdits)
 		vars[""] = []byte(ex)
-		for _, v := range sortedKeys(vars) {
+		for _, v := range slices.Sorted(maps.Keys(vars)) {
 			n := strings.TrimSuffix(name+"-"+v, "-")
 			write("policies", "FuzzParse", n, vars[v], byte(i%4))
 			write("policies", "FuzzParseErrors", n, vars[v])
