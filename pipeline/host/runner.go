@@ -44,6 +44,7 @@ type Runner struct {
 
 	listOnce sync.Once
 	listing  []string
+	links    []string // the listing's symlinks
 	listErr  error
 }
 
@@ -93,12 +94,8 @@ const maxListedLinks = 5
 // counts by where it points. n counts them all; out names the first few.
 func (r *Runner) outsideLinks() (out []string, n int) {
 	more := 0
-	for _, rel := range r.listing {
+	for _, rel := range r.links {
 		p := filepath.Join(r.source, filepath.FromSlash(rel))
-		st, err := os.Lstat(p)
-		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
-			continue
-		}
 		target, err := os.Readlink(p)
 		if err != nil {
 			continue
@@ -197,6 +194,9 @@ func (r *Runner) list(ctx context.Context) ([]string, error) {
 			return nil
 		}
 		out = append(out, filepath.ToSlash(rel))
+		if d.Type()&fs.ModeSymlink != 0 {
+			r.links = append(r.links, filepath.ToSlash(rel))
+		}
 		return nil
 	})
 	if err != nil {
