@@ -91,10 +91,11 @@ const originalSeverityTag = "original-severity:"
 // applied: a "tool/rule" key wins over a bare rule id. A changed finding
 // gets the tags TagSeverityOverridden and "original-severity:LEVEL"; one
 // already at the override's severity is left as it is, so applying twice
-// changes nothing. The input is not modified.
+// changes nothing. The input is not modified; without overrides it is
+// returned as it is.
 func (sp StagePolicy) OverrideSeverity(fs []findings.Finding) []findings.Finding {
-	if fs == nil {
-		return nil
+	if fs == nil || len(sp.Severity) == 0 {
+		return fs
 	}
 	out := make([]findings.Finding, len(fs))
 	for i, f := range fs {
