@@ -242,21 +242,10 @@ func (b *Baseline) loadSARIF(data []byte) error {
 				return fmt.Errorf("%s result %d (%s) has no partialFingerprints[%q]: not a SARIF log dagsec wrote; use dagsec's report.json or results.sarif as the baseline",
 					where, i, deref(res.RuleID), sarifio.FingerprintKey)
 			}
-			b.add(fp, stringList(res.Properties[MergedFingerprintsKey]))
+			b.add(fp, sarifio.PropertyStrings(res.Properties, MergedFingerprintsKey))
 		}
 	}
 	return nil
-}
-
-func stringList(v any) []string {
-	list, _ := v.([]any)
-	var out []string
-	for _, e := range list {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func deref(s *string) string {

@@ -345,6 +345,12 @@ func positive(p *int) int {
 	return *p
 }
 
+// PropertyStrings is the strings of a property bag's list value (tags,
+// merged fingerprints); anything else in it is skipped.
+func PropertyStrings(props sarif.Properties, key string) []string {
+	return stringList(props[key])
+}
+
 func stringList(v any) []string {
 	list, ok := v.([]any)
 	if !ok {
