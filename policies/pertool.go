@@ -34,14 +34,6 @@ type ToolError struct {
 func (e *ToolError) Error() string { return e.Tool + ": " + e.Err.Error() }
 func (e *ToolError) Unwrap() error { return e.Err }
 
-// ToolTimeout is how long tool may run in this stage.
-func (sp StagePolicy) ToolTimeout(tool string) time.Duration {
-	if d := sp.PerTool[tool].Timeout; d > 0 {
-		return d
-	}
-	return sp.Timeout
-}
-
 // ToolTimeouts are the per-tool timeouts that differ from the stage's, for
 // stages.Options.
 func (sp StagePolicy) ToolTimeouts() map[string]time.Duration {
