@@ -54,32 +54,23 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 	}
 	var v Verdict
 	noun := "finding"
-	var at, below []findings.Finding
-	nat, nbelow := 0, 0
+	// Counted first so the lists are allocated once: a run may hold
+	// 100,000 findings.
+	var n [gateClasses]int
 	for i := range fs {
-		f := &fs[i]
-		switch {
-		case f.Suppressed != nil, f.Baseline == findings.BaselineKnown:
-		case !f.Severity.Valid() || f.Severity >= threshold:
-			nat++
-		default:
-			nbelow++
-		}
+		n[classify(&fs[i], threshold)]++
 	}
-	at, below = make([]findings.Finding, 0, nat), make([]findings.Finding, 0, nbelow)
+	at, below := make([]findings.Finding, 0, n[gateAt]), make([]findings.Finding, 0, n[gateBelow])
+	v.Suppressed, v.Known = n[gateSuppressed], n[gateKnown]
 	for i := range fs {
 		f := &fs[i]
 		if f.Baseline != "" {
 			noun = "new finding"
 		}
-		switch {
-		case f.Suppressed != nil:
-			v.Suppressed++
-		case f.Baseline == findings.BaselineKnown:
-			v.Known++
-		case !f.Severity.Valid() || f.Severity >= threshold:
+		switch classify(f, threshold) {
+		case gateAt:
 			at = append(at, *f)
-		default:
+		case gateBelow:
 			below = append(below, *f)
 		}
 	}
@@ -132,6 +123,29 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 		v.Status = StatusWarned
 	}
 	return v
+}
+
+// gateClass is where a finding stands before a gate.
+type gateClass int
+
+const (
+	gateSuppressed gateClass = iota // a suppression matched it
+	gateKnown                       // the baseline knew it
+	gateAt                          // at or above the threshold (or no valid severity)
+	gateBelow
+	gateClasses
+)
+
+func classify(f *findings.Finding, threshold findings.Severity) gateClass {
+	switch {
+	case f.Suppressed != nil:
+		return gateSuppressed
+	case !Gates(*f):
+		return gateKnown
+	case !f.Severity.Valid() || f.Severity >= threshold:
+		return gateAt
+	}
+	return gateBelow
 }
 
 // allowedBy names the per_tool settings that allowed errs.
