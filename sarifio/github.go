@@ -167,7 +167,7 @@ func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
 
 	// The common case: everything fits in one file.
 	if len(parts) <= lim.RunsPerFile {
-		b, err := encodeLog(envelope(log, parts))
+		b, err := Encode(envelope(log, parts))
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +182,7 @@ func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
 	// check each file and halve any that still comes out too large.
 	sizes := make([]int, len(parts))
 	for i, p := range parts {
-		b, err := encodeLog(envelope(log, []*sarif.Run{p}))
+		b, err := Encode(envelope(log, []*sarif.Run{p}))
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +212,7 @@ func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
 	var files [][]byte
 	var emit func(runs []*sarif.Run) error
 	emit = func(runs []*sarif.Run) error {
-		b, err := encodeLog(envelope(log, runs))
+		b, err := Encode(envelope(log, runs))
 		if err != nil {
 			return err
 		}
@@ -496,9 +496,6 @@ func envelope(log *sarif.Report, runs []*sarif.Run) *sarif.Report {
 	cp.Runs = runs
 	return &cp
 }
-
-// encodeLog serializes a log exactly as Marshal does.
-func encodeLog(log *sarif.Report) ([]byte, error) { return Encode(log) }
 
 // gzipSize is the length of data compressed with compress/gzip at the
 // default level, as github/codeql-action's zlib.gzipSync does.

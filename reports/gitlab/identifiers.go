@@ -57,7 +57,7 @@ func identifiersOf(f findings.Finding) []identifier {
 		add(id)
 	} else {
 		id := identifier{Type: "dagsec_" + snake(f.Tool), Name: f.Tool + " " + oneLine(f.RuleID), Value: f.RuleID}
-		if isURL(f.HelpURI) {
+		if findings.IsWebURL(f.HelpURI) {
 			id.URL = f.HelpURI
 		}
 		add(id)

@@ -394,7 +394,7 @@ func (ctx runContext) vulnerability(c category, f findings.Finding, ids map[stri
 		Severity:    severityWords[f.Severity],
 		Identifiers: identifiersOf(f),
 	}
-	if isURL(f.HelpURI) {
+	if findings.IsWebURL(f.HelpURI) {
 		v.Links = []link{{URL: f.HelpURI}}
 	}
 	l := f.Location
@@ -493,8 +493,6 @@ func clip(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-func isURL(s string) bool { return findings.IsWebURL(s) }
 
 // secretCommit is the commit a history scan named in the message
 // (stages.ParseGitleaks writes "(commit SHA)"), else the run's commit.
