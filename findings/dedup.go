@@ -56,10 +56,16 @@ import (
 // which a baseline uses to recognise the issue whichever copy is kept.
 // Running Dedup on its own output changes nothing.
 func Dedup(fs []Finding) []Finding {
+	return DedupInPlace(slices.Clone(fs))
+}
+
+// DedupInPlace is Dedup in fs's own array, which it reorders and returns
+// a prefix of; the caller must use only what it returns. The pipeline
+// owns each stage's findings and so needs no copy of them.
+func DedupInPlace(fs []Finding) []Finding {
 	n := len(fs)
-	out := make([]Finding, 0, n)
 	if n == 0 {
-		return out
+		return []Finding{}
 	}
 	infos, buckets := dedupBuckets(fs)
 	uf := newUnionFind(n)
@@ -111,15 +117,36 @@ func Dedup(fs []Finding) []Finding {
 		}
 	}
 	// A merge keeps its kept copy's severity, location, tool and rule,
-	// which is all Sort looks at.
-	for _, j := range sortOrder(len(entries), func(j int) *Finding { return &fs[entries[j].kept] }) {
-		if e := entries[j]; e.members == nil {
-			out = append(out, fs[e.kept])
-		} else {
-			out = append(out, mergeGroup(fs, e.members))
+	// which is all Sort looks at. Output position k takes fs[src[k]]; the
+	// positions past the output take the copies a merge absorbed, which
+	// makes src a permutation. Merges are built before anything moves.
+	type built struct {
+		at int
+		f  Finding
+	}
+	var merges []built
+	src := make([]int, n)
+	used := make([]bool, n)
+	for k, j := range sortOrder(len(entries), func(j int) *Finding { return &fs[entries[j].kept] }) {
+		e := entries[j]
+		src[k], used[e.kept] = e.kept, true
+		if e.members != nil {
+			merges = append(merges, built{k, mergeGroup(fs, e.members)})
 		}
 	}
-	return out
+	k := len(entries)
+	for i := range n {
+		if !used[i] {
+			src[k] = i
+			k++
+		}
+	}
+	permute(fs, src)
+	for _, m := range merges {
+		fs[m.at] = m.f
+	}
+	clear(fs[len(entries):]) // the absorbed copies: nothing to keep alive
+	return fs[:len(entries)]
 }
 
 // dedupBuckets lists, for each dedup key, the findings that have it, in

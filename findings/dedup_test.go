@@ -349,3 +349,26 @@ func TestDedupMergesSecretsOnOneLine(t *testing.T) {
 		t.Errorf("secrets of different families merged")
 	}
 }
+
+// DedupInPlace gives Dedup's findings in its input's own array, and clears
+// the copies it merged away.
+func TestDedupInPlaceUsesItsInput(t *testing.T) {
+	gv, osv := calledModule(t)
+	in := slices.Concat(osv, gv)
+	want := findings.Dedup(in)
+	out := findings.DedupInPlace(in)
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("DedupInPlace gave %d findings, Dedup %d, or different ones", len(out), len(want))
+	}
+	if len(out) >= len(in) || &out[0] != &in[0] {
+		t.Fatalf("%d of %d findings, not a prefix of the input's array", len(out), len(in))
+	}
+	for i, f := range in[len(out):] {
+		if !reflect.DeepEqual(f, findings.Finding{}) {
+			t.Errorf("merged-away copy %d left in the array: %s", i, f.RuleID)
+		}
+	}
+	if got := findings.DedupInPlace(nil); got == nil || len(got) != 0 {
+		t.Errorf("DedupInPlace(nil) = %#v, want empty", got)
+	}
+}

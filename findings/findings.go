@@ -224,6 +224,14 @@ func AssignFingerprints(fs []Finding) {
 	for i := range idx {
 		idx[i] = i
 	}
+	AssignFingerprintsAt(fs, idx)
+}
+
+// AssignFingerprintsAt is AssignFingerprints on the findings idx selects
+// (fs[i] for each i in idx, which it reorders), as if they were a slice of
+// their own: the pipeline fingerprints one tool's findings in a stage's
+// without copying them out.
+func AssignFingerprintsAt(fs []Finding, idx []int) {
 	slices.SortFunc(idx, func(a, b int) int {
 		la, lb := &fs[a].Location, &fs[b].Location
 		if c := cmp.Compare(la.Line, lb.Line); c != 0 {
@@ -234,7 +242,7 @@ func AssignFingerprints(fs []Finding) {
 		}
 		return cmp.Compare(a, b) // stable
 	})
-	seen := make(map[string]int, len(fs))
+	seen := make(map[string]int, len(idx))
 	for _, i := range idx {
 		base := fingerprint(&fs[i])
 		n := seen[base]
@@ -244,6 +252,15 @@ func AssignFingerprints(fs []Finding) {
 		} else {
 			fs[i].Fingerprint = base + ":" + strconv.Itoa(n+1)
 		}
+	}
+}
+
+// SortIndexes orders indexes into fs as Sort would order their findings,
+// without moving them; indexes of findings that tie keep their order.
+func SortIndexes(fs []Finding, idx []int) {
+	order := func(a, b int) int { return compareFindings(&fs[a], &fs[b]) }
+	if !slices.IsSortedFunc(idx, order) {
+		slices.SortStableFunc(idx, order)
 	}
 }
 

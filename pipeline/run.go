@@ -255,12 +255,12 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 func triage(cfg Config, sp policies.StagePolicy, fs []findings.Finding, now time.Time) []findings.Finding {
 	ensureFingerprints(fs)
 	fs = sp.OverrideSeverity(fs)
-	fs = findings.Dedup(fs)
+	fs = findings.DedupInPlace(fs) // fs is the stage's own: see runStage
 	if cfg.Baseline != nil {
 		fs = cfg.Baseline.Mark(fs)
 	}
 	// The stage's own suppression report is dropped: see runSuppressionReport.
-	fs, _ = policies.ApplySuppressions(cfg.Policy.Suppressions, fs, now)
+	policies.Suppress(cfg.Policy.Suppressions, fs, now)
 	return fs
 }
 
@@ -270,10 +270,10 @@ func triage(cfg Config, sp policies.StagePolicy, fs []findings.Finding, now time
 // stage. Rather than merge those reports, the run's applies the
 // suppressions once more to every stage's findings together (the same
 // findings, the same now, so the same matches and expiries): a suppression
-// is stale only if it matched nothing in any stage. ApplySuppressions works
-// on a copy, so the run's findings are not changed.
+// is stale only if it matched nothing in any stage. It only counts: the
+// run's findings are not changed.
 func runSuppressionReport(cfg Config, fs []findings.Finding, now time.Time) *policies.SuppressionReport {
-	_, sr := policies.ApplySuppressions(cfg.Policy.Suppressions, fs, now)
+	sr := policies.SuppressionUsage(cfg.Policy.Suppressions, fs, now)
 	return &sr
 }
 
@@ -308,15 +308,7 @@ func ensureFingerprints(fs []findings.Finding) {
 		}
 	}
 	for _, t := range tools {
-		idx := byTool[t]
-		sub := make([]findings.Finding, len(idx))
-		for j, i := range idx {
-			sub[j] = fs[i]
-		}
-		findings.AssignFingerprints(sub)
-		for j, i := range idx {
-			fs[i].Fingerprint = sub[j].Fingerprint
-		}
+		findings.AssignFingerprintsAt(fs, byTool[t])
 	}
 }
 

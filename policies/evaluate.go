@@ -9,13 +9,13 @@ import (
 	"github.com/dagsec/dagsec/findings"
 )
 
-// Verdict is the gate's judgement of one stage. Blocking holds the findings
-// that block it (empty when it only warns), most severe first. Suppressed
-// and Known count the findings the gate left out (see Gates).
+// Verdict is the gate's judgement of one stage. Blocking indexes the
+// findings that block it (empty when it only warns), most severe first.
+// Suppressed and Known count the findings the gate left out (see Gates).
 type Verdict struct {
 	Status     Status
 	Reason     string
-	Blocking   []findings.Finding
+	Blocking   []int
 	Suppressed int
 	Known      int
 }
@@ -54,43 +54,46 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 	}
 	var v Verdict
 	noun := "finding"
-	// Counted first so the lists are allocated once: a run may hold
-	// 100,000 findings.
-	var n [gateClasses]int
-	for i := range fs {
-		n[classify(&fs[i], threshold)]++
-	}
-	at, below := make([]findings.Finding, 0, n[gateAt]), make([]findings.Finding, 0, n[gateBelow])
-	v.Suppressed, v.Known = n[gateSuppressed], n[gateKnown]
+	// Counted, never copied: a run may hold 100,000 findings.
+	var at, below severityCounts
 	for i := range fs {
 		f := &fs[i]
 		if f.Baseline != "" {
 			noun = "new finding"
 		}
 		switch classify(f, threshold) {
+		case gateSuppressed:
+			v.Suppressed++
+		case gateKnown:
+			v.Known++
 		case gateAt:
-			at = append(at, *f)
+			at.add(f.Severity)
 		case gateBelow:
-			below = append(below, *f)
+			below.add(f.Severity)
 		}
 	}
 
-	atText := countText(at, noun, "at or above "+threshold.String())
-	belowText := countText(below, noun, "below "+threshold.String())
+	atText := at.text(noun, "at or above "+threshold.String())
+	belowText := below.text(noun, "below "+threshold.String())
 	switch {
-	case len(at) > 0 && !sp.WarnOnly:
+	case at.total > 0 && !sp.WarnOnly:
 		v.Status, v.Reason = StatusBlocked, atText
-		if len(below) > 0 {
-			v.Reason += fmt.Sprintf(", %d below", len(below))
+		if below.total > 0 {
+			v.Reason += fmt.Sprintf(", %d below", below.total)
 		}
-		v.Blocking = slices.Clone(at)
-		findings.Sort(v.Blocking)
-	case len(at) > 0:
+		v.Blocking = make([]int, 0, at.total)
+		for i := range fs {
+			if classify(&fs[i], threshold) == gateAt {
+				v.Blocking = append(v.Blocking, i)
+			}
+		}
+		findings.SortIndexes(fs, v.Blocking)
+	case at.total > 0:
 		v.Status, v.Reason = StatusWarned, "warn only: "+atText
-		if len(below) > 0 {
-			v.Reason += fmt.Sprintf(", %d below", len(below))
+		if below.total > 0 {
+			v.Reason += fmt.Sprintf(", %d below", below.total)
 		}
-	case len(below) > 0:
+	case below.total > 0:
 		v.Status, v.Reason = StatusWarned, belowText
 	default:
 		v.Status, v.Reason = StatusPassed, "no "+noun+"s"
@@ -169,31 +172,37 @@ func joinReason(first, rest string, withRest bool) string {
 	return first
 }
 
-// countText is "2 findings at or above high (1 critical, 1 high)"; noun is
-// "finding" or "new finding".
-func countText(fs []findings.Finding, noun, what string) string {
-	if len(fs) == 0 {
-		return ""
+// severityCounts counts findings by severity; invalid severities apart.
+type severityCounts struct {
+	by             [findings.SeverityCritical + 1]int
+	invalid, total int
+}
+
+func (c *severityCounts) add(s findings.Severity) {
+	c.total++
+	if s.Valid() {
+		c.by[s]++
+	} else {
+		c.invalid++
 	}
-	counts := map[findings.Severity]int{}
-	invalid := 0
-	for _, f := range fs {
-		if f.Severity.Valid() {
-			counts[f.Severity]++
-		} else {
-			invalid++
-		}
+}
+
+// text is "2 findings at or above high (1 critical, 1 high)"; noun is
+// "finding" or "new finding".
+func (c *severityCounts) text(noun, what string) string {
+	if c.total == 0 {
+		return ""
 	}
 	var parts []string
 	for _, s := range findings.Severities() {
-		if n := counts[s]; n > 0 {
+		if n := c.by[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	if invalid > 0 {
-		parts = append(parts, fmt.Sprintf("%d without a valid severity", invalid))
+	if c.invalid > 0 {
+		parts = append(parts, fmt.Sprintf("%d without a valid severity", c.invalid))
 	}
-	return fmt.Sprintf("%s %s (%s)", plural(len(fs), noun), what, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s %s (%s)", plural(c.total, noun), what, strings.Join(parts, ", "))
 }
 
 // maxErrText keeps one tool's error (which may carry its stderr) to a line.

@@ -106,8 +106,8 @@ func TestEvaluate(t *testing.T) {
 func TestEvaluateBlockingSorted(t *testing.T) {
 	in := []findings.Finding{finding(high), finding(crit), finding(findings.SeverityLow)}
 	v := Evaluate(stages.SCA, StagePolicy{BlockOn: high, OnToolError: ErrorBlock}, in, nil)
-	if len(v.Blocking) != 2 || v.Blocking[0].Severity != crit || v.Blocking[1].Severity != high {
-		t.Errorf("blocking = %+v", v.Blocking)
+	if len(v.Blocking) != 2 || in[v.Blocking[0]].Severity != crit || in[v.Blocking[1]].Severity != high {
+		t.Errorf("blocking = %v", v.Blocking)
 	}
 	if in[0].Severity != high {
 		t.Error("Evaluate reordered its input")
@@ -168,9 +168,9 @@ func TestEvaluateSuppressedAndBaseline(t *testing.T) {
 				t.Errorf("got %s %q (%d blocking, %d suppressed, %d known)\nwant %s %q (%d, %d, %d)",
 					v.Status, v.Reason, len(v.Blocking), v.Suppressed, v.Known, tt.status, tt.reason, tt.blocking, tt.suppressed, tt.known)
 			}
-			for _, f := range v.Blocking {
-				if !Gates(f) {
-					t.Errorf("blocking finding the gate does not count: %+v", f)
+			for _, i := range v.Blocking {
+				if !Gates(tt.fs[i]) {
+					t.Errorf("blocking finding the gate does not count: %+v", tt.fs[i])
 				}
 			}
 		})
@@ -217,7 +217,8 @@ suppressions:
 		{Stage: stages.SAST, Tool: "gosec", RuleID: "G104", Severity: low, Location: findings.Location{Path: "a.go"}},
 		{Stage: stages.SAST, Tool: "gosec", RuleID: "G401", Severity: high, Location: findings.Location{Path: "b.go"}},
 	}
-	fs, rep := ApplySuppressions(p.Suppressions, sp.OverrideSeverity(fs), clock())
+	fs = sp.OverrideSeverity(fs)
+	rep := Suppress(p.Suppressions, fs, clock())
 	v := Evaluate(stages.SAST, sp, fs, nil)
 	if v.Status != StatusBlocked || v.Reason != "1 finding at or above high (1 critical); 1 suppressed" || len(rep.Active) != 1 {
 		t.Errorf("%s %q %+v", v.Status, v.Reason, rep)

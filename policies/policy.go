@@ -106,7 +106,7 @@ type Policy struct {
 	// Stages has every stage of stages.Names() after Load, Parse or Preset.
 	Stages map[string]StagePolicy
 	// Suppressions accept known findings until they expire, in the order
-	// they apply (ApplySuppressions): the base's (presets have none), then
+	// they apply (Suppress): the base's (presets have none), then
 	// the file's.
 	Suppressions []Suppression
 	// Targets are the goals the metrics report measures against.

@@ -186,7 +186,7 @@ type SuppressionUse struct {
 //   - Stale: matched no finding at all, expired or not (delete it). An
 //     expired suppression that matches nothing is in Expired and in Stale.
 //
-// Stale is only meaningful when ApplySuppressions saw every finding of a
+// Stale is only meaningful when Suppress saw every finding of a
 // run of every stage; a run of some stages leaves the others' stale.
 type SuppressionReport struct {
 	Active  []SuppressionUse `json:"active"`
@@ -194,49 +194,63 @@ type SuppressionReport struct {
 	Stale   []Suppression    `json:"stale"`
 }
 
-// ApplySuppressions returns a copy of fs where each finding matched by an
-// unexpired suppression has Suppressed set from the first such suppression
-// in sups (file order); every other finding has Suppressed nil, so applying
-// again, or to a report read back, gives the same result. An expired
-// suppression suppresses nothing. The input is not modified.
+// Suppress sets Suppressed on each finding of fs matched by an unexpired
+// suppression, from the first such suppression in sups (file order), and
+// clears it on every other finding, so suppressing again, or a report read
+// back, gives the same result. An expired suppression suppresses nothing.
+// The findings one suppression covers share one Suppressed value; treat it
+// as read-only.
 //
 // now decides expiry: pass one time (the run's start) to every call of a
 // run, so all stages agree. The report's lists are never nil.
-func ApplySuppressions(sups []Suppression, fs []findings.Finding, now time.Time) ([]findings.Finding, SuppressionReport) {
-	var out []findings.Finding
-	if fs != nil {
-		out = make([]findings.Finding, len(fs))
-	}
+func Suppress(sups []Suppression, fs []findings.Finding, now time.Time) SuppressionReport {
+	return applySuppressions(sups, fs, now, true)
+}
+
+// SuppressionUsage is the report Suppress would give for fs, leaving fs as
+// it is.
+func SuppressionUsage(sups []Suppression, fs []findings.Finding, now time.Time) SuppressionReport {
+	return applySuppressions(sups, fs, now, false)
+}
+
+func applySuppressions(sups []Suppression, fs []findings.Finding, now time.Time, mark bool) SuppressionReport {
 	matched := make([]int, len(sups))
 	suppressed := make([]int, len(sups))
+	expired := make([]bool, len(sups))
+	marks := make([]*findings.Suppressed, len(sups))
+	for j := range sups {
+		expired[j] = sups[j].Expired(now)
+	}
 	for i := range fs {
-		out[i] = fs[i]
-		f := &out[i]
-		f.Tags = slices.Clone(f.Tags)
-		f.AlsoFoundBy = slices.Clone(f.AlsoFoundBy)
-		f.Suppressed = nil
+		f := &fs[i]
+		taken := -1
 		for j := range sups {
-			s := &sups[j]
-			if !s.matches(f) {
+			if !sups[j].matches(f) {
 				continue
 			}
 			matched[j]++
-			if f.Suppressed == nil && !s.Expired(now) {
+			if taken < 0 && !expired[j] {
+				taken = j
 				suppressed[j]++
-				f.Suppressed = &findings.Suppressed{
-					Justification: s.Justification,
-					Owner:         s.Owner,
-					Expires:       s.ExpiresDate(),
-					Source:        s.Source,
-				}
 			}
+		}
+		if !mark {
+			continue
+		}
+		f.Suppressed = nil
+		if taken >= 0 {
+			if marks[taken] == nil {
+				s := &sups[taken]
+				marks[taken] = &findings.Suppressed{Justification: s.Justification, Owner: s.Owner, Expires: s.ExpiresDate(), Source: s.Source}
+			}
+			f.Suppressed = marks[taken]
 		}
 	}
 	rep := SuppressionReport{Active: []SuppressionUse{}, Expired: []SuppressionUse{}, Stale: []Suppression{}}
 	for j, s := range sups {
 		use := SuppressionUse{Suppression: s, Matched: matched[j], Suppressed: suppressed[j]}
 		switch {
-		case s.Expired(now):
+		case expired[j]:
 			rep.Expired = append(rep.Expired, use)
 		case use.Matched > 0:
 			rep.Active = append(rep.Active, use)
@@ -245,7 +259,7 @@ func ApplySuppressions(sups []Suppression, fs []findings.Finding, now time.Time)
 			rep.Stale = append(rep.Stale, s)
 		}
 	}
-	return out, rep
+	return rep
 }
 
 // suppressionJSON is a suppression in the run report: expires as a date.

@@ -226,19 +226,16 @@ func sup(rule string, expires string, line int) Suppression {
 	return Suppression{Rule: rule, Justification: "because " + rule, Owner: "team", Expires: date(expires), Source: "dagsec.yaml:" + strconv.Itoa(line)}
 }
 
-func TestApplySuppressions(t *testing.T) {
+func TestSuppress(t *testing.T) {
 	now := time.Date(2026, 5, 14, 12, 0, 0, 0, time.UTC)
-	fs := []findings.Finding{
-		{Stage: stages.SAST, Tool: "gosec", RuleID: "G104", Severity: high, Location: findings.Location{Path: "a.go"}, Tags: []string{"x"}},
-		{Stage: stages.SAST, Tool: "gosec", RuleID: "G104", Severity: high, Location: findings.Location{Path: "b.go"}},
-		{Stage: stages.SAST, Tool: "gosec", RuleID: "G401", Severity: crit, Location: findings.Location{Path: "c.go"}},
-		{Stage: stages.SAST, Tool: "bandit", RuleID: "B101", Severity: low, Location: findings.Location{Path: "t.py"},
-			Suppressed: &findings.Suppressed{Justification: "stale state from an old report"}},
-	}
-	orig := make([]findings.Finding, len(fs))
-	for i, f := range fs {
-		orig[i] = f
-		orig[i].Tags = slices.Clone(f.Tags)
+	input := func() []findings.Finding {
+		return []findings.Finding{
+			{Stage: stages.SAST, Tool: "gosec", RuleID: "G104", Severity: high, Location: findings.Location{Path: "a.go"}, Tags: []string{"x"}},
+			{Stage: stages.SAST, Tool: "gosec", RuleID: "G104", Severity: high, Location: findings.Location{Path: "b.go"}},
+			{Stage: stages.SAST, Tool: "gosec", RuleID: "G401", Severity: crit, Location: findings.Location{Path: "c.go"}},
+			{Stage: stages.SAST, Tool: "bandit", RuleID: "B101", Severity: low, Location: findings.Location{Path: "t.py"},
+				Suppressed: &findings.Suppressed{Justification: "stale state from an old report"}},
+		}
 	}
 	sups := []Suppression{
 		sup("G104", "2026-05-14", 10), // last day: still works
@@ -247,20 +244,30 @@ func TestApplySuppressions(t *testing.T) {
 		sup("B999", "2026-12-31", 40), // matches nothing: stale
 		sup("B998", "2026-01-01", 50), // expired and matches nothing
 	}
-	out, rep := ApplySuppressions(sups, fs, now)
+
+	// SuppressionUsage counts what Suppress does, changing nothing.
+	fs := input()
+	usage := SuppressionUsage(sups, fs, now)
+	if !reflect.DeepEqual(fs, input()) {
+		t.Error("SuppressionUsage changed the findings")
+	}
+	rep := Suppress(sups, fs, now)
+	if !reflect.DeepEqual(rep, usage) {
+		t.Errorf("Suppress reports\n%+v\nSuppressionUsage\n%+v", rep, usage)
+	}
 
 	wantSup := &findings.Suppressed{Justification: "because G104", Owner: "team", Expires: "2026-05-14", Source: "dagsec.yaml:10"}
 	for i, want := range []*findings.Suppressed{wantSup, wantSup, nil, nil} {
-		if !reflect.DeepEqual(out[i].Suppressed, want) {
-			t.Errorf("finding %d Suppressed = %+v, want %+v", i, out[i].Suppressed, want)
+		if !reflect.DeepEqual(fs[i].Suppressed, want) {
+			t.Errorf("finding %d Suppressed = %+v, want %+v", i, fs[i].Suppressed, want)
 		}
 	}
-	if !reflect.DeepEqual(fs, orig) {
-		t.Error("the input findings changed")
-	}
-	out[0].Tags[0] = "changed"
-	if fs[0].Tags[0] != "x" {
-		t.Error("the output shares Tags with the input")
+	// Only Suppressed changed.
+	for i, f := range fs {
+		f.Suppressed = input()[i].Suppressed
+		if !reflect.DeepEqual(f, input()[i]) {
+			t.Errorf("finding %d changed beyond Suppressed: %+v", i, f)
+		}
 	}
 
 	use := func(s Suppression, matched, suppressed int) SuppressionUse {
@@ -276,22 +283,24 @@ func TestApplySuppressions(t *testing.T) {
 	}
 
 	// The day after, the first one has expired too and its findings count.
-	out, rep = ApplySuppressions(sups, fs, time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC))
-	if out[0].Suppressed == nil || out[0].Suppressed.Source != "dagsec.yaml:20" {
-		t.Errorf("after expiry: %+v", out[0].Suppressed)
+	after := time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC)
+	rep = Suppress(sups, fs, after)
+	if fs[0].Suppressed == nil || fs[0].Suppressed.Source != "dagsec.yaml:20" {
+		t.Errorf("after expiry: %+v", fs[0].Suppressed)
 	}
 	if len(rep.Expired) != 3 || rep.Expired[0].Suppression != sups[0] || rep.Expired[0].Matched != 2 {
 		t.Errorf("after expiry: expired %+v", rep.Expired)
 	}
 
-	// Applying again gives the same findings; nothing in, empty lists out.
-	again, _ := ApplySuppressions(sups, out, time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC))
-	if !reflect.DeepEqual(again, out) {
+	// Suppressing again gives the same findings; nothing in, empty lists out.
+	again := slices.Clone(fs)
+	Suppress(sups, again, after)
+	if !reflect.DeepEqual(again, fs) {
 		t.Error("not idempotent")
 	}
-	none, rep := ApplySuppressions(nil, nil, now)
-	if none != nil || rep.Active == nil || rep.Expired == nil || rep.Stale == nil {
-		t.Errorf("empty: %v %+v", none, rep)
+	rep = Suppress(nil, nil, now)
+	if rep.Active == nil || rep.Expired == nil || rep.Stale == nil {
+		t.Errorf("empty: %+v", rep)
 	}
 }
 

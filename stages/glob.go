@@ -12,42 +12,47 @@ import (
 // and "?" stay inside one path element, a "**" element matches any number of
 // elements (none included), as in Dagger's Directory.glob.
 func MatchGlob(pattern, name string) bool {
-	return matchParts(strings.Split(pattern, "/"), name, false)
+	return matchGlob(pattern, name, false)
 }
 
-// matchParts matches pat against the segments of name (as strings.Split
-// gives them); done means no segment is left.
-func matchParts(pat []string, name string, done bool) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for len(pat) > 0 && pat[0] == "**" {
-				pat = pat[1:]
-			}
-			if len(pat) == 0 {
-				return true
-			}
-			for !done {
-				if matchParts(pat, name, false) {
+// matchGlob matches the "/"-separated segments of pat against those of
+// name, taking them one at a time without splitting either (a suppression
+// is matched against every finding); done means no segment of name is left.
+func matchGlob(pat, name string, done bool) bool {
+	for {
+		seg, rest, more := strings.Cut(pat, "/")
+		if seg == "**" {
+			for seg == "**" {
+				if !more {
 					return true
 				}
-				_, rest, found := strings.Cut(name, "/")
+				pat = rest
+				seg, rest, more = strings.Cut(pat, "/")
+			}
+			for !done {
+				if matchGlob(pat, name, false) {
+					return true
+				}
+				_, next, found := strings.Cut(name, "/")
 				if !found {
 					return false
 				}
-				name = rest
+				name = next
 			}
 			return false
 		}
 		if done {
 			return false
 		}
-		seg, rest, found := strings.Cut(name, "/")
-		if ok, err := path.Match(pat[0], seg); err != nil || !ok {
+		nseg, nrest, found := strings.Cut(name, "/")
+		if ok, err := path.Match(seg, nseg); err != nil || !ok {
 			return false
 		}
-		pat, name, done = pat[1:], rest, !found
+		if !more {
+			return !found
+		}
+		pat, name, done = rest, nrest, !found
 	}
-	return done
 }
 
 // skippedDirs hold dependencies, VCS data, test fixtures (testdata, as the Go

@@ -20,6 +20,17 @@ func TestMatchGlob(t *testing.T) {
 		{"a/**/b", "c/a/b", false},
 		{"**", "anything/at/all", true},
 		{"[", "x", false},
+		{"a/**/**/b", "a/x/b", true},
+		{"a/**", "a", true},
+		{"a/**", "b/c", false},
+		{"web/static/**", "web/static/js/app.js", true},
+		{"a/*", "a/b/c", false},
+		{"a/b", "a", false},
+		{"a", "a/b", false},
+		{"", "", true},
+		{"", "a", false},
+		{"a/", "a/", true},
+		{"a/", "a", false},
 	}
 	for _, c := range cases {
 		if got := MatchGlob(c.pattern, c.name); got != c.want {

@@ -730,8 +730,8 @@ func hookDockerfile(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	v := policies.Evaluate(stages.Dockerfile, sp, all, nil)
 	blocking := map[string]bool{}
-	for _, f := range v.Blocking {
-		blocking[f.Fingerprint] = true
+	for _, i := range v.Blocking {
+		blocking[all[i].Fingerprint] = true
 	}
 	sortByLine(all)
 	for _, f := range all {
