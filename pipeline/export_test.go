@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"iter"
 	"time"
 
 	"github.com/dagsec/dagsec/findings"
@@ -24,5 +25,20 @@ func RunSuppressionReport(cfg Config, fs []findings.Finding, now time.Time) *pol
 // Finish merges the stages' findings into the report, as Run ends.
 func (r *Report) Finish(fs []findings.Finding) { r.finish(fs) }
 
-// SARIFLog is the merged SARIF log SARIF and SARIFFiles encode.
-func (r *Report) SARIFLog() (*sarif.Report, error) { return r.sarifLog() }
+// SARIFRuns are the runs SARIF and SARIFFiles encode, built one at a time.
+func (r *Report) SARIFRuns() iter.Seq2[*sarif.Run, error] { return r.sarifRuns() }
+
+// SARIFLog is the log of SARIFRuns, whole.
+func (r *Report) SARIFLog() (*sarif.Report, error) {
+	log, err := sarif.New(sarif.Version210)
+	if err != nil {
+		return nil, err
+	}
+	for run, err := range r.sarifRuns() {
+		if err != nil {
+			return nil, err
+		}
+		log.AddRun(run)
+	}
+	return log, nil
+}

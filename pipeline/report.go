@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -235,45 +236,50 @@ func (r *Report) JSON() ([]byte, error) {
 // baselineState ("new", or "unchanged" for known), a finding several tools
 // reported the properties "alsoFoundBy" and baseline.MergedFingerprintsKey.
 func (r *Report) SARIF() ([]byte, error) {
-	log, err := r.sarifLog()
-	if err != nil {
-		return nil, err
-	}
-	return sarifio.Encode(log)
+	return sarifio.EncodeRuns(r.sarifRuns())
 }
 
-// sarifLog is sarifio.Merge of the tool runs with each result annotated.
-func (r *Report) sarifLog() (*sarif.Report, error) {
-	runs := r.toolRuns()
-	log, err := sarifio.Merge(runs)
-	if err != nil {
-		return nil, err
-	}
-	if err := annotateResults(log, runs); err != nil {
-		return nil, err
-	}
-	return log, nil
-}
-
-// annotateResults adds suppressions, baseline states and merged copies to
-// the results sarifio.Merge built: one run per ToolRun and one result per
-// finding, both in order, which the fingerprints confirm.
-func annotateResults(log *sarif.Report, runs []sarifio.ToolRun) error {
-	if len(log.Runs) != len(runs) {
-		return fmt.Errorf("sarif: %d runs for %d tools", len(log.Runs), len(runs))
-	}
-	for i, tr := range runs {
-		run := log.Runs[i]
-		if len(run.Results) != len(tr.Findings) {
-			return fmt.Errorf("sarif run %s/%s: %d results for %d findings", tr.Stage, tr.Tool, len(run.Results), len(tr.Findings))
-		}
-		for j, f := range tr.Findings {
-			res := run.Results[j]
-			if fp, _ := res.PartialFingerprints[sarifio.FingerprintKey].(string); f.Fingerprint != "" && fp != f.Fingerprint {
-				return fmt.Errorf("sarif run %s/%s: result %d is not finding %s", tr.Stage, tr.Tool, j, f.Fingerprint)
+// sarifRuns builds the log's runs one at a time (sarifio.Runs of toolRuns),
+// each result annotated: SARIF and SARIFFiles encode a run before the next
+// is built, so a run with 100,000 findings never holds its whole log as
+// objects.
+func (r *Report) sarifRuns() iter.Seq2[*sarif.Run, error] {
+	return func(yield func(*sarif.Run, error) bool) {
+		// sarifio.Runs builds each tool run as soon as it takes it, so the
+		// last one taken is the one its run came from.
+		var cur sarifio.ToolRun
+		trs := func(yield func(sarifio.ToolRun) bool) {
+			for tr := range r.toolRuns() {
+				cur = tr
+				if !yield(tr) {
+					return
+				}
 			}
-			annotateResult(res, f)
 		}
+		for run, err := range sarifio.Runs(trs) {
+			if err == nil {
+				err = annotateRun(run, cur)
+			}
+			if !yield(run, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// annotateRun adds suppressions, baseline states and merged copies to the
+// results sarifio built for tr: one result per finding, in order, which
+// the fingerprints confirm.
+func annotateRun(run *sarif.Run, tr sarifio.ToolRun) error {
+	if len(run.Results) != len(tr.Findings) {
+		return fmt.Errorf("sarif run %s/%s: %d results for %d findings", tr.Stage, tr.Tool, len(run.Results), len(tr.Findings))
+	}
+	for j, f := range tr.Findings {
+		res := run.Results[j]
+		if fp, _ := res.PartialFingerprints[sarifio.FingerprintKey].(string); f.Fingerprint != "" && fp != f.Fingerprint {
+			return fmt.Errorf("sarif run %s/%s: result %d is not finding %s", tr.Stage, tr.Tool, j, f.Fingerprint)
+		}
+		annotateResult(res, f)
 	}
 	return nil
 }
@@ -343,11 +349,11 @@ func suppressionGUID(fingerprint, source string) string {
 // them given to github/codeql-action/upload-sarif is merged into a single
 // upload, where the 20-run limit applies to the whole.
 func (r *Report) SARIFFiles() (map[string][]byte, error) {
-	log, err := r.sarifLog()
+	env, err := sarif.New(sarif.Version210)
 	if err != nil {
 		return nil, err
 	}
-	files, err := sarifio.SplitForGitHub(log, sarifio.GitHubLimits{})
+	files, err := sarifio.SplitRunsForGitHub(env, r.sarifRuns(), sarifio.GitHubLimits{})
 	if err != nil {
 		return nil, err
 	}
@@ -367,61 +373,49 @@ func SARIFFileName(n int) string {
 	return fmt.Sprintf("results-%d.sarif", n)
 }
 
-// toolRuns lists the SARIF runs: one per tool of a stage that completed.
-func (r *Report) toolRuns() []sarifio.ToolRun {
-	type key struct{ stage, tool string }
-	// One copy of the findings, grouped by tool in report order: appending
-	// to a slice per tool would copy each finding several times over.
-	ids := map[key]int{}
-	var keys []key
-	var count []int
-	group := make([]int, len(r.Findings))
-	for i := range r.Findings {
-		k := key{r.Findings[i].Stage, r.Findings[i].Tool}
-		id, ok := ids[k]
-		if !ok {
-			id = len(keys)
-			ids[k] = id
-			keys, count = append(keys, k), append(count, 0)
+// toolRuns yields the SARIF runs: one per tool of a stage that completed,
+// in stage order, each with its findings in report order. The findings are
+// copied into one buffer, reused for each run: a run's Findings hold only
+// until the next run is asked for (sarifio.Runs builds a run first, and
+// its objects keep no pointer into them).
+func (r *Report) toolRuns() iter.Seq[sarifio.ToolRun] {
+	return func(yield func(sarifio.ToolRun) bool) {
+		type key struct{ stage, tool string }
+		byTool := map[key][]int32{}
+		most := 0
+		for i := range r.Findings {
+			k := key{r.Findings[i].Stage, r.Findings[i].Tool}
+			byTool[k] = append(byTool[k], int32(i))
+			most = max(most, len(byTool[k]))
 		}
-		group[i] = id
-		count[id]++
-	}
-	grouped := make([]findings.Finding, len(r.Findings))
-	parts := make([][]findings.Finding, len(keys))
-	off := 0
-	for id, n := range count {
-		parts[id] = grouped[off : off : off+n]
-		off += n
-	}
-	for i, id := range group {
-		parts[id] = append(parts[id], r.Findings[i])
-	}
-	byTool := make(map[key][]findings.Finding, len(keys))
-	for id, k := range keys {
-		byTool[k] = parts[id]
-	}
-	var runs []sarifio.ToolRun
-	done := map[key]bool{}
-	for _, s := range r.Stages {
-		failed := map[string]bool{}
-		for _, t := range s.Tools {
-			if t.Error != "" {
-				failed[t.Name] = true
+		buf := make([]findings.Finding, most)
+		done := map[key]bool{}
+		for _, s := range r.Stages {
+			failed := map[string]bool{}
+			for _, t := range s.Tools {
+				if t.Error != "" {
+					failed[t.Name] = true
+				}
+			}
+			for _, t := range s.Tools {
+				k := key{s.Name, t.Name}
+				// One run per tool of a stage, even when it ran once per module;
+				// none when any of its runs failed or it did not run.
+				if failed[t.Name] || t.Skipped != "" || done[k] {
+					continue
+				}
+				done[k] = true
+				idx := byTool[k]
+				fs := buf[:len(idx):len(idx)]
+				for j, i := range idx {
+					fs[j] = r.Findings[i]
+				}
+				if !yield(sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Findings: fs}) {
+					return
+				}
 			}
 		}
-		for _, t := range s.Tools {
-			k := key{s.Name, t.Name}
-			// One run per tool of a stage, even when it ran once per module;
-			// none when any of its runs failed or it did not run.
-			if failed[t.Name] || t.Skipped != "" || done[k] {
-				continue
-			}
-			done[k] = true
-			runs = append(runs, sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Findings: byTool[key{s.Name, t.Name}]})
-		}
 	}
-	return runs
 }
 
 // TopFindings is how many findings Markdown lists.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -133,19 +134,48 @@ func SplitBytesForGitHub(data []byte, lim GitHubLimits) ([][]byte, error) {
 // cannot be split (more than 100 tool extensions, more than 1,000 locations on
 // one result). The input log is never modified.
 func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
+	if log == nil || log.Runs == nil {
+		return nil, fmt.Errorf("SARIF: not a SARIF log (no runs)")
+	}
+	runs := func(yield func(*sarif.Run, error) bool) {
+		for _, run := range log.Runs {
+			if !yield(run, nil) {
+				return
+			}
+		}
+	}
+	return SplitRunsForGitHub(log, runs, lim)
+}
+
+// SplitRunsForGitHub is SplitForGitHub on the log env with the runs runs
+// yields in place of its own (env.Runs is not read). Each run is encoded as
+// it comes and not kept, so a caller that builds runs one at a time (Runs)
+// never holds the whole log as objects, only its encoding. A run's error
+// stops it.
+func SplitRunsForGitHub(env *sarif.Report, runs iter.Seq2[*sarif.Run, error], lim GitHubLimits) ([][]byte, error) {
 	lim, err := lim.resolve()
 	if err != nil {
 		return nil, err
 	}
-	if log == nil || log.Runs == nil {
+	if env == nil {
 		return nil, fmt.Errorf("SARIF: not a SARIF log (no runs)")
 	}
-	if log.Version != string(sarif.Version210) {
-		return nil, fmt.Errorf("SARIF: version %q, GitHub code scanning takes %s", log.Version, sarif.Version210)
+	if env.Version != string(sarif.Version210) {
+		return nil, fmt.Errorf("SARIF: version %q, GitHub code scanning takes %s", env.Version, sarif.Version210)
 	}
-	var parts []*sarif.Run
+	frame, err := frameOf(env)
+	if err != nil {
+		return nil, err
+	}
+	enc := newRunEncoder()
+	var parts []encodedRun
+	var ids []string
 	seen := map[string]int{}
-	for i, run := range log.Runs {
+	i := 0
+	for run, err := range runs {
+		if err != nil {
+			return nil, err
+		}
 		if err := checkRun(run, i, seen); err != nil {
 			return nil, err
 		}
@@ -153,27 +183,31 @@ func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("SARIF run %d (%s): %w", i, runName(run), err)
 		}
-		parts = append(parts, ps...)
+		for _, p := range ps {
+			e, err := enc.encode(p)
+			if err != nil {
+				return nil, err
+			}
+			parts, ids = append(parts, e), append(ids, *p.AutomationDetails.ID)
+		}
+		i++
 	}
 	// Part ids are made up; they must not collide with a real run's.
-	ids := map[string]bool{}
-	for _, p := range parts {
-		id := *p.AutomationDetails.ID
-		if ids[id] {
+	taken := map[string]bool{}
+	for _, id := range ids {
+		if taken[id] {
 			return nil, fmt.Errorf("SARIF: two runs would share automationDetails.id %q after splitting", id)
 		}
-		ids[id] = true
+		taken[id] = true
 	}
 
 	// The common case: everything fits in one file.
 	if len(parts) <= lim.RunsPerFile {
-		b, err := Encode(envelope(log, parts))
+		b, n, err := frame.file(parts)
 		if err != nil {
 			return nil, err
 		}
-		if n, err := gzipSize(b); err != nil {
-			return nil, err
-		} else if n <= lim.GzipBytes {
+		if n <= lim.GzipBytes {
 			return [][]byte{b}, nil
 		}
 	}
@@ -182,41 +216,31 @@ func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
 	// check each file and halve any that still comes out too large.
 	sizes := make([]int, len(parts))
 	for i, p := range parts {
-		b, err := Encode(envelope(log, []*sarif.Run{p}))
-		if err != nil {
-			return nil, err
-		}
-		n, err := gzipSize(b)
+		_, n, err := frame.file(parts[i : i+1])
 		if err != nil {
 			return nil, err
 		}
 		if n > lim.GzipBytes {
 			return nil, fmt.Errorf("SARIF run (%s) with %d result(s) is %d bytes gzip-compressed on its own, over GitHub code scanning's limit of %d bytes per file",
-				runName(p), len(p.Results), n, lim.GzipBytes)
+				p.name, p.results, n, lim.GzipBytes)
 		}
 		sizes[i] = n
 	}
-	var groups [][]*sarif.Run
-	var cur []*sarif.Run
-	curSize := 0
-	for i, p := range parts {
-		if len(cur) > 0 && (len(cur) == lim.RunsPerFile || curSize+sizes[i] > lim.GzipBytes) {
-			groups = append(groups, cur)
-			cur, curSize = nil, 0
+	var groups [][]encodedRun
+	start, curSize := 0, 0
+	for i := range parts {
+		if i > start && (i-start == lim.RunsPerFile || curSize+sizes[i] > lim.GzipBytes) {
+			groups = append(groups, parts[start:i])
+			start, curSize = i, 0
 		}
-		cur = append(cur, p)
 		curSize += sizes[i]
 	}
-	groups = append(groups, cur)
+	groups = append(groups, parts[start:])
 
 	var files [][]byte
-	var emit func(runs []*sarif.Run) error
-	emit = func(runs []*sarif.Run) error {
-		b, err := Encode(envelope(log, runs))
-		if err != nil {
-			return err
-		}
-		n, err := gzipSize(b)
+	var emit func(runs []encodedRun) error
+	emit = func(runs []encodedRun) error {
+		b, n, err := frame.file(runs)
 		if err != nil {
 			return err
 		}
@@ -236,6 +260,17 @@ func SplitForGitHub(log *sarif.Report, lim GitHubLimits) ([][]byte, error) {
 		}
 	}
 	return files, nil
+}
+
+// file is the SARIF file of the frame's log with runs, as Encode writes
+// it, and its gzip-compressed size.
+func (f logFrame) file(runs []encodedRun) ([]byte, int, error) {
+	b, err := f.encode(runs)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := gzipSize(b)
+	return b, n, err
 }
 
 // checkRun rejects what splitting cannot fix. Ids must be unique: code
@@ -485,16 +520,6 @@ func pruneRules(run *sarif.Run) error {
 	run.Tool.Driver = &dc
 	run.Results = results
 	return nil
-}
-
-// envelope is a log holding runs, with everything else of log.
-func envelope(log *sarif.Report, runs []*sarif.Run) *sarif.Report {
-	if runs == nil {
-		runs = []*sarif.Run{} // "runs": [], never null
-	}
-	cp := *log
-	cp.Runs = runs
-	return &cp
 }
 
 // gzipSize is the length of data compressed with compress/gzip at the

@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/dagsec/dagsec/findings"
@@ -67,23 +69,48 @@ func Merge(runs []ToolRun) (*sarif.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]int{}
-	for i, tr := range runs {
-		if tr.Stage == "" || tr.Tool == "" {
-			return nil, fmt.Errorf("sarif run %d: stage and tool must be set (stage %q, tool %q)", i, tr.Stage, tr.Tool)
-		}
-		id := AutomationID(tr.Stage, tr.Tool)
-		if j, dup := seen[id]; dup {
-			return nil, fmt.Errorf("sarif runs %d and %d are both stage %q tool %q: GitHub needs a unique automation id per run", j, i, tr.Stage, tr.Tool)
-		}
-		seen[id] = i
-		run, err := buildRun(tr)
+	for run, err := range Runs(slices.Values(runs)) {
 		if err != nil {
-			return nil, fmt.Errorf("sarif run %d (%s/%s): %w", i, tr.Stage, tr.Tool, err)
+			return nil, err
 		}
 		report.AddRun(run)
 	}
 	return report, nil
+}
+
+// Runs builds the runs Merge puts in its log, one at a time as they are
+// asked for: a caller that encodes each before taking the next never holds
+// the whole log (see EncodeRuns and SplitRunsForGitHub). It stops at the
+// first error.
+func Runs(trs iter.Seq[ToolRun]) iter.Seq2[*sarif.Run, error] {
+	return func(yield func(*sarif.Run, error) bool) {
+		seen := map[string]int{}
+		i := 0
+		for tr := range trs {
+			run, err := checkedRun(tr, i, seen)
+			if !yield(run, err) || err != nil {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// checkedRun builds run i after checking its stage, tool and id.
+func checkedRun(tr ToolRun, i int, seen map[string]int) (*sarif.Run, error) {
+	if tr.Stage == "" || tr.Tool == "" {
+		return nil, fmt.Errorf("sarif run %d: stage and tool must be set (stage %q, tool %q)", i, tr.Stage, tr.Tool)
+	}
+	id := AutomationID(tr.Stage, tr.Tool)
+	if j, dup := seen[id]; dup {
+		return nil, fmt.Errorf("sarif runs %d and %d are both stage %q tool %q: GitHub needs a unique automation id per run", j, i, tr.Stage, tr.Tool)
+	}
+	seen[id] = i
+	run, err := buildRun(tr)
+	if err != nil {
+		return nil, fmt.Errorf("sarif run %d (%s/%s): %w", i, tr.Stage, tr.Tool, err)
+	}
+	return run, nil
 }
 
 // Marshal is Merge followed by Encode.
@@ -103,20 +130,35 @@ const IndentLimit = 10 << 20
 // Encode writes a SARIF log as JSON with a trailing newline, indented by two
 // spaces unless its compact form is over IndentLimit bytes.
 func Encode(report *sarif.Report) ([]byte, error) {
+	compact, err := compactJSON(report)
+	if err != nil {
+		return nil, err
+	}
+	return finish(compact)
+}
+
+// compactJSON is v as compact JSON with a trailing newline, as a
+// json.Encoder writes it. Messages quote code: "<" and "&" stay readable.
+func compactJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	// Messages quote code; keep "<" and "&" readable.
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(report); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("sarif: %w", err)
 	}
-	if buf.Len() > IndentLimit {
-		return buf.Bytes(), nil
+	return buf.Bytes(), nil
+}
+
+// finish is Encode's output for a log's compact JSON (trailing newline
+// included): the same bytes above IndentLimit, else indented by two spaces,
+// byte for byte what an Encoder with SetIndent writes.
+func finish(compact []byte) ([]byte, error) {
+	if len(compact) > IndentLimit {
+		return compact, nil
 	}
-	// What an Encoder with SetIndent writes, byte for byte.
 	var out bytes.Buffer
-	out.Grow(buf.Len() * 2)
-	if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
+	out.Grow(len(compact) * 2)
+	if err := json.Indent(&out, compact, "", "  "); err != nil {
 		return nil, fmt.Errorf("sarif: %w", err)
 	}
 	return out.Bytes(), nil

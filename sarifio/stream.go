@@ -1,0 +1,127 @@
+package sarifio
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"iter"
+
+	"github.com/owenrumney/go-sarif/v2/sarif"
+)
+
+// EncodeRuns is Encode of a log (sarif.New, as Merge makes) holding the
+// runs runs yields: the same bytes, built one run at a time, so the log is
+// never whole as objects. Pair it with Runs. A run's error stops it.
+func EncodeRuns(runs iter.Seq2[*sarif.Run, error]) ([]byte, error) {
+	log, err := sarif.New(sarif.Version210)
+	if err != nil {
+		return nil, err
+	}
+	frame, err := frameOf(log)
+	if err != nil {
+		return nil, err
+	}
+	enc := newRunEncoder()
+	var parts []encodedRun
+	for run, err := range runs {
+		if err != nil {
+			return nil, err
+		}
+		e, err := enc.encode(run)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, e)
+	}
+	return frame.encode(parts)
+}
+
+// encodedRun is one run of a file to be, as compact JSON.
+type encodedRun struct {
+	data    []byte
+	name    string // runName, for errors
+	results int
+}
+
+// runEncoder encodes runs one after another through one buffer, which
+// grows to the largest run once rather than for every run.
+type runEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newRunEncoder() *runEncoder {
+	e := &runEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false) // as compactJSON
+	return e
+}
+
+func (e *runEncoder) encode(run *sarif.Run) (encodedRun, error) {
+	e.buf.Reset()
+	if err := e.enc.Encode(run); err != nil {
+		return encodedRun{}, fmt.Errorf("sarif: %w", err)
+	}
+	data := bytes.Clone(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")))
+	return encodedRun{data: data, name: runName(run), results: len(run.Results)}, nil
+}
+
+// logFrame is a log's compact JSON around its runs: what comes before the
+// first run and after the last.
+type logFrame struct{ head, tail []byte }
+
+// frameOf encodes log without its runs and cuts the JSON inside the empty
+// top-level "runs" array, found with a decoder (a property could hold a
+// "runs" key of its own).
+func frameOf(log *sarif.Report) (logFrame, error) {
+	env := *log
+	env.Runs = []*sarif.Run{}
+	data, err := compactJSON(&env)
+	if err != nil {
+		return logFrame{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return logFrame{}, fmt.Errorf("sarif: log is not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return logFrame{}, fmt.Errorf("sarif: %w", err)
+		}
+		if tok != "runs" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return logFrame{}, fmt.Errorf("sarif: %w", err)
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return logFrame{}, fmt.Errorf("sarif: log runs are not an array")
+		}
+		open := int(dec.InputOffset())
+		if open >= len(data) || data[open] != ']' {
+			return logFrame{}, fmt.Errorf("sarif: log runs are not empty")
+		}
+		return logFrame{head: data[:open], tail: data[open:]}, nil
+	}
+	return logFrame{}, fmt.Errorf("sarif: log has no runs")
+}
+
+// encode is Encode's output for the frame's log with runs.
+func (f logFrame) encode(runs []encodedRun) ([]byte, error) {
+	n := len(f.head) + len(f.tail) + len(runs)
+	for _, r := range runs {
+		n += len(r.data)
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, f.head...)
+	for i, r := range runs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, r.data...)
+	}
+	buf = append(buf, f.tail...)
+	return finish(buf)
+}
