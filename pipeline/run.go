@@ -251,11 +251,13 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 //  4. the policy's suppressions, which stay in the report but no gate counts.
 //
 // policies.Evaluate then judges what is left: it ignores suppressed findings
-// and, under a baseline, known ones.
+// and, under a baseline, known ones. fs is the stage's own (runStage builds
+// it from its tools' findings): triage changes and reorders it in place and
+// returns what to keep of it.
 func triage(cfg Config, sp policies.StagePolicy, fs []findings.Finding, now time.Time) []findings.Finding {
 	ensureFingerprints(fs)
 	fs = sp.OverrideSeverity(fs)
-	fs = findings.DedupInPlace(fs) // fs is the stage's own: see runStage
+	fs = findings.DedupInPlace(fs)
 	if cfg.Baseline != nil {
 		fs = cfg.Baseline.Mark(fs)
 	}
@@ -299,8 +301,8 @@ func triageCounts(fs []findings.Finding) (newCount, known, suppressed int) {
 func ensureFingerprints(fs []findings.Finding) {
 	byTool := map[string][]int{}
 	var tools []string
-	for i, f := range fs {
-		if f.Fingerprint == "" {
+	for i := range fs {
+		if f := &fs[i]; f.Fingerprint == "" {
 			if _, ok := byTool[f.Tool]; !ok {
 				tools = append(tools, f.Tool)
 			}

@@ -34,8 +34,9 @@ func Gates(f findings.Finding) bool {
 // Only the findings Gates counts are judged: suppressed findings and,
 // when the run was compared with a baseline, the ones it already knew are
 // left out, so with a baseline only new findings block. Tool errors make
-// the stage StatusError, or only warn with on_tool_error: warn; even then,
-// findings from the tools that did run still block. Without tool errors,
+// the stage StatusError, or only warn when per_tool.TOOL.on_error: warn
+// names every tool that failed; even then, findings from the tools that did
+// run still block. Without tool errors,
 // findings at or above BlockOn block (warn with WarnOnly), findings below
 // it warn, and no findings pass. A zero StagePolicy is the strictest one:
 // an invalid BlockOn counts as info, an unset OnToolError as block, and a

@@ -98,7 +98,7 @@ func (s *Suppression) matches(f *findings.Finding) bool {
 		return false
 	case s.Package != "":
 		name, version := splitPackage(s.Package)
-		fn, fv, ok := findingPackage(*f)
+		fn, fv, ok := findingPackage(f)
 		return ok && strings.EqualFold(name, fn) && (version == "" || version == fv)
 	}
 	return true
@@ -135,7 +135,7 @@ func splitPackage(s string) (name, version string) {
 //     trivy does not give the version there.
 //
 // Any other finding has no package, and a package matcher never matches it.
-func findingPackage(f findings.Finding) (name, version string, ok bool) {
+func findingPackage(f *findings.Finding) (name, version string, ok bool) {
 	switch {
 	case slices.Contains(f.Tags, "vulnerability"):
 		tok, _, _ := strings.Cut(f.Message, " ")

@@ -67,7 +67,7 @@ const stageRank = 100
 //     and the finding is at or above the stage's block_on), and every stage
 //     that errored, or blocked without findings, with its reason;
 //   - warning: any other finding of severity low or above, and a stage that
-//     only warned about tool errors (on_tool_error: warn);
+//     only warned about tool errors (per_tool.TOOL.on_error: warn);
 //   - notice: findings of severity info.
 //
 // A finding's annotation carries file, line, endLine, col and endColumn as far
