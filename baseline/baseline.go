@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dagsec/dagsec/findings"
@@ -64,28 +65,20 @@ func (b *Baseline) Known(fingerprint string) bool {
 	return fingerprint != "" && b.known[fingerprint]
 }
 
-// Mark returns a copy of fs with Baseline set on every finding: "known" when
-// its fingerprint, or that of any copy merged into it (MergedFingerprints),
-// is in the baseline, else "new". Merged fingerprints count both ways, so an
-// issue two tools report stays known when the other tool's copy is kept.
+// Mark sets Baseline on every finding of fs, in place, and returns fs:
+// "known" when its fingerprint, or that of any copy merged into it
+// (MergedFingerprints), is in the baseline, else "new". Merged fingerprints
+// count both ways, so an issue two tools report stays known when the other
+// tool's copy is kept.
 func (b *Baseline) Mark(fs []findings.Finding) []findings.Finding {
-	if fs == nil {
-		return nil
-	}
-	out := make([]findings.Finding, len(fs))
-	for i, f := range fs {
+	for i := range fs {
+		f := &fs[i]
 		f.Baseline = findings.BaselineNew
-		if b.Known(f.Fingerprint) {
+		if b.Known(f.Fingerprint) || slices.ContainsFunc(f.MergedFingerprints, b.Known) {
 			f.Baseline = findings.BaselineKnown
 		}
-		for _, m := range f.MergedFingerprints {
-			if b.Known(m) {
-				f.Baseline = findings.BaselineKnown
-			}
-		}
-		out[i] = f
 	}
-	return out
+	return fs
 }
 
 // LoadFile reads a baseline file (see Load).

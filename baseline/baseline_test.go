@@ -86,12 +86,12 @@ func TestMarkSurvivesLineMovesAndWhitespace(t *testing.T) {
 			in := []findings.Finding{moved, added, elsewhere, otherTool}
 			got := b.Mark(in)
 			want := []string{findings.BaselineKnown, findings.BaselineNew, findings.BaselineNew, findings.BaselineNew}
+			if len(got) != len(in) || &got[0] != &in[0] {
+				t.Fatal("Mark did not mark its input in place")
+			}
 			for i, f := range got {
 				if f.Baseline != want[i] {
 					t.Errorf("finding %d (%s %s:%d): %q, want %q", i, f.Tool, f.Location.Path, f.Location.Line, f.Baseline, want[i])
-				}
-				if in[i].Baseline != "" {
-					t.Errorf("Mark changed its input")
 				}
 			}
 		})
