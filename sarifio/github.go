@@ -167,7 +167,7 @@ func SplitRunsForGitHub(env *sarif.Report, runs iter.Seq2[*sarif.Run, error], li
 	if err != nil {
 		return nil, err
 	}
-	enc := newRunEncoder()
+	enc := newCompactEncoder()
 	var parts []encodedRun
 	var ids []string
 	seen := map[string]int{}
@@ -184,7 +184,7 @@ func SplitRunsForGitHub(env *sarif.Report, runs iter.Seq2[*sarif.Run, error], li
 			return nil, fmt.Errorf("SARIF run %d (%s): %w", i, runName(run), err)
 		}
 		for _, p := range ps {
-			e, err := enc.encode(p)
+			e, err := encodeRun(enc, p)
 			if err != nil {
 				return nil, err
 			}

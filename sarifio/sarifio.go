@@ -130,23 +130,35 @@ const IndentLimit = 10 << 20
 // Encode writes a SARIF log as JSON with a trailing newline, indented by two
 // spaces unless its compact form is over IndentLimit bytes.
 func Encode(report *sarif.Report) ([]byte, error) {
-	compact, err := compactJSON(report)
+	compact, err := newCompactEncoder().encode(report)
 	if err != nil {
 		return nil, err
 	}
 	return finish(compact)
 }
 
-// compactJSON is v as compact JSON with a trailing newline, as a
-// json.Encoder writes it. Messages quote code: "<" and "&" stay readable.
-func compactJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+// compactEncoder writes values as compact JSON with a trailing newline, as
+// a json.Encoder does, through one buffer that grows to the largest value
+// once. Messages quote code: "<" and "&" stay readable.
+type compactEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newCompactEncoder() *compactEncoder {
+	e := &compactEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// encode returns v's JSON, which holds until the next call.
+func (e *compactEncoder) encode(v any) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("sarif: %w", err)
 	}
-	return buf.Bytes(), nil
+	return e.buf.Bytes(), nil
 }
 
 // finish is Encode's output for a log's compact JSON (trailing newline

@@ -21,13 +21,13 @@ func EncodeRuns(runs iter.Seq2[*sarif.Run, error]) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc := newRunEncoder()
+	enc := newCompactEncoder()
 	var parts []encodedRun
 	for run, err := range runs {
 		if err != nil {
 			return nil, err
 		}
-		e, err := enc.encode(run)
+		e, err := encodeRun(enc, run)
 		if err != nil {
 			return nil, err
 		}
@@ -43,26 +43,13 @@ type encodedRun struct {
 	results int
 }
 
-// runEncoder encodes runs one after another through one buffer, which
-// grows to the largest run once rather than for every run.
-type runEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-func newRunEncoder() *runEncoder {
-	e := &runEncoder{}
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false) // as compactJSON
-	return e
-}
-
-func (e *runEncoder) encode(run *sarif.Run) (encodedRun, error) {
-	e.buf.Reset()
-	if err := e.enc.Encode(run); err != nil {
-		return encodedRun{}, fmt.Errorf("sarif: %w", err)
+// encodeRun encodes run through enc, shared by a log's runs.
+func encodeRun(enc *compactEncoder, run *sarif.Run) (encodedRun, error) {
+	b, err := enc.encode(run)
+	if err != nil {
+		return encodedRun{}, err
 	}
-	data := bytes.Clone(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")))
+	data := bytes.Clone(bytes.TrimSuffix(b, []byte("\n")))
 	return encodedRun{data: data, name: runName(run), results: len(run.Results)}, nil
 }
 
@@ -76,7 +63,7 @@ type logFrame struct{ head, tail []byte }
 func frameOf(log *sarif.Report) (logFrame, error) {
 	env := *log
 	env.Runs = []*sarif.Run{}
-	data, err := compactJSON(&env)
+	data, err := newCompactEncoder().encode(&env)
 	if err != nil {
 		return logFrame{}, err
 	}
