@@ -137,7 +137,6 @@ const (
 	gateKnown                       // the baseline knew it
 	gateAt                          // at or above the threshold (or no valid severity)
 	gateBelow
-	gateClasses
 )
 
 func classify(f *findings.Finding, threshold findings.Severity) gateClass {
