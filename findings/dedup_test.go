@@ -1,47 +1,25 @@
 package findings_test
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 	"github.com/dagsec/dagsec/stages"
 )
-
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "stages", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(name, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b
-}
 
 // govulncheck and osv-scanner on the same module (stages/testdata/SOURCES.md:
 // both scanned the "called" module, golang.org/x/text v0.3.0).
 func calledModule(t *testing.T) (gv, osv []findings.Finding) {
 	t.Helper()
-	gv, _, err := stages.ParseGovulncheck(sample(t, "govulncheck-v1.9.0-called.json.gz"), 0)
+	gv, _, err := stages.ParseGovulncheck(samples.Read(t, "govulncheck-v1.9.0-called.json.gz"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	osv, _, err = stages.ParseOSVScannerIn(sample(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called")
+	osv, _, err = stages.ParseOSVScannerIn(samples.Read(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,8 +240,8 @@ func TestDedupAmbiguousGroups(t *testing.T) {
 // tag AVD-AWS-0086, tfsec's rule id. Both scanned the same planted tree
 // (stages/testdata/SOURCES.md).
 func TestDedupMergesTrivyAndTfsecChecks(t *testing.T) {
-	tv := trivyFindings(t, sample(t, "trivy-v0.74.0-config-terraform.json"), stages.IaC)
-	tf, err := stages.ParseTfsec(sample(t, "tfsec-v1.28.14-planted.json"), "/tmp/dagsec-iac-samples/planted")
+	tv := trivyFindings(t, samples.Read(t, "trivy-v0.74.0-config-terraform.json"), stages.IaC)
+	tf, err := stages.ParseTfsec(samples.Read(t, "tfsec-v1.28.14-planted.json"), "/tmp/dagsec-iac-samples/planted")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +303,7 @@ const trivySecretReport = `{
 }`
 
 func TestDedupMergesSecretsOnOneLine(t *testing.T) {
-	gl, err := stages.ParseGitleaks(sample(t, "gitleaks-v8.30.1.json"))
+	gl, err := stages.ParseGitleaks(samples.Read(t, "gitleaks-v8.30.1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,7 @@
 package policies
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 	"github.com/dagsec/dagsec/stages"
 )
 
@@ -363,23 +361,6 @@ func TestSuppressionMatches(t *testing.T) {
 // TestPackageFromParsers runs the real parsers on their test reports: the
 // package matcher reads the start of their messages.
 func TestPackageFromParsers(t *testing.T) {
-	read := func(name string) []byte {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join("..", "stages", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(name, ".gz") {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(zr); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return b
-	}
 	must := func(fs []findings.Finding, err error) []findings.Finding {
 		t.Helper()
 		if err != nil {
@@ -390,10 +371,10 @@ func TestPackageFromParsers(t *testing.T) {
 		}
 		return fs
 	}
-	trivyPip, _, err := stages.ParseTrivy(read("trivy-golden-pip.json"), stages.SCA)
-	trivyLic, _, err2 := stages.ParseTrivy(read("trivy-defectdojo-licenses-image.json"), stages.Image)
-	osv, _, err3 := stages.ParseOSVScannerIn(read("osv-scanner-v2.6.0-go-callanalysis.json"), "/tmp/dagsec-samples/imported")
-	gv, _, err4 := stages.ParseGovulncheck(read("govulncheck-v1.9.0-imported.json.gz"), 0)
+	trivyPip, _, err := stages.ParseTrivy(samples.Read(t, "trivy-golden-pip.json"), stages.SCA)
+	trivyLic, _, err2 := stages.ParseTrivy(samples.Read(t, "trivy-defectdojo-licenses-image.json"), stages.Image)
+	osv, _, err3 := stages.ParseOSVScannerIn(samples.Read(t, "osv-scanner-v2.6.0-go-callanalysis.json"), "/tmp/dagsec-samples/imported")
+	gv, _, err4 := stages.ParseGovulncheck(samples.Read(t, "govulncheck-v1.9.0-imported.json.gz"), 0)
 	for _, e := range []error{err, err2, err3, err4} {
 		if e != nil {
 			t.Fatal(e)
@@ -407,12 +388,12 @@ func TestPackageFromParsers(t *testing.T) {
 	}{
 		{"trivy vulnerability", trivyPip, "Werkzeug", "0.11"},
 		{"trivy license", trivyLic, "alpine-baselayout", ""},
-		{"grype", must(stages.ParseGrype(read("grype-v0.112.0-npm-directory.json"))), "postcss", "8.4.31"},
+		{"grype", must(stages.ParseGrype(samples.Read(t, "grype-v0.112.0-npm-directory.json"))), "postcss", "8.4.31"},
 		{"osv-scanner", osv, "golang.org/x/text", ""},
 		{"govulncheck", gv, "stdlib", "v1.26.8"},
-		{"syft license", must(stages.EvaluateLicenses(read("syft-v1.57.1-npm.cdx.json"),
+		{"syft license", must(stages.EvaluateLicenses(samples.Read(t, "syft-v1.57.1-npm.cdx.json"),
 			stages.LicensePolicy{Deny: []string{"MIT"}, Unknown: stages.LicenseWarn})), "is-number", "7.0.0"},
-		{"syft scoped npm package", must(stages.EvaluateLicenses(read("syft-v1.57.1-npm.cdx.json"),
+		{"syft scoped npm package", must(stages.EvaluateLicenses(samples.Read(t, "syft-v1.57.1-npm.cdx.json"),
 			stages.LicensePolicy{Deny: []string{"MIT"}, Unknown: stages.LicenseWarn})), "@corp/internal-sdk", "3.0.1"},
 	}
 	for _, tt := range tests {

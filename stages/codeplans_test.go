@@ -1,9 +1,7 @@
 package stages
 
 import (
-	"compress/gzip"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -11,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 )
 
 // treeProbe is a source tree in memory, seen the way runners see theirs.
@@ -257,19 +256,7 @@ func TestOSVScannerDatabaseFromDBInfo(t *testing.T) {
 // the plan: genuine output of a module that imports a vulnerable package
 // without calling it.
 func TestUnreachableSeverityFromPolicy(t *testing.T) {
-	f, err := os.Open("testdata/govulncheck-v1.9.0-imported.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	report, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	report := samples.Read(t, "govulncheck-v1.9.0-imported.json.gz")
 	tree := treeProbe{files: map[string]string{"go.mod": ""}, tools: everyTool}
 	for _, sev := range []findings.Severity{0, findings.SeverityMedium, findings.SeverityHigh} {
 		want := sev

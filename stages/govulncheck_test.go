@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/pipeline/host"
 	"github.com/dagsec/dagsec/stages"
@@ -291,7 +292,7 @@ func gvGo1273(t *testing.T) string {
 func TestParseGovulncheckGenuineSamples(t *testing.T) {
 	wantDB := "file:///root/.cache/dagsec/tools/vulndb@" + stages.VulnDBVersion + "/govulncheck"
 	t.Run("called", func(t *testing.T) {
-		fs, info := gvParse(t, vulnSample(t, "govulncheck-v1.9.0-called.json.gz"), 0)
+		fs, info := gvParse(t, samples.Read(t, "govulncheck-v1.9.0-called.json.gz"), 0)
 		gvCheckCalled(t, fs)
 		// 28 finding messages: 5 x/text and 14 stdlib vulnerabilities.
 		if len(fs) != 19 {
@@ -302,14 +303,14 @@ func TestParseGovulncheckGenuineSamples(t *testing.T) {
 		}
 	})
 	t.Run("imported", func(t *testing.T) {
-		report := vulnSample(t, "govulncheck-v1.9.0-imported.json.gz")
+		report := samples.Read(t, "govulncheck-v1.9.0-imported.json.gz")
 		fs, _ := gvParse(t, report, 0)
 		gvCheckImported(t, fs, findings.SeverityLow)
 		fs, _ = gvParse(t, report, findings.SeverityInfo)
 		gvCheckImported(t, fs, findings.SeverityInfo)
 	})
 	t.Run("stdlib only", func(t *testing.T) {
-		fs, _ := gvParse(t, vulnSample(t, "govulncheck-v1.9.0-clean-go1.26.8.json.gz"), 0)
+		fs, _ := gvParse(t, samples.Read(t, "govulncheck-v1.9.0-clean-go1.26.8.json.gz"), 0)
 		gvCheckStdlibOnly(t, fs)
 		if len(fs) != 14 {
 			t.Errorf("%d findings, want 14", len(fs))
@@ -321,7 +322,7 @@ func TestParseGovulncheckGenuineSamples(t *testing.T) {
 		}
 	})
 	t.Run("clean", func(t *testing.T) {
-		fs, info := gvParse(t, vulnSample(t, "govulncheck-v1.9.0-clean-go1.27.3.json.gz"), 0)
+		fs, info := gvParse(t, samples.Read(t, "govulncheck-v1.9.0-clean-go1.27.3.json.gz"), 0)
 		if len(fs) != 0 || fs == nil {
 			t.Errorf("clean report: %#v", fs)
 		}
@@ -330,8 +331,8 @@ func TestParseGovulncheckGenuineSamples(t *testing.T) {
 		}
 	})
 	t.Run("fingerprints are stable", func(t *testing.T) {
-		a, _ := gvParse(t, vulnSample(t, "govulncheck-v1.9.0-called.json.gz"), 0)
-		b, _ := gvParse(t, vulnSample(t, "govulncheck-v1.9.0-called.json.gz"), 0)
+		a, _ := gvParse(t, samples.Read(t, "govulncheck-v1.9.0-called.json.gz"), 0)
+		b, _ := gvParse(t, samples.Read(t, "govulncheck-v1.9.0-called.json.gz"), 0)
 		if len(a) != len(b) {
 			t.Fatal("different lengths")
 		}
@@ -395,7 +396,7 @@ func TestParseGovulncheckSmallStreams(t *testing.T) {
 }
 
 func TestParseGovulncheckRejectsBadReports(t *testing.T) {
-	genuine := vulnSample(t, "govulncheck-v1.9.0-called.json.gz")
+	genuine := samples.Read(t, "govulncheck-v1.9.0-called.json.gz")
 	for name, report := range map[string][]byte{
 		"empty":                    nil,
 		"blank":                    []byte(" \n\t"),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/stages"
 )
@@ -198,7 +199,7 @@ func TestOSVScannerSubfolderPaths(t *testing.T) {
 // /tmp/dagsec-samples/<module>.
 func TestParseOSVScannerGenuineSamples(t *testing.T) {
 	t.Run("go offline", func(t *testing.T) {
-		fs, info := osvParse(t, vulnSample(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called")
+		fs, info := osvParse(t, samples.Read(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called")
 		osvCheckXText(t, fs, "go.mod")
 		// Every entry of the vulndb module says modified 0001-01-01.
 		if info != (stages.DBInfo{}) {
@@ -206,13 +207,13 @@ func TestParseOSVScannerGenuineSamples(t *testing.T) {
 		}
 	})
 	t.Run("root with a trailing slash", func(t *testing.T) {
-		fs, _ := osvParse(t, vulnSample(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called/")
+		fs, _ := osvParse(t, samples.Read(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called/")
 		osvCheckXText(t, fs, "go.mod")
 	})
 	t.Run("call analysis", func(t *testing.T) {
 		// osv-scanner's default with go on PATH: every group gets
 		// experimental_analysis; nothing of x/text is called here.
-		fs, _ := osvParse(t, vulnSample(t, "osv-scanner-v2.6.0-go-callanalysis.json"), "/tmp/dagsec-samples/imported")
+		fs, _ := osvParse(t, samples.Read(t, "osv-scanner-v2.6.0-go-callanalysis.json"), "/tmp/dagsec-samples/imported")
 		osvCheckXText(t, fs, "go.mod")
 		for _, f := range fs {
 			if !vulnHasTags(f, "unreachable") || vulnHasTags(f, "reachable") {
@@ -222,18 +223,18 @@ func TestParseOSVScannerGenuineSamples(t *testing.T) {
 	})
 	for _, name := range []string{"osv-scanner-v2.6.0-clean.json", "osv-scanner-v2.6.0-python-offline-exit127.json"} {
 		t.Run(name, func(t *testing.T) {
-			fs, _, err := stages.ParseOSVScanner(vulnSample(t, name))
+			fs, _, err := stages.ParseOSVScanner(samples.Read(t, name))
 			if err != nil || fs == nil || len(fs) != 0 {
 				t.Errorf("%#v, %v", fs, err)
 			}
 		})
 	}
 	t.Run("absolute paths need the root", func(t *testing.T) {
-		_, _, err := stages.ParseOSVScanner(vulnSample(t, "osv-scanner-v2.6.0-go-offline.json"))
+		_, _, err := stages.ParseOSVScanner(samples.Read(t, "osv-scanner-v2.6.0-go-offline.json"))
 		if err == nil || !strings.Contains(err.Error(), "absolute") {
 			t.Errorf("%v", err)
 		}
-		if _, _, err := stages.ParseOSVScannerIn(vulnSample(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/imported"); err == nil {
+		if _, _, err := stages.ParseOSVScannerIn(samples.Read(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/imported"); err == nil {
 			t.Error("another root was accepted")
 		}
 	})
@@ -297,7 +298,7 @@ func TestParseOSVScannerGroupsAndSeverities(t *testing.T) {
 }
 
 func TestParseOSVScannerRejectsBadReports(t *testing.T) {
-	genuine := vulnSample(t, "osv-scanner-v2.6.0-go-offline.json")
+	genuine := samples.Read(t, "osv-scanner-v2.6.0-go-offline.json")
 	for name, report := range map[string][]byte{
 		"empty":                nil,
 		"blank":                []byte("\n "),

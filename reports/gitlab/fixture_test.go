@@ -2,19 +2,17 @@ package gitlab_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports/gitlab"
@@ -33,25 +31,6 @@ const (
 	// does: they must never reach a report.
 	testStagingUser = "stageuser"
 )
-
-// sample reads a file of stages/testdata, gunzipped when it ends in .gz.
-func sample(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "stages", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(name, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, err = io.ReadAll(zr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b
-}
 
 // parsed checks a parser's result; the variants take those that also
 // return what the tool said of its database.
@@ -165,7 +144,7 @@ func loadFixture(t testing.TB) fixture {
 	var fx fixture
 	ok, okT, okD := parsed(t)
 
-	fx.secrets = ok(stages.ParseGitleaks(sample(t, "gitleaks-v8.30.1.json")))
+	fx.secrets = ok(stages.ParseGitleaks(samples.Read(t, "gitleaks-v8.30.1.json")))
 	// A history scan: the same parser on a gitleaks report of the shape
 	// `gitleaks git --redact` writes, with the commit of the leak.
 	fx.history = ok(stages.ParseGitleaks([]byte(`[{"RuleID":"generic-api-key","Description":"Detected a Generic API Key",
@@ -173,20 +152,20 @@ func loadFixture(t testing.TB) fixture {
 		"File":"old/settings.ini","Commit":"9b1deb4d3b7d4bad9bdd2b0d7b3dcb6d0f1e2a3b","Entropy":4.1,
 		"Tags":[],"Fingerprint":"9b1deb4d:old/settings.ini:generic-api-key:3"}]`)))
 
-	fx.sast = append(fx.sast, ok(stages.ParseGosecIn(sample(t, "gosec-v2.30.0.json"), "/tmp/dagsec-sample/gosrc"))...)
-	fx.sast = append(fx.sast, ok(stages.ParseBandit(sample(t, "bandit-1.6.2.json")))...)
+	fx.sast = append(fx.sast, ok(stages.ParseGosecIn(samples.Read(t, "gosec-v2.30.0.json"), "/tmp/dagsec-sample/gosrc"))...)
+	fx.sast = append(fx.sast, ok(stages.ParseBandit(samples.Read(t, "bandit-1.6.2.json")))...)
 
-	fx.iac = append(fx.iac, okT(stages.ParseTrivy(sample(t, "trivy-v0.74.0-config-terraform.json"), stages.IaC))...)
-	fx.iac = append(fx.iac, ok(stages.ParseTfsec(sample(t, "tfsec-v1.28.14-planted.json"), "/tmp/dagsec-iac-samples/planted"))...)
+	fx.iac = append(fx.iac, okT(stages.ParseTrivy(samples.Read(t, "trivy-v0.74.0-config-terraform.json"), stages.IaC))...)
+	fx.iac = append(fx.iac, ok(stages.ParseTfsec(samples.Read(t, "tfsec-v1.28.14-planted.json"), "/tmp/dagsec-iac-samples/planted"))...)
 
-	fx.dockerfile = append(fx.dockerfile, okT(stages.ParseTrivy(sample(t, "trivy-v0.74.0-config-dockerfile.json"), stages.Dockerfile))...)
-	fx.dockerfile = append(fx.dockerfile, ok(stages.ParseHadolint(sample(t, "hadolint-tool-check.json")))...)
+	fx.dockerfile = append(fx.dockerfile, okT(stages.ParseTrivy(samples.Read(t, "trivy-v0.74.0-config-dockerfile.json"), stages.Dockerfile))...)
+	fx.dockerfile = append(fx.dockerfile, ok(stages.ParseHadolint(samples.Read(t, "hadolint-tool-check.json")))...)
 
-	fx.sca = append(fx.sca, okD(stages.ParseGovulncheck(sample(t, "govulncheck-v1.9.0-called.json.gz"), 0))...)
-	fx.sca = append(fx.sca, okD(stages.ParseOSVScannerIn(sample(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called"))...)
-	fx.sca = append(fx.sca, okT(stages.ParseTrivy(sample(t, "trivy-golden-pip.json"), stages.SCA))...)
+	fx.sca = append(fx.sca, okD(stages.ParseGovulncheck(samples.Read(t, "govulncheck-v1.9.0-called.json.gz"), 0))...)
+	fx.sca = append(fx.sca, okD(stages.ParseOSVScannerIn(samples.Read(t, "osv-scanner-v2.6.0-go-offline.json"), "/tmp/dagsec-samples/called"))...)
+	fx.sca = append(fx.sca, okT(stages.ParseTrivy(samples.Read(t, "trivy-golden-pip.json"), stages.SCA))...)
 
-	fx.licenses = okT(stages.ParseTrivy(sample(t, "trivy-defectdojo-licenses-image.json"), stages.Licenses))
+	fx.licenses = okT(stages.ParseTrivy(samples.Read(t, "trivy-defectdojo-licenses-image.json"), stages.Licenses))
 
 	// The build stage's own checks on an image that runs as root, built on
 	// a base without a build time.
@@ -198,7 +177,7 @@ func loadFixture(t testing.TB) fixture {
 	}, 0, time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)))
 	// gitleaks on the image's environment: the build stage turns each leak
 	// into a finding at the image (stages.imageEnvFindings), as here.
-	for _, f := range ok(stages.ParseGitleaks(sample(t, "gitleaks-v8.30.1.json")))[:1] {
+	for _, f := range ok(stages.ParseGitleaks(samples.Read(t, "gitleaks-v8.30.1.json")))[:1] {
 		f.Stage = stages.Build
 		f.Message = "the image's environment variable DATABASE_URL holds a secret (gitleaks rule " + f.RuleID + "): anyone who can pull the image can read it; pass it at run time instead"
 		f.Location = findings.Location{Path: stages.ImageLocation(testBuiltRef)}
@@ -207,16 +186,16 @@ func loadFixture(t testing.TB) fixture {
 	}
 	findings.AssignFingerprints(fx.buildEnv)
 
-	fx.image = append(fx.image, okT(stages.ParseTrivyImage(sample(t, "trivy-golden-alpine-310-image.json")))...)
-	fx.image = append(fx.image, ok(stages.ParseGrype(sample(t, "grype-v0.112.0-npm-directory.json")))...)
-	for _, f := range okT(stages.ParseTrivy(sample(t, "trivy-defectdojo-misconfigurations-and-secrets.json"), stages.Image)) {
+	fx.image = append(fx.image, okT(stages.ParseTrivyImage(samples.Read(t, "trivy-golden-alpine-310-image.json")))...)
+	fx.image = append(fx.image, ok(stages.ParseGrype(samples.Read(t, "grype-v0.112.0-npm-directory.json")))...)
+	for _, f := range okT(stages.ParseTrivy(samples.Read(t, "trivy-defectdojo-misconfigurations-and-secrets.json"), stages.Image)) {
 		if slices.Contains(f.Tags, "secret") {
 			fx.imageSecrets = append(fx.imageSecrets, f)
 		}
 	}
 
-	fx.dast = append(fx.dast, ok(stages.ParseZAP(sample(t, "zap-2.16.1-baseline.json")))...)
-	fx.dast = append(fx.dast, ok(stages.ParseWapiti(sample(t, "wapiti-3.0.4-planted.json")))...)
+	fx.dast = append(fx.dast, ok(stages.ParseZAP(samples.Read(t, "zap-2.16.1-baseline.json")))...)
+	fx.dast = append(fx.dast, ok(stages.ParseWapiti(samples.Read(t, "wapiti-3.0.4-planted.json")))...)
 
 	for name, fs := range map[string][]findings.Finding{"secrets": fx.secrets, "sast": fx.sast, "iac": fx.iac,
 		"dockerfile": fx.dockerfile, "sca": fx.sca, "licenses": fx.licenses, "build": fx.buildChecks,

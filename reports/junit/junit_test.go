@@ -5,14 +5,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/samples"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports/junit"
@@ -60,15 +59,6 @@ type xOutcome struct {
 	Body    string `xml:",chardata"`
 }
 
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "stages", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // A reason and a tool error with everything XML must escape, and a
 // terminal colour code XML cannot hold at all.
 const (
@@ -78,20 +68,20 @@ const (
 
 func run(t *testing.T) (*pipeline.Report, []findings.Finding, []findings.Finding) {
 	t.Helper()
-	secrets, err := stages.ParseGitleaks(sample(t, "gitleaks-v8.30.1.json"))
+	secrets, err := stages.ParseGitleaks(samples.Read(t, "gitleaks-v8.30.1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sast, err := stages.ParseGosecIn(sample(t, "gosec-v2.30.0.json"), "/tmp/dagsec-sample/gosrc")
+	sast, err := stages.ParseGosecIn(samples.Read(t, "gosec-v2.30.0.json"), "/tmp/dagsec-sample/gosrc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Enough blocking findings to pass the cap: the dast samples.
-	dast, err := stages.ParseZAP(sample(t, "zap-2.16.1-baseline.json"))
+	dast, err := stages.ParseZAP(samples.Read(t, "zap-2.16.1-baseline.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wapiti, err := stages.ParseWapiti(sample(t, "wapiti-3.0.4-planted.json"))
+	wapiti, err := stages.ParseWapiti(samples.Read(t, "wapiti-3.0.4-planted.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
