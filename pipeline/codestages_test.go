@@ -15,10 +15,13 @@ import (
 	"github.com/dagsec/dagsec/stages"
 )
 
-// runCode runs every code stage with the real tools over dir, offline, with
-// the pinned Go vulnerability database.
-func runCode(t *testing.T, dir string, pol *policies.Policy) *pipeline.Report {
+// runCode runs the code stages (all of them when none are named) with the
+// real tools over dir, offline, with the pinned Go vulnerability database.
+func runCode(t *testing.T, dir string, pol *policies.Policy, only ...string) *pipeline.Report {
 	t.Helper()
+	if len(only) == 0 {
+		only = stages.CodeStages
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	inst := testenv.Installer(t)
@@ -32,7 +35,7 @@ func runCode(t *testing.T, dir string, pol *policies.Policy) *pipeline.Report {
 	}
 	r.DBDir = db
 	rep, err := pipeline.Run(ctx, pipeline.Config{
-		Runner: r, Policy: pol, Stages: stages.CodeStages, Source: dir, VulnDB: db, Offline: true,
+		Runner: r, Policy: pol, Stages: only, Source: dir, VulnDB: db, Offline: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -341,22 +341,7 @@ func TestReportCarriesTriage(t *testing.T) {
 func TestPlantedRepositoryDedupsSCA(t *testing.T) {
 	dir := testenv.Dir(t, testenv.PlantedFiles())
 	testenv.GoModTidy(t, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	inst := testenv.Installer(t)
-	db, err := inst.EnsureVulnDB(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := host.NewRunner(dir, inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.DBDir = db
-	rep, err := pipeline.Run(ctx, pipeline.Config{Runner: r, Policy: preset(t, "default"), Stages: []string{stages.SCA}, Source: dir, VulnDB: db, Offline: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runCode(t, dir, preset(t, "default"), stages.SCA)
 	s := stage(t, rep, stages.SCA)
 	raw := 0
 	for _, tr := range s.Tools {
