@@ -31,6 +31,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("suppressions:\n  - rule: G104\n    owner: ''\n    expires: 2021-02-30\n  - path: src/\n"), uint8(0))
 	f.Add([]byte("targets: {mttr_critical: 24h, mttr_high: 72h, scanned: 99.5, open_critical: 1, secret_leaks: 2, image_age: 2160h}\n"), uint8(3))
 	f.Add([]byte("targets:\n  scanned: 101\n  open_critical: -1\n  mttr_high: 0s\n  image_age: 30d\n"), uint8(0))
+	f.Add([]byte("images:\n  trivy: mirror.internal/aquasec/trivy:0.74.0\n  helper: mirror.internal/library/busybox:1.37.0\n"), uint8(1))
+	f.Add([]byte("images: {trivvy: 'https://x/y', gitleaks: '', zap: 'a b'}\n"), uint8(0))
 	presets := append([]string{""}, PresetNames()...)
 	f.Fuzz(func(t *testing.T, data []byte, pick uint8) {
 		preset := presets[int(pick)%len(presets)]

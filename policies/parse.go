@@ -59,7 +59,7 @@ func joinErrors(errs []error) error {
 const CurrentVersion = 1
 
 var (
-	topKeys   = []string{"version", "extends", "production_branch", "stages", "suppressions", "targets"}
+	topKeys   = []string{"version", "extends", "production_branch", "stages", "suppressions", "targets", "images"}
 	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "per_tool", "config", "baseline", "severity"}
 	// stageOnlyKeys are the settings of a single stage, listed after
 	// stageKeys in this order.
@@ -116,6 +116,8 @@ type rawPolicy struct {
 	// suppressions are appended to the base's, in file order.
 	suppressions []Suppression
 	targets      rawTargets
+	// images are laid over the base's key by key.
+	images map[string]string
 }
 
 type rawStage struct {
@@ -151,6 +153,7 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 	}
 	p.Suppressions = append(p.Suppressions, r.suppressions...)
 	r.targets.apply(&p.Targets)
+	applyImages(&p.Images, r.images)
 	for name, rs := range r.stages {
 		sp := p.Stage(name)
 		set(&sp.Enabled, rs.enabled)
@@ -304,6 +307,8 @@ func decode(data []byte, file string) (*rawPolicy, []error) {
 			raw.suppressions = p.suppressions(v)
 		case "targets":
 			p.targets(v, &raw.targets)
+		case "images":
+			p.images(v, raw)
 		default:
 			return false
 		}

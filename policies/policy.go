@@ -111,10 +111,17 @@ type Policy struct {
 	Suppressions []Suppression
 	// Targets are the goals the metrics report measures against.
 	Targets Targets
+	// Images replace pinned images, by tool name or HelperImageKey, for
+	// registry mirrors; nil means none (presets set none).
+	Images map[string]string
 }
 
 // DefaultPreset is the base of a file that names no other.
 const DefaultPreset = "default"
+
+// RepoFile is the repository's own policy, at the scanned source's root; it
+// applies when no policy file is given.
+const RepoFile = ".dagsec.yaml"
 
 // MaxSize caps a policy file; anything larger is not a hand-written policy.
 const MaxSize = 1 << 20
@@ -268,6 +275,7 @@ func (p *Policy) clone() *Policy {
 		c.Stages[n] = sp.clone()
 	}
 	c.Suppressions = slices.Clone(p.Suppressions)
+	c.Images = maps.Clone(p.Images)
 	return &c
 }
 
@@ -348,6 +356,9 @@ func (p *Policy) Marshal() ([]byte, error) {
 		addPair(root, "suppressions", marshalSuppressions(p.Suppressions))
 	}
 	addPair(root, "targets", p.Targets.marshal())
+	if len(p.Images) > 0 {
+		addPair(root, "images", marshalImages(p.Images))
+	}
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/dagsec/dagsec/internal/testenv"
+	"github.com/dagsec/dagsec/policies"
 )
 
 // Every bad input is one clear error naming what is wrong, exit code 2, and
@@ -35,6 +37,17 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		return p
+	}
+	// withRepoPolicy is a clean source whose .dagsec.yaml setup makes.
+	withRepoPolicy := func(setup func(path string) error) string {
+		s := testenv.Dir(t, testenv.CleanFiles())
+		if err := setup(filepath.Join(s, policies.RepoFile)); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	repoPolicy := func(body string) string {
+		return withRepoPolicy(func(p string) error { return os.WriteFile(p, []byte(body), 0o644) })
 	}
 	otherSARIF := `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"other"}},"results":[{"ruleId":"x","message":{"text":"m"}}]}]}`
 
@@ -84,31 +97,66 @@ func TestBadInputsExitTwoWithOneClearErrorAndNoReport(t *testing.T) {
 		{"deploy secret unset", []string{"--deploy-prod-cmd", "true", "--deploy-env", "DAGSEC_TEST_NOT_SET"}, []string{"DAGSEC_TEST_NOT_SET"}},
 		{"vulnerability database not one", []string{"--stages", "sca", "--vuln-db", dir}, []string{dir}},
 	}
+	// The source's own policy (.dagsec.yaml) is checked as --policy is.
+	repoTests := []struct {
+		name   string
+		args   []string
+		want   []string
+		source string
+	}{
+		{".dagsec.yaml unknown key", nil, []string{".dagsec.yaml:4", "blok_on", `did you mean "block_on"`},
+			repoPolicy("version: 1\nstages:\n  secrets:\n    blok_on: high\n")},
+		{".dagsec.yaml image URL", nil, []string{".dagsec.yaml:2", "images.trivy", "not a URL"},
+			repoPolicy("images:\n  trivy: https://mirror.internal/aquasec/trivy:0.74.0\n")},
+		{".dagsec.yaml unknown image key", nil, []string{".dagsec.yaml:3", `"trivvy"`, `did you mean "trivy"`},
+			repoPolicy("version: 1\nimages:\n  trivvy: mirror.internal/aquasec/trivy:0.74.0\n")},
+		{".dagsec.yaml extends another preset than --preset", []string{"--preset", "audit"}, []string{".dagsec.yaml:1", `extends "strict" conflicts`},
+			repoPolicy("extends: strict\n")},
+		{".dagsec.yaml empty", nil, []string{".dagsec.yaml:1", "policy is empty"}, repoPolicy("")},
+		{".dagsec.yaml a symlink", nil, []string{".dagsec.yaml", "symlink"},
+			withRepoPolicy(func(p string) error {
+				if err := os.WriteFile(filepath.Join(filepath.Dir(p), "policy.yaml"), []byte("version: 1\n"), 0o644); err != nil {
+					return err
+				}
+				return os.Symlink("policy.yaml", p)
+			})},
+		{".dagsec.yaml a folder", nil, []string{".dagsec.yaml", "folder"},
+			withRepoPolicy(func(p string) error { return os.Mkdir(p, 0o755) })},
+		{".dagsec.yaml a pipe", nil, []string{".dagsec.yaml", "not a regular file"},
+			withRepoPolicy(func(p string) error { return syscall.Mkfifo(p, 0o644) })},
+	}
+	check := func(t *testing.T, source string, extra, want []string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "report")
+		args := append([]string{"scan", "--no-install", "--out", out}, extra...)
+		code, stdout, stderr := dagsec(t, append(args, source)...)
+		if code != 2 {
+			t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("stderr does not name %q:\n%s", w, stderr)
+			}
+		}
+		// The usage text, shown after a command-line error, is not an error line.
+		if n := strings.Count(stderr, "dagsec: ") - strings.Count(stderr, "dagsec: a DevSecOps pipeline"); n != 1 {
+			t.Errorf("want one error line, got %d:\n%s", n, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("a report folder was written for bad input")
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "report")
-			args := append([]string{"scan", "--no-install", "--out", out}, tc.args...)
 			source := src
 			if tc.name == "source missing" {
 				source = filepath.Join(dir, "nowhere")
 			}
-			code, stdout, stderr := dagsec(t, append(args, source)...)
-			if code != 2 {
-				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr does not name %q:\n%s", w, stderr)
-				}
-			}
-			// The usage text, shown after a command-line error, is not an error line.
-			if n := strings.Count(stderr, "dagsec: ") - strings.Count(stderr, "dagsec: a DevSecOps pipeline"); n != 1 {
-				t.Errorf("want one error line, got %d:\n%s", n, stderr)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("a report folder was written for bad input")
-			}
+			check(t, source, tc.args, tc.want)
 		})
+	}
+	for _, tc := range repoTests {
+		t.Run(tc.name, func(t *testing.T) { check(t, tc.source, tc.args, tc.want) })
 	}
 
 	t.Run("source is a file", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -36,7 +37,7 @@ const usage = `dagsec: a DevSecOps pipeline; this command runs its steps on the 
 Usage:
   dagsec scan [--policy FILE] [--preset NAME] [--stages LIST] [--out DIR] [--history]
               [--vuln-db DIR] [--online] [--baseline REPORT]... [--suppressions FILE] [PATH]
-  dagsec policy validate FILE
+  dagsec policy validate [FILE]        (default: .dagsec.yaml in this folder)
   dagsec policy show [--preset NAME | --policy FILE]
   dagsec scan ... [--image-tar FILE] [--target URL] [--openapi FILE] [--branch NAME]
               [--deploy-staging-cmd CMD [--deploy-staging-url URL]] [--deploy-prod-cmd CMD]
@@ -51,6 +52,8 @@ Usage:
   dagsec tools install [--tools-dir DIR] [TOOL...]
   dagsec tools list [--tools-dir DIR]
   dagsec version
+
+scan without --policy applies PATH/.dagsec.yaml when there is one.
 
 Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error.
 `
@@ -142,9 +145,33 @@ func loadPolicy(file, preset string) (*policies.Policy, error) {
 	return policies.Preset(preset)
 }
 
+// repoPolicy returns the source's own policy file (policies.RepoFile at its
+// root), or "" when it has none. Only a regular file counts: a link could
+// point out of the source, and a folder or device is a mistake to report.
+func repoPolicy(source string) (string, error) {
+	if fi, err := os.Stat(source); err != nil || !fi.IsDir() {
+		return "", nil // not a folder: the runner reports that
+	}
+	p := filepath.Join(source, policies.RepoFile)
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read policy: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return "", fmt.Errorf("policy %s is a symlink; it must be a regular file (or pass --policy FILE)", p)
+	case fi.IsDir():
+		return "", fmt.Errorf("policy %s is a folder, not a file (or pass --policy FILE)", p)
+	case !fi.Mode().IsRegular():
+		return "", fmt.Errorf("policy %s is not a regular file (or pass --policy FILE)", p)
+	}
+	return p, nil
+}
+
 func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := newFlagSet("scan")
-	policyFile := fs.String("policy", "", "policy YAML file")
+	policyFile := fs.String("policy", "", "policy YAML file (default: PATH/"+policies.RepoFile+" when there is one, else the preset)")
 	preset := fs.String("preset", "", "policy preset: "+strings.Join(policies.PresetNames(), ", "))
 	stageList := fs.String("stages", "", "comma-separated stages to run (default: the code stages "+strings.Join(stages.CodeStages, ",")+")")
 	out := fs.String("out", "dagsec-report", "folder for report.json, results.sarif and summary.md")
@@ -171,9 +198,19 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		source = pos[0]
 	}
 
-	pol, err := loadPolicy(*policyFile, *preset)
+	file := *policyFile
+	if file == "" {
+		if file, err = repoPolicy(source); err != nil {
+			return exitError, err
+		}
+	}
+	pol, err := loadPolicy(file, *preset)
 	if err != nil {
 		return exitError, err
+	}
+	if file != *policyFile && !*quiet {
+		// A policy nobody named on the command line should not apply unseen.
+		fmt.Fprintf(stderr, "policy: %s (the source's own; --policy FILE overrides it)\n", file)
 	}
 	if *suppressions != "" {
 		sups, err := policies.ReadSuppressions(*suppressions)
@@ -279,10 +316,22 @@ func cmdPolicy(args []string, stdout io.Writer) (int, error) {
 		if err != nil {
 			return exitError, err
 		}
-		if len(pos) != 1 {
+		if len(pos) > 1 {
 			return exitError, usageError{"policy validate takes one FILE"}
 		}
-		p, err := policies.Load(pos[0], *preset)
+		var file string
+		if len(pos) == 1 {
+			file = pos[0]
+		} else {
+			// The same check scan makes, so what validates here is what scan loads.
+			if file, err = repoPolicy("."); err != nil {
+				return exitError, err
+			}
+			if file == "" {
+				return exitError, usageError{"policy validate: no FILE given and no " + policies.RepoFile + " here"}
+			}
+		}
+		p, err := policies.Load(file, *preset)
 		if err != nil {
 			return exitError, err
 		}
@@ -290,7 +339,7 @@ func cmdPolicy(args []string, stdout io.Writer) (int, error) {
 		if base == "" {
 			base = policies.DefaultPreset
 		}
-		fmt.Fprintf(stdout, "%s: valid policy (extends %s)\n", pos[0], base)
+		fmt.Fprintf(stdout, "%s: valid policy (extends %s)\n", file, base)
 		return exitPassed, nil
 	case "show":
 		fs := newFlagSet("policy show")
