@@ -328,3 +328,22 @@ func imageInfo(img *stages.BuiltImage) *ImageInfo {
 	}
 	return info
 }
+
+// EarlierVerdicts folds the stage statuses of earlier runs' reports into
+// Delivery.Earlier; a stage in several reports counts with its worst
+// status. names label the reports in errors.
+func EarlierVerdicts(names []string, reports []*Report) (map[string]policies.Status, error) {
+	rank := map[policies.Status]int{policies.StatusPassed: 0, policies.StatusWarned: 1, policies.StatusSkipped: 2, policies.StatusBlocked: 3, policies.StatusError: 4}
+	out := map[string]policies.Status{}
+	for i, r := range reports {
+		for _, s := range r.Stages {
+			if _, known := rank[s.Status]; !known {
+				return nil, fmt.Errorf("%s: stage %s has status %q", names[i], s.Name, s.Status)
+			}
+			if prev, seen := out[s.Name]; !seen || rank[s.Status] > rank[prev] {
+				out[s.Name] = s.Status
+			}
+		}
+	}
+	return out, nil
+}

@@ -198,3 +198,35 @@ func TestDisabledStageIsSkippedWithReason(t *testing.T) {
 		t.Fatalf("disabled stage: %s %q exit %d", s.Status, s.Reason, rep.ExitCode)
 	}
 }
+
+// The report lists stages in pipeline order however they were asked for,
+// and a tool run on the host names no image: none ran.
+func TestReportRecordsWhatRan(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	dir := testenv.Dir(t, testenv.CleanFiles())
+	r, err := host.NewRunner(dir, testenv.Installer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AllowPATH = false
+	rep, err := pipeline.Run(context.Background(), pipeline.Config{Runner: r, Policy: preset(t, "default"), Source: dir,
+		Stages: []string{stages.Dockerfile, stages.Secrets}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range rep.Stages {
+		names = append(names, s.Name)
+		for _, tr := range s.Tools {
+			if tr.Image != "" {
+				t.Errorf("%s/%s on the host records image %q", s.Name, tr.Name, tr.Image)
+			}
+		}
+	}
+	if strings.Join(names, ",") != "secrets,dockerfile" {
+		t.Errorf("stages listed as %v, want pipeline order secrets,dockerfile", names)
+	}
+	if gl := stage(t, rep, stages.Secrets); len(gl.Tools) != 1 || gl.Tools[0].Runner != "host" || gl.Tools[0].Version == "" {
+		t.Errorf("secrets tools: %+v", gl.Tools)
+	}
+}

@@ -102,8 +102,10 @@ type StageReport struct {
 
 // ToolReport is one tool run inside a stage.
 type ToolReport struct {
-	Name       string `json:"name"`
-	Version    string `json:"version"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Image is the image the tool ran from, as the runner ran it (a mirror
+	// where one replaced the pin); empty where no image ran (the host).
 	Image      string `json:"image,omitempty"`
 	Runner     string `json:"runner"`
 	ExitCode   int    `json:"exit_code"`

@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Runner == nil || cfg.Policy == nil {
 		return nil, errors.New("pipeline: runner and policy are required")
 	}
-	selected := cfg.Stages
+	selected := stages.InOrder(cfg.Stages)
 	if len(selected) == 0 {
 		selected = stages.Implemented()
 	}
@@ -351,7 +351,7 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	case p.Inline != nil:
 		return runInline(ctx, r, p)
 	}
-	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Image: p.Step.Image, Runner: r.Kind()}
+	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Runner: r.Kind()}
 	fail := func(err error) (ToolReport, []findings.Finding, map[string][]byte, error) {
 		te := &policies.ToolError{Tool: p.ToolName(), Err: err}
 		tr.Error = te.Error()
@@ -364,6 +364,7 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	tr.ExitCode = res.ExitCode
 	tr.DurationMS = res.Duration.Milliseconds()
 	tr.Network = res.Network
+	tr.Image = res.Image
 	if res.ToolVersion != "" {
 		tr.Version = res.ToolVersion
 	}

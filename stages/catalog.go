@@ -14,11 +14,11 @@ import (
 const (
 	Secrets    = "secrets"
 	SAST       = "sast"
+	SCA        = "sca"
+	Licenses   = "licenses"
 	IaC        = "iac"
 	Dockerfile = "dockerfile"
 	Build      = "build"
-	SCA        = "sca"
-	Licenses   = "licenses"
 	Image      = "image"
 	Staging    = "staging"
 	DAST       = "dast"
@@ -46,15 +46,15 @@ type Def struct {
 var defs = []Def{
 	{Name: Secrets, Tools: []string{"gitleaks"}, Implemented: true},
 	{Name: SAST, Tools: []string{"gosec", "bandit", "semgrep"}, Implemented: true},
+	// The code stages (secrets to dockerfile) all start at once: none reads
+	// another's output, and `scan` runs them in parallel.
+	{Name: SCA, Tools: []string{"govulncheck", "osv-scanner", "trivy"}, Implemented: true},
+	{Name: Licenses, Tools: []string{"syft"}, Implemented: true},
 	{Name: IaC, Tools: []string{"trivy", "checkov", "tfsec"}, Default: []string{"trivy", "checkov"}, Implemented: true},
 	{Name: Dockerfile, Tools: []string{"hadolint", "trivy", HardeningTool}, Implemented: true},
 	// build's own checks read the built image: its config (dagsec) and its
 	// environment (gitleaks).
 	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile}, Tools: []string{HardeningTool, "gitleaks"}, Implemented: true},
-	// The code stages (secrets to licenses) all start at once: none reads
-	// another's output, and `scan` runs them in parallel.
-	{Name: SCA, Tools: []string{"govulncheck", "osv-scanner", "trivy"}, Implemented: true},
-	{Name: Licenses, Tools: []string{"syft"}, Implemented: true},
 	// A blocked build still made an image: scanning it shows everything
 	// wrong at once. Staging and production need build's gate.
 	{Name: Image, After: []string{Build}, Tools: []string{"trivy", "grype", "syft", "cosign"}, Default: []string{"trivy", "grype", "syft"}, Implemented: true},
@@ -122,6 +122,22 @@ func Implemented() []string {
 			out = append(out, d.Name)
 		}
 	}
+	return out
+}
+
+// InOrder returns the stage names in pipeline order, the order every
+// report lists stages in whichever runner ran them; unknown names keep
+// their places after the known ones.
+func InOrder(names []string) []string {
+	rank := func(n string) int {
+		i := slices.IndexFunc(defs, func(d Def) bool { return d.Name == n })
+		if i < 0 {
+			return len(defs)
+		}
+		return i
+	}
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int { return rank(a) - rank(b) })
 	return out
 }
 

@@ -243,7 +243,10 @@ type StepResult struct {
 	// ToolVersion is set when the runner used a binary other than the pinned
 	// one (a tool from PATH), so the report says what really ran.
 	ToolVersion string
-	Duration    time.Duration
+	// Image is the image the runner ran the tool from (a mirror when one
+	// replaced Step.Image); "" when it ran no image (the host).
+	Image    string
+	Duration time.Duration
 	// Network says what network the tool had: "none" when the runner cut it
 	// off, or why it could not; "" when the tool needs the network.
 	Network string
