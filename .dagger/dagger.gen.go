@@ -376,329 +376,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return nil, (*Dagsec).Check(&parent, ctx, source, policy, preset)
-		case "Dast":
-			var parent Dagsec
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var source *dagger.Directory
-			if inputArgs["source"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
-				}
-			}
-			var target *dagger.Service
-			if inputArgs["target"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
-				}
-			}
-			var targetPort int
-			if inputArgs["targetPort"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["targetPort"]), &targetPort)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg targetPort", err))
-				}
-			}
-			var url string
-			if inputArgs["url"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
-				}
-			}
-			var openapi string
-			if inputArgs["openapi"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["openapi"]), &openapi)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg openapi", err))
-				}
-			}
-			var policy *dagger.File
-			if inputArgs["policy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
-				}
-			}
-			var preset string
-			if inputArgs["preset"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
-				}
-			}
-			return (*Dagsec).Dast(&parent, ctx, source, target, targetPort, url, openapi, policy, preset)
-		case "Deploy":
-			var parent Dagsec
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var source *dagger.Directory
-			if inputArgs["source"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
-				}
-			}
-			var reports []*Report
-			if inputArgs["reports"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["reports"]), &reports)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reports", err))
-				}
-			}
-			var image *dagger.Container
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var publish string
-			if inputArgs["publish"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["publish"]), &publish)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg publish", err))
-				}
-			}
-			var registryUsername string
-			if inputArgs["registryUsername"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryUsername"]), &registryUsername)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryUsername", err))
-				}
-			}
-			var registryPassword *dagger.Secret
-			if inputArgs["registryPassword"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["registryPassword"]), &registryPassword)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryPassword", err))
-				}
-			}
-			var deployImage string
-			if inputArgs["deployImage"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["deployImage"]), &deployImage)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployImage", err))
-				}
-			}
-			var deployCommand []string
-			if inputArgs["deployCommand"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["deployCommand"]), &deployCommand)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployCommand", err))
-				}
-			}
-			var secretEnv []string
-			if inputArgs["secretEnv"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["secretEnv"]), &secretEnv)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretEnv", err))
-				}
-			}
-			var secret []*dagger.Secret
-			if inputArgs["secret"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["secret"]), &secret)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secret", err))
-				}
-			}
-			var branch string
-			if inputArgs["branch"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["branch"]), &branch)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg branch", err))
-				}
-			}
-			var policy *dagger.File
-			if inputArgs["policy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
-				}
-			}
-			var preset string
-			if inputArgs["preset"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
-				}
-			}
-			return (*Dagsec).Deploy(&parent, ctx, source, reports, image, publish, registryUsername, registryPassword, deployImage, deployCommand, secretEnv, secret, branch, policy, preset)
-		case "Dockerfile":
-			var parent Dagsec
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var source *dagger.Directory
-			if inputArgs["source"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
-				}
-			}
-			var policy *dagger.File
-			if inputArgs["policy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
-				}
-			}
-			var preset string
-			if inputArgs["preset"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
-				}
-			}
-			return (*Dagsec).Dockerfile(&parent, ctx, source, policy, preset)
-		case "Iac":
-			var parent Dagsec
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var source *dagger.Directory
-			if inputArgs["source"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
-				}
-			}
-			var policy *dagger.File
-			if inputArgs["policy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
-				}
-			}
-			var preset string
-			if inputArgs["preset"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
-				}
-			}
-			return (*Dagsec).Iac(&parent, ctx, source, policy, preset)
-		case "ImageScan":
-			var parent Dagsec
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var source *dagger.Directory
-			if inputArgs["source"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
-				}
-			}
-			var image *dagger.Container
-			if inputArgs["image"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
-				}
-			}
-			var dockerfile string
-			if inputArgs["dockerfile"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
-				}
-			}
-			var buildTarget string
-			if inputArgs["buildTarget"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["buildTarget"]), &buildTarget)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildTarget", err))
-				}
-			}
-			var buildArgs []string
-			if inputArgs["buildArgs"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["buildArgs"]), &buildArgs)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArgs", err))
-				}
-			}
-			var platform string
-			if inputArgs["platform"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
-				}
-			}
-			var policy *dagger.File
-			if inputArgs["policy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
-				}
-			}
-			var preset string
-			if inputArgs["preset"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
-				}
-			}
-			var sign bool
-			if inputArgs["sign"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["sign"]), &sign)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sign", err))
-				}
-			}
-			var cosignKey *dagger.Secret
-			if inputArgs["cosignKey"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["cosignKey"]), &cosignKey)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignKey", err))
-				}
-			}
-			var cosignPassword *dagger.Secret
-			if inputArgs["cosignPassword"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["cosignPassword"]), &cosignPassword)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
-				}
-			}
-			return (*Dagsec).ImageScan(&parent, ctx, source, image, dockerfile, buildTarget, buildArgs, platform, policy, preset, sign, cosignKey, cosignPassword)
-		case "Licenses":
-			var parent Dagsec
-			err = json.Unmarshal(parentJSON, &parent)
-			if err != nil {
-				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
-			}
-			var source *dagger.Directory
-			if inputArgs["source"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
-				}
-			}
-			var policy *dagger.File
-			if inputArgs["policy"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
-				}
-			}
-			var preset string
-			if inputArgs["preset"] != nil {
-				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
-				if err != nil {
-					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
-				}
-			}
-			return (*Dagsec).Licenses(&parent, ctx, source, policy, preset)
-		case "Pipeline":
+		case "Ci":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
 			if err != nil {
@@ -921,7 +599,336 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg suppressions", err))
 				}
 			}
-			return (*Dagsec).Pipeline(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, history, baseline, suppressions)
+			return (*Dagsec).Ci(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, history, baseline, suppressions)
+		case "Dast":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var target *dagger.Service
+			if inputArgs["target"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["target"]), &target)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg target", err))
+				}
+			}
+			var targetPort int
+			if inputArgs["targetPort"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["targetPort"]), &targetPort)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg targetPort", err))
+				}
+			}
+			var url string
+			if inputArgs["url"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["url"]), &url)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg url", err))
+				}
+			}
+			var openapi string
+			if inputArgs["openapi"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["openapi"]), &openapi)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg openapi", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Dast(&parent, ctx, source, target, targetPort, url, openapi, policy, preset)
+		case "Deploy":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var reports []*dagger.Directory
+			if inputArgs["reports"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["reports"]), &reports)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reports", err))
+				}
+			}
+			var reportFiles []*dagger.File
+			if inputArgs["reportFiles"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["reportFiles"]), &reportFiles)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg reportFiles", err))
+				}
+			}
+			var image *dagger.Container
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var publish string
+			if inputArgs["publish"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["publish"]), &publish)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg publish", err))
+				}
+			}
+			var registryUsername string
+			if inputArgs["registryUsername"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryUsername"]), &registryUsername)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryUsername", err))
+				}
+			}
+			var registryPassword *dagger.Secret
+			if inputArgs["registryPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["registryPassword"]), &registryPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg registryPassword", err))
+				}
+			}
+			var deployImage string
+			if inputArgs["deployImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployImage"]), &deployImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployImage", err))
+				}
+			}
+			var deployCommand []string
+			if inputArgs["deployCommand"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["deployCommand"]), &deployCommand)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg deployCommand", err))
+				}
+			}
+			var secretEnv []string
+			if inputArgs["secretEnv"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secretEnv"]), &secretEnv)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secretEnv", err))
+				}
+			}
+			var secret []*dagger.Secret
+			if inputArgs["secret"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["secret"]), &secret)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg secret", err))
+				}
+			}
+			var branch string
+			if inputArgs["branch"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["branch"]), &branch)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg branch", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Deploy(&parent, ctx, source, reports, reportFiles, image, publish, registryUsername, registryPassword, deployImage, deployCommand, secretEnv, secret, branch, policy, preset)
+		case "Dockerfile":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Dockerfile(&parent, ctx, source, policy, preset)
+		case "Iac":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Iac(&parent, ctx, source, policy, preset)
+		case "ImageScan":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var image *dagger.Container
+			if inputArgs["image"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["image"]), &image)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg image", err))
+				}
+			}
+			var dockerfile string
+			if inputArgs["dockerfile"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["dockerfile"]), &dockerfile)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg dockerfile", err))
+				}
+			}
+			var buildTarget string
+			if inputArgs["buildTarget"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildTarget"]), &buildTarget)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildTarget", err))
+				}
+			}
+			var buildArgs []string
+			if inputArgs["buildArgs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["buildArgs"]), &buildArgs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg buildArgs", err))
+				}
+			}
+			var platform string
+			if inputArgs["platform"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["platform"]), &platform)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg platform", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			var sign bool
+			if inputArgs["sign"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["sign"]), &sign)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg sign", err))
+				}
+			}
+			var cosignKey *dagger.Secret
+			if inputArgs["cosignKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignKey"]), &cosignKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignKey", err))
+				}
+			}
+			var cosignPassword *dagger.Secret
+			if inputArgs["cosignPassword"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPassword"]), &cosignPassword)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
+				}
+			}
+			return (*Dagsec).ImageScan(&parent, ctx, source, image, dockerfile, buildTarget, buildArgs, platform, policy, preset, sign, cosignKey, cosignPassword)
+		case "Licenses":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			return (*Dagsec).Licenses(&parent, ctx, source, policy, preset)
 		case "Sast":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,18 +12,19 @@ import (
 
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
+	"github.com/dagsec/dagsec/reports"
 	"github.com/dagsec/dagsec/stages"
 )
 
-// Pipeline runs the whole pipeline as one DAG: the code stages in
-// parallel, then build (the engine builds the Dockerfile, no Docker daemon),
+// Ci runs the whole pipeline as one DAG (`dagger call ci`): the code
+// stages in parallel, then build (the engine builds the Dockerfile, no Docker daemon),
 // image scan, staging (the built image as a service, or your deploy step),
 // DAST against staging, and production, which deploys only when every gate
 // before it passed on the policy's production branch. A blocked run is
 // still returned: call check on the report to fail a job.
 //
 // +cache="session"
-func (m *Dagsec) Pipeline(
+func (m *Dagsec) Ci(
 	ctx context.Context,
 	// Source tree; defaults to the root of the caller's repository.
 	// +defaultPath="/"
@@ -154,9 +154,7 @@ func (m *Dagsec) Pipeline(
 	if o.delivery.Sign, err = signing(sign, cosignKey, cosignPassword, o.secrets); err != nil {
 		return nil, err
 	}
-	if o.delivery.Branch, err = resolveBranch(ctx, source, branch); err != nil {
-		return nil, err
-	}
+	o.delivery.Branch = branch
 	return m.execute(ctx, o)
 }
 
@@ -303,10 +301,11 @@ func (m *Dagsec) Dast(
 	return m.execute(ctx, o)
 }
 
-// Deploy is the production stage alone, for DAGs of your own: it publishes
-// the image and/or runs your deploy step only when every report given
-// passed (check each one's gates) and the branch is the policy's
-// production branch; otherwise the report says why it did not deploy.
+// Deploy is the production stage alone, for DAGs of your own and for CI
+// jobs after separate scans: it publishes the image and/or runs your deploy
+// step only when every earlier report passed (check each one's gates) and
+// the branch is the policy's production branch; otherwise the report says
+// why it did not deploy.
 func (m *Dagsec) Deploy(
 	ctx context.Context,
 	// Source tree mounted into the deploy step; defaults to the caller's
@@ -314,9 +313,15 @@ func (m *Dagsec) Deploy(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Reports of the earlier stages (scan, image-scan, dast): their gates.
-	// Production needs every enabled stage among them.
-	reports []*Report,
+	// Report folders of the earlier runs (scan, image-scan, dast), each
+	// holding the report.json every run writes, e.g. a folder an earlier job
+	// exported with `directory export --path=dagsec-report`. Production
+	// needs the gate of every enabled stage among them and --report-files.
+	// +optional
+	reports []*dagger.Directory,
+	// report.json files of earlier runs, beside or instead of --reports.
+	// +optional
+	reportFiles []*dagger.File,
 	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
 	// +optional
 	image *dagger.Container,
@@ -344,7 +349,8 @@ func (m *Dagsec) Deploy(
 	// Branch being built; empty reads the source's .git/HEAD.
 	// +optional
 	branch string,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit).
@@ -361,10 +367,8 @@ func (m *Dagsec) Deploy(
 	if o.delivery.Production.Deploy, err = deployStep("deploy", deployImage, deployCommand, "", secretEnv, secret, o.secrets); err != nil {
 		return nil, err
 	}
-	if o.delivery.Branch, err = resolveBranch(ctx, source, branch); err != nil {
-		return nil, err
-	}
-	if o.delivery.Earlier, err = earlierVerdicts(reports); err != nil {
+	o.delivery.Branch = branch
+	if o.delivery.Earlier, err = earlierVerdicts(ctx, reports, reportFiles); err != nil {
 		return nil, err
 	}
 	return m.execute(ctx, o)
@@ -444,29 +448,43 @@ func resolveBranch(ctx context.Context, source *dagger.Directory, branch string)
 	return pipeline.BranchFromHead(head), nil
 }
 
-// earlierVerdicts folds the stage statuses of earlier reports; a stage in
-// several reports counts with its worst status.
-func earlierVerdicts(reports []*Report) (map[string]policies.Status, error) {
-	rank := map[policies.Status]int{policies.StatusPassed: 0, policies.StatusWarned: 1, policies.StatusSkipped: 2, policies.StatusBlocked: 3, policies.StatusError: 4}
-	out := map[string]policies.Status{}
-	for i, r := range reports {
-		var run struct {
-			Stages []struct {
-				Name   string          `json:"name"`
-				Status policies.Status `json:"status"`
-			} `json:"stages"`
+// earlierVerdicts reads the earlier runs' report.json files, checked as
+// `dagsec report` checks them, and folds their stage statuses.
+func earlierVerdicts(ctx context.Context, dirs []*dagger.Directory, files []*dagger.File) (map[string]policies.Status, error) {
+	if len(dirs)+len(files) == 0 {
+		return nil, errors.New("give the earlier runs' reports: --reports (report folders) or --report-files (report.json files)")
+	}
+	var names []string
+	var reps []*pipeline.Report
+	read := func(label string, f *dagger.File) error {
+		_, data, err := readInput(ctx, f, pipeline.MaxReportSize)
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
 		}
-		if err := json.Unmarshal([]byte(r.JSON), &run); err != nil {
-			return nil, fmt.Errorf("report %d is unreadable: %w", i+1, err)
+		rep, err := pipeline.ReadReport(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
 		}
-		for _, s := range run.Stages {
-			if _, known := rank[s.Status]; !known {
-				return nil, fmt.Errorf("report %d: stage %s has status %q", i+1, s.Name, s.Status)
-			}
-			if prev, seen := out[s.Name]; !seen || rank[s.Status] > rank[prev] {
-				out[s.Name] = s.Status
-			}
+		names, reps = append(names, label), append(reps, rep)
+		return nil
+	}
+	for i, d := range dirs {
+		label := fmt.Sprintf("--reports folder %d", i+1)
+		ok, err := d.Exists(ctx, reports.RunReportFile, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", label, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s has no %s: give the folder a dagsec run exported", label, reports.RunReportFile)
+		}
+		if err := read(label+"/"+reports.RunReportFile, d.File(reports.RunReportFile)); err != nil {
+			return nil, err
 		}
 	}
-	return out, nil
+	for i, f := range files {
+		if err := read(fmt.Sprintf("--report-files %d", i+1), f); err != nil {
+			return nil, err
+		}
+	}
+	return pipeline.EarlierVerdicts(names, reps)
 }

@@ -149,9 +149,15 @@ func New(
 	}
 }
 
-// images is the tool-to-image override map the runner applies.
-func (m *Dagsec) images() map[string]string {
+// images is the tool-to-image override map the runner applies: the
+// constructor's options over the policy's images.
+func (m *Dagsec) images(pol *policies.Policy) map[string]string {
 	out := map[string]string{}
+	for tool, img := range pol.Images {
+		if tool != policies.HelperImageKey {
+			out[tool] = img
+		}
+	}
 	for tool, img := range map[string]string{
 		"gitleaks":    m.GitleaksImage,
 		"gosec":       m.GosecImage,
@@ -176,6 +182,14 @@ func (m *Dagsec) images() map[string]string {
 	return out
 }
 
+// helperImage is the constructor's helper image, else the policy's.
+func (m *Dagsec) helperImage(pol *policies.Policy) string {
+	if m.HelperImage != "" {
+		return m.HelperImage
+	}
+	return pol.Images[policies.HelperImageKey]
+}
+
 // Scan runs the pipeline's stages over a source tree and returns the run
 // report. A blocked run is not an error here: call check on the report.
 //
@@ -187,7 +201,8 @@ func (m *Dagsec) Scan(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -224,7 +239,8 @@ func (m *Dagsec) Secrets(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -248,7 +264,8 @@ func (m *Dagsec) Sast(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -269,7 +286,8 @@ func (m *Dagsec) Sca(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -290,7 +308,8 @@ func (m *Dagsec) Licenses(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -312,7 +331,8 @@ func (m *Dagsec) Sbom(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -333,7 +353,8 @@ func (m *Dagsec) Iac(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -354,7 +375,8 @@ func (m *Dagsec) Dockerfile(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit). With a policy file,
@@ -366,7 +388,8 @@ func (m *Dagsec) Dockerfile(
 }
 
 // Check scans the caller's repository with every code stage and fails when
-// a gate blocks or a tool errors, so `dagger check` runs the pipeline.
+// a gate blocks or a tool errors, so `dagger check` runs the pipeline. It
+// takes no arguments there: the repository's .dagsec.yaml configures it.
 //
 // +check
 // +cache="session"
@@ -376,7 +399,8 @@ func (m *Dagsec) Check(
 	// +defaultPath="/"
 	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
 	source *dagger.Directory,
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	// +optional
 	policy *dagger.File,
 	// Built-in policy preset (default, strict or audit).
@@ -419,7 +443,7 @@ type runOptions struct {
 
 func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 	source := o.source
-	pol, err := loadPolicy(ctx, o.policy, o.preset)
+	pol, err := loadPolicy(ctx, source, o.policy, o.preset)
 	if err != nil {
 		return nil, err
 	}
@@ -454,8 +478,8 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("stages: none of the code stages (%s) can run yet", strings.Join(stages.CodeStages, ", "))
 	}
-	runner := &daggerRunner{source: source, images: m.images(), vulnDB: m.VulnDB}
-	runner.helperImage, runner.secrets, runner.given = m.HelperImage, o.secrets, o.image
+	runner := &daggerRunner{source: source, images: m.images(pol), vulnDB: m.VulnDB}
+	runner.helperImage, runner.secrets, runner.given = m.helperImage(pol), o.secrets, o.image
 	runner.registryUser, runner.registryPassword = o.registryUser, o.registryPassword
 	if o.target != nil {
 		runner.bindTarget(o.target)
@@ -474,6 +498,10 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 			return nil, fmt.Errorf("vulnDb: %w", err)
 		}
 		cfg.VulnDB, cfg.VulnDBName = dbPath, name
+	}
+	// Every report names the branch, as the host's do.
+	if cfg.Delivery.Branch, err = resolveBranch(ctx, source, cfg.Delivery.Branch); err != nil {
+		return nil, err
 	}
 	// The digest names exactly what was scanned, as a path does on the host.
 	if cfg.Source, err = source.Digest(ctx); err != nil {
@@ -550,32 +578,46 @@ func readInput(ctx context.Context, f *dagger.File, limit int) (string, []byte, 
 	return name, []byte(data), nil
 }
 
-// loadPolicy mirrors the CLI: a file over the preset it names or is given,
-// else the preset, else the default preset.
-func loadPolicy(ctx context.Context, file *dagger.File, preset string) (*policies.Policy, error) {
+// loadPolicy mirrors the CLI: a file over the preset it names or is given;
+// without one, the source's own .dagsec.yaml; else the preset, else the
+// default preset.
+func loadPolicy(ctx context.Context, source *dagger.Directory, file *dagger.File, preset string) (*policies.Policy, error) {
+	if file == nil {
+		var err error
+		if file, err = repoPolicy(ctx, source); err != nil {
+			return nil, err
+		}
+	}
 	if file == nil {
 		if preset == "" {
 			preset = policies.DefaultPreset
 		}
 		return policies.Preset(preset)
 	}
-	name, err := file.Name(ctx)
+	name, data, err := readInput(ctx, file, policies.MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	// Checked before reading so a huge file never crosses the API.
-	size, err := file.Size(ctx)
+	return policies.Parse(data, name, preset)
+}
+
+// repoPolicy is the source's .dagsec.yaml, or nil when it has none.
+func repoPolicy(ctx context.Context, source *dagger.Directory) (*dagger.File, error) {
+	found, err := source.Exists(ctx, policies.RepoFile)
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", name, err)
+		return nil, fmt.Errorf("checking the source for %s: %w", policies.RepoFile, err)
 	}
-	if size > policies.MaxSize {
-		return nil, fmt.Errorf("policy %s is larger than %d bytes", name, policies.MaxSize)
+	if !found {
+		return nil, nil
 	}
-	data, err := file.Contents(ctx)
+	regular, err := source.Exists(ctx, policies.RepoFile, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
 	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", name, err)
+		return nil, fmt.Errorf("checking %s: %w", policies.RepoFile, err)
 	}
-	return policies.Parse([]byte(data), name, preset)
+	if !regular {
+		return nil, fmt.Errorf("%s: not a regular file", policies.RepoFile)
+	}
+	return source.File(policies.RepoFile), nil
 }
 
 // Report is the outcome of one run: the run report, its Markdown summary and

@@ -180,7 +180,7 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	}
 	start := time.Now()
 	res, err := r.run(ctx, step, image, ctr, user)
-	res.Duration = time.Since(start)
+	res.Duration, res.Image = time.Since(start), image
 	if t, ok := stages.LookupTool(step.Tool); ok && !t.Network {
 		// Said in the report rather than implied: the engine's API has no
 		// way to run one exec without a network.

@@ -195,7 +195,7 @@ func TestCIGitHubWorkflow(t *testing.T) {
 	if d.With["verb"] != "call" {
 		t.Errorf("Dagger step verb %v, want call", d.With["verb"])
 	}
-	wantArgs := "pipeline --source=. --branch=${{ github.ref_name }} directory export --path=dagsec-report"
+	wantArgs := "ci --source=. --branch=${{ github.ref_name }} directory export --path=dagsec-report"
 	if d.With["args"] != wantArgs {
 		t.Errorf("Dagger step args %q, want %q", d.With["args"], wantArgs)
 	}
@@ -261,7 +261,7 @@ func TestCIGitHubWorkflow(t *testing.T) {
 		t.Fatal("deploy job has no Dagger step")
 	}
 	args := str(dsteps[dd].With["args"])
-	for _, want := range []string{"pipeline --source=. --branch=${{ github.ref_name }}", "--deploy-prod-publish=", "--registry-password=env:REGISTRY_TOKEN", "directory export --path=dagsec-report"} {
+	for _, want := range []string{"ci --source=. --branch=${{ github.ref_name }}", "--deploy-prod-publish=", "--registry-password=env:REGISTRY_TOKEN", "directory export --path=dagsec-report"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("deploy args lack %q: %s", want, args)
 		}
@@ -388,7 +388,7 @@ func TestCIGitLabPipeline(t *testing.T) {
 
 	script := lines(t, job["script"], "dagsec.script")
 	call := slices.IndexFunc(script, func(l string) bool {
-		return strings.HasPrefix(l, "dagger call pipeline --source=. ") && strings.HasSuffix(l, " directory export --path=dagsec-report")
+		return strings.HasPrefix(l, "dagger call ci --source=. ") && strings.HasSuffix(l, " directory export --path=dagsec-report")
 	})
 	gate := slices.IndexFunc(script, func(l string) bool { return strings.Contains(l, `jq -e '.exit_code == 0' dagsec-report/report.json`) })
 	if call < 0 {

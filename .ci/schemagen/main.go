@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -22,8 +23,17 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		// The SDK's loader prints its debug timings to stdout, and codegen
+		// logs every file it writes: the check's own lines are the output.
+		out := os.Stdout
+		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+			os.Stdout = null
+		}
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+		os.Exit(runCheck(context.Background(), os.Args[2:], out, os.Stderr))
+	}
 	modDir := flag.String("module", "", "the dependency module's root (the directory of its dagger.json)")
-	ctxDir := flag.String("context", "", "its context directory (default: -module)")
 	as := flag.String("as", "", "the name the depending module gives it (default: its own name)")
 	core := flag.String("core", "", "introspection JSON of the core API")
 	out := flag.String("out", "", "where to write the merged introspection JSON")
@@ -39,54 +49,25 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if *ctxDir == "" {
-		*ctxDir = *modDir
-	}
-	if err := run(context.Background(), *modDir, *ctxDir, *as, *core, *out, *typedefs, *libVersion); err != nil {
+	if err := run(context.Background(), *modDir, *as, *core, *out, *typedefs, *libVersion); err != nil {
 		fmt.Fprintln(os.Stderr, "schemagen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, modDir, ctxDir, as, corePath, outPath, typedefsPath, libVersion string) error {
-	var cfg struct {
-		Name   string `json:"name"`
-		Source string `json:"source"`
-		SDK    struct {
-			Source string `json:"source"`
-		} `json:"sdk"`
-		Include []string `json:"include"`
-	}
-	raw, err := os.ReadFile(filepath.Join(modDir, "dagger.json"))
+func run(ctx context.Context, modDir, as, corePath, outPath, typedefsPath, libVersion string) error {
+	mc, err := loadModuleContext(modDir)
 	if err != nil {
 		return err
-	}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return fmt.Errorf("dagger.json: %w", err)
-	}
-	if cfg.SDK.Source != "go" {
-		return fmt.Errorf("dagger.json: only Go SDK modules are supported, not %q", cfg.SDK.Source)
-	}
-	// Paths in dagger.json are relative to it; the engine's are relative to
-	// the context directory.
-	rootRel, err := filepath.Rel(ctxDir, modDir)
-	if err != nil {
-		return err
-	}
-	srcSubpath := filepath.ToSlash(filepath.Join(rootRel, cfg.Source))
-	var include []string
-	for _, p := range cfg.Include {
-		include = append(include, filepath.ToSlash(filepath.Join(rootRel, p)))
 	}
 	if as == "" {
-		as = cfg.Name
+		as = mc.Config.Name
 	}
-
 	coreJSON, err := os.ReadFile(corePath)
 	if err != nil {
 		return err
 	}
-	mod, err := moduleTypeDefs(ctx, ctxDir, srcSubpath, include, cfg.Name, libVersion, coreJSON)
+	mod, err := moduleTypeDefs(ctx, mc, libVersion, coreJSON)
 	if err != nil {
 		return err
 	}
@@ -104,7 +85,7 @@ func run(ctx context.Context, modDir, ctxDir, as, corePath, outPath, typedefsPat
 	if err := json.Unmarshal(coreJSON, &resp); err != nil {
 		return fmt.Errorf("core introspection: %w", err)
 	}
-	dep := Dependency{Name: as, OriginalName: cfg.Name, SourceSubpath: srcSubpath}
+	dep := Dependency{Name: as, OriginalName: mc.Config.Name, SourceSubpath: filepath.ToSlash(mc.SourceSubpath)}
 	if err := Install(resp.Schema, dep, mod); err != nil {
 		return err
 	}

@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 
 	"dagger.io/dagger"
 	"github.com/dagger/dagger/cmd/codegen/generator"
@@ -24,18 +22,24 @@ import (
 // typeDefsFile is where the pass writes the module's ID (GoSDKModuleIDPath).
 const typeDefsFile = "typedefs.json"
 
-// moduleTypeDefs returns the typedefs of the module whose source is
-// srcSubpath in ctxDir. coreJSON is the introspection the module itself is
-// generated against (its own dependencies: only the core API here).
-func moduleTypeDefs(ctx context.Context, ctxDir, srcSubpath string, include []string, modName, libVersion string, coreJSON []byte) (*Module, error) {
+// moduleTypeDefs returns the typedefs of the module, run in a copy of
+// the files the engine loads of its context. coreJSON is the introspection
+// the module itself is generated against (its own dependencies: only the
+// core API here).
+func moduleTypeDefs(ctx context.Context, mc *ModuleContext, libVersion string, coreJSON []byte) (*Module, error) {
 	work, err := os.MkdirTemp("", "schemagen-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	if err := copyContext(ctxDir, work, srcSubpath, include); err != nil {
+	if _, err := mc.Materialise(ctx, work); err != nil {
 		return nil, fmt.Errorf("copying the module's context: %w", err)
 	}
+	return typeDefsIn(ctx, work, mc.SourceSubpath, mc.Config.Name, libVersion, coreJSON)
+}
+
+// typeDefsIn runs the pass in work, a context the caller may change.
+func typeDefsIn(ctx context.Context, work, srcSubpath, modName, libVersion string, coreJSON []byte) (*Module, error) {
 	srcDir := filepath.Join(work, srcSubpath)
 	// As the engine does: the pass regenerates the client bindings itself,
 	// so stale committed ones cannot change the result.
@@ -105,59 +109,4 @@ func moduleTypeDefs(ctx context.Context, ctxDir, srcSubpath string, include []st
 		}
 		return mod, nil
 	}
-}
-
-// copyContext copies what the engine loads of a module's context: its
-// dagger.json's include patterns, the source directory and dagger.json, so a
-// module that compiles here only because of an unincluded file fails here too.
-func copyContext(from, to, srcSubpath string, include []string) error {
-	srcSubpath = filepath.ToSlash(filepath.Clean(srcSubpath))
-	for _, p := range include {
-		if strings.HasPrefix(p, "!") || (strings.Contains(p, "**") && !strings.HasSuffix(p, "/**")) {
-			return fmt.Errorf("include pattern %q: only plain globs and dir/** are supported", p)
-		}
-	}
-	wanted := func(rel string) bool {
-		if rel == "dagger.json" || srcSubpath == "." || rel == srcSubpath || strings.HasPrefix(rel, srcSubpath+"/") {
-			return true
-		}
-		for _, p := range include {
-			if dir, ok := strings.CutSuffix(p, "/**"); ok {
-				if strings.HasPrefix(rel, dir+"/") {
-					return true
-				}
-			} else if ok, _ := path.Match(p, rel); ok {
-				return true
-			}
-		}
-		return false
-	}
-	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(from, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || !wanted(rel) {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(to, rel)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o644)
-	})
 }

@@ -26,7 +26,7 @@ func (m *Consumer) Ci(
 	// +optional
 	stages []string,
 ) (string, error) {
-	return m.pipeline(source, preset, stages).Summary(ctx)
+	return m.run(source, preset, stages).Summary(ctx)
 }
 
 // Report returns the run's report files (report.json, results.sarif,
@@ -44,7 +44,7 @@ func (m *Consumer) Report(
 	// +optional
 	stages []string,
 ) *dagger.Directory {
-	return m.pipeline(source, preset, stages).Directory()
+	return m.run(source, preset, stages).Directory()
 }
 
 // Gate fails when a policy gate blocks or a tool errors.
@@ -61,16 +61,16 @@ func (m *Consumer) Gate(
 	// +optional
 	stages []string,
 ) error {
-	return m.pipeline(source, preset, stages).Check(ctx)
+	return m.run(source, preset, stages).Check(ctx)
 }
 
-// pipeline is the one call into dagsec: dag.Dagsec() is its constructor
-// (image overrides and an offline vulnerability database are its options)
-// and Pipeline its whole-pipeline function. The source is passed on, so
-// dagsec's own defaultPath and ignore patterns do not apply: the ignore
-// patterns above mirror dagsec's (.git stays for history scans).
-func (m *Consumer) pipeline(source *dagger.Directory, preset string, stages []string) *dagger.DagsecReport {
-	return dag.Dagsec().Pipeline(dagger.DagsecPipelineOpts{
+// run is the one call into dagsec: dag.Dagsec() is its constructor (image
+// overrides and an offline vulnerability database are its options) and Ci
+// its whole-pipeline function. The source is passed on, so dagsec's own
+// defaultPath and ignore patterns do not apply: the ignore patterns above
+// mirror dagsec's (.git stays for history scans).
+func (m *Consumer) run(source *dagger.Directory, preset string, stages []string) *dagger.DagsecReport {
+	return dag.Dagsec().Ci(dagger.DagsecCiOpts{
 		Source: source,
 		Preset: preset,
 		Stages: stages,

@@ -19,7 +19,7 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31
 }
 
 // Retrieve the binding value, as type DagsecReport
-func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:584:6)
+func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:626:6)
 	q := r.query.Select("asDagsecReport")
 
 	return &DagsecReport{
@@ -76,30 +76,30 @@ type DagsecBuildOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:169:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:167:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:173:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:171:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	Target string // dagsec (../../../../.dagger/delivery.go:176:2)
+	Target string // dagsec (../../../../.dagger/delivery.go:174:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:179:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:177:2)
 	//
 	// Platform to build for, e.g. linux/amd64; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:182:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:180:2)
 }
 
 // Build builds the source's Dockerfile with the engine and returns the
 // image, for DAGs of your own (image-scan --image, deploy --image).
-func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:165:1)
+func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:163:1)
 	q := r.query.Select("build")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -134,20 +134,22 @@ type DagsecCheckOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:378:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:401:2)
 	//
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:381:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:405:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:384:2)
+	Preset string // dagsec (../../../../.dagger/main.go:408:2)
 }
 
 // Check scans the caller's repository with every code stage and fails when
-// a gate blocks or a tool errors, so `dagger check` runs the pipeline.
-func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:373:1)
+// a gate blocks or a tool errors, so `dagger check` runs the pipeline. It
+// takes no arguments there: the repository's .dagsec.yaml configures it.
+func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:396:1)
 	if r.check != nil {
 		return nil
 	}
@@ -183,583 +185,8 @@ func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (
 	return response, q.Execute(ctx)
 }
 
-// Image used for cosign; empty keeps the pin.
-func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:57:2)
-	if r.cosignImage != nil {
-		return *r.cosignImage, nil
-	}
-	q := r.query.Select("cosignImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// DagsecDastOpts contains options for Dagsec.Dast
-type DagsecDastOpts struct {
-	//
-	// Source tree, for the policy's paths and --openapi; defaults to the
-	// caller's repository.
-	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:258:2)
-	//
-	// Service to scan, e.g. a container's asService.
-	//
-	Target *Service // dagsec (../../../../.dagger/delivery.go:261:2)
-	//
-	// Port of --target; 0 means its first exposed port.
-	//
-	TargetPort int // dagsec (../../../../.dagger/delivery.go:264:2)
-	//
-	// URL to scan instead of a service.
-	//
-	URL string // dagsec (../../../../.dagger/delivery.go:267:2)
-	//
-	// OpenAPI file in the source for ZAP's API scan.
-	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:270:2)
-	//
-	// Policy YAML file; without one, the preset applies as is.
-	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:273:2)
-	//
-	// Built-in policy preset (default, strict or audit).
-	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:276:2)
-}
-
-// Dast scans a running web application: a service (bound to the scanners
-// as "staging") or a URL the engine can reach. ZAP's baseline scan and
-// wapiti run by default; --openapi adds ZAP's API scan.
-func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:252:1)
-	q := r.query.Select("dast")
-	for i := len(opts) - 1; i >= 0; i-- {
-		// `source` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Source) {
-			q = q.Arg("source", opts[i].Source)
-		}
-		// `target` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Target) {
-			q = q.Arg("target", opts[i].Target)
-		}
-		// `targetPort` optional argument
-		if !querybuilder.IsZeroValue(opts[i].TargetPort) {
-			q = q.Arg("targetPort", opts[i].TargetPort)
-		}
-		// `url` optional argument
-		if !querybuilder.IsZeroValue(opts[i].URL) {
-			q = q.Arg("url", opts[i].URL)
-		}
-		// `openapi` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Openapi) {
-			q = q.Arg("openapi", opts[i].Openapi)
-		}
-		// `policy` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Policy) {
-			q = q.Arg("policy", opts[i].Policy)
-		}
-		// `preset` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Preset) {
-			q = q.Arg("preset", opts[i].Preset)
-		}
-	}
-
-	return &DagsecReport{
-		query: q,
-	}
-}
-
-// DagsecDeployOpts contains options for Dagsec.Deploy
-type DagsecDeployOpts struct {
-	//
-	// Source tree mounted into the deploy step; defaults to the caller's
-	// repository.
-	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:316:2)
-	//
-	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
-	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:322:2)
-	//
-	// Image reference to publish --image to.
-	//
-	Publish string // dagsec (../../../../.dagger/delivery.go:325:2)
-	//
-	// Registry user for --publish.
-	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:328:2)
-	//
-	// Registry password or token for --publish.
-	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:331:2)
-	//
-	// Image of your deploy step.
-	//
-	DeployImage string // dagsec (../../../../.dagger/delivery.go:334:2)
-	//
-	// Command of your deploy step.
-	//
-	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:337:2)
-	//
-	// Environment variable names for --secret, in order.
-	//
-	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:340:2)
-	//
-	// Secrets of the deploy step, set as --secret-env names.
-	//
-	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:343:2)
-	//
-	// Branch being built; empty reads the source's .git/HEAD.
-	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:346:2)
-	//
-	// Policy YAML file; without one, the preset applies as is.
-	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:349:2)
-	//
-	// Built-in policy preset (default, strict or audit).
-	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:352:2)
-}
-
-// Deploy is the production stage alone, for DAGs of your own: it publishes
-// the image and/or runs your deploy step only when every report given
-// passed (check each one's gates) and the branch is the policy's
-// production branch; otherwise the report says why it did not deploy.
-func (r *Dagsec) Deploy(reports []*DagsecReport, opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:310:1)
-	q := r.query.Select("deploy")
-	for i := len(opts) - 1; i >= 0; i-- {
-		// `source` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Source) {
-			q = q.Arg("source", opts[i].Source)
-		}
-		// `image` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Image) {
-			q = q.Arg("image", opts[i].Image)
-		}
-		// `publish` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Publish) {
-			q = q.Arg("publish", opts[i].Publish)
-		}
-		// `registryUsername` optional argument
-		if !querybuilder.IsZeroValue(opts[i].RegistryUsername) {
-			q = q.Arg("registryUsername", opts[i].RegistryUsername)
-		}
-		// `registryPassword` optional argument
-		if !querybuilder.IsZeroValue(opts[i].RegistryPassword) {
-			q = q.Arg("registryPassword", opts[i].RegistryPassword)
-		}
-		// `deployImage` optional argument
-		if !querybuilder.IsZeroValue(opts[i].DeployImage) {
-			q = q.Arg("deployImage", opts[i].DeployImage)
-		}
-		// `deployCommand` optional argument
-		if !querybuilder.IsZeroValue(opts[i].DeployCommand) {
-			q = q.Arg("deployCommand", opts[i].DeployCommand)
-		}
-		// `secretEnv` optional argument
-		if !querybuilder.IsZeroValue(opts[i].SecretEnv) {
-			q = q.Arg("secretEnv", opts[i].SecretEnv)
-		}
-		// `secret` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Secret) {
-			q = q.Arg("secret", opts[i].Secret)
-		}
-		// `branch` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Branch) {
-			q = q.Arg("branch", opts[i].Branch)
-		}
-		// `policy` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Policy) {
-			q = q.Arg("policy", opts[i].Policy)
-		}
-		// `preset` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Preset) {
-			q = q.Arg("preset", opts[i].Preset)
-		}
-	}
-	q = q.Arg("reports", reports)
-
-	return &DagsecReport{
-		query: q,
-	}
-}
-
-// DagsecDockerfileOpts contains options for Dagsec.Dockerfile
-type DagsecDockerfileOpts struct {
-	//
-	// Source tree to scan; defaults to the root of the caller's repository.
-	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:356:2)
-	//
-	// Policy YAML file; without one, the preset applies as is.
-	//
-	Policy *File // dagsec (../../../../.dagger/main.go:359:2)
-	//
-	// Built-in policy preset (default, strict or audit). With a policy file,
-	// the preset the file is applied over.
-	//
-	Preset string // dagsec (../../../../.dagger/main.go:363:2)
-}
-
-// Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
-// hardening checks over the source's Dockerfiles.
-func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:351:1)
-	q := r.query.Select("dockerfile")
-	for i := len(opts) - 1; i >= 0; i-- {
-		// `source` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Source) {
-			q = q.Arg("source", opts[i].Source)
-		}
-		// `policy` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Policy) {
-			q = q.Arg("policy", opts[i].Policy)
-		}
-		// `preset` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Preset) {
-			q = q.Arg("preset", opts[i].Preset)
-		}
-	}
-
-	return &DagsecReport{
-		query: q,
-	}
-}
-
-// Image used for gitleaks instead of the pinned one; empty keeps the pin.
-func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:33:2)
-	if r.gitleaksImage != nil {
-		return *r.gitleaksImage, nil
-	}
-	q := r.query.Select("gitleaksImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// Image used for gosec; empty keeps the pin.
-func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:35:2)
-	if r.gosecImage != nil {
-		return *r.gosecImage, nil
-	}
-	q := r.query.Select("gosecImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// Image govulncheck is installed on; empty keeps the pin.
-func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:41:2)
-	if r.govulncheckImage != nil {
-		return *r.govulncheckImage, nil
-	}
-	q := r.query.Select("govulncheckImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// Image used for grype; empty keeps the pin.
-func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:55:2)
-	if r.grypeImage != nil {
-		return *r.grypeImage, nil
-	}
-	q := r.query.Select("grypeImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// Image used for hadolint; empty keeps the pin.
-func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:53:2)
-	if r.hadolintImage != nil {
-		return *r.hadolintImage, nil
-	}
-	q := r.query.Select("hadolintImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// Image for dagsec's own small jobs (reading image tarballs, probing
-// staging's health); empty keeps the pinned busybox.
-func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:64:2)
-	if r.helperImage != nil {
-		return *r.helperImage, nil
-	}
-	q := r.query.Select("helperImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// DagsecIacOpts contains options for Dagsec.Iac
-type DagsecIacOpts struct {
-	//
-	// Source tree to scan; defaults to the root of the caller's repository.
-	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:335:2)
-	//
-	// Policy YAML file; without one, the preset applies as is.
-	//
-	Policy *File // dagsec (../../../../.dagger/main.go:338:2)
-	//
-	// Built-in policy preset (default, strict or audit). With a policy file,
-	// the preset the file is applied over.
-	//
-	Preset string // dagsec (../../../../.dagger/main.go:342:2)
-}
-
-// Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
-// it) over Terraform, Kubernetes, Helm and CloudFormation files.
-func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:330:1)
-	q := r.query.Select("iac")
-	for i := len(opts) - 1; i >= 0; i-- {
-		// `source` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Source) {
-			q = q.Arg("source", opts[i].Source)
-		}
-		// `policy` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Policy) {
-			q = q.Arg("policy", opts[i].Policy)
-		}
-		// `preset` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Preset) {
-			q = q.Arg("preset", opts[i].Preset)
-		}
-	}
-
-	return &DagsecReport{
-		query: q,
-	}
-}
-
-// A unique identifier for this Dagsec.
-func (r *Dagsec) ID(ctx context.Context) (ID, error) {
-	if r.id != nil {
-		return *r.id, nil
-	}
-	q := r.query.Select("id")
-
-	var response ID
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// XXX_GraphQLType is an internal function. It returns the native GraphQL type name
-func (r *Dagsec) XXX_GraphQLType() string {
-	return "Dagsec"
-}
-
-// XXX_GraphQLIDType is an internal function. It returns the native GraphQL type name for the ID of this object
-func (r *Dagsec) XXX_GraphQLIDType() string {
-	return "ID"
-}
-
-// XXX_GraphQLID is an internal function. It returns the underlying type ID
-func (r *Dagsec) XXX_GraphQLID(ctx context.Context) (string, error) {
-	id, err := r.ID(ctx)
-	if err != nil {
-		return "", err
-	}
-	return string(id), nil
-}
-
-func (r *Dagsec) MarshalJSON() ([]byte, error) {
-	id, err := r.ID(marshalCtx)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(id)
-}
-func (r *Dagsec) UnmarshalJSON(bs []byte) error {
-	var id string
-	err := json.Unmarshal(bs, &id)
-	if err != nil {
-		return err
-	}
-	*r = Dagsec{query: selectNode(dag.query, id, "Dagsec")}
-	return nil
-}
-
-// DagsecImageScanOpts contains options for Dagsec.ImageScan
-type DagsecImageScanOpts struct {
-	//
-	// Source tree with the Dockerfile; defaults to the caller's repository.
-	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:202:2)
-	//
-	// Image to scan instead of building the Dockerfile.
-	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:205:2)
-	//
-	// Dockerfile to build, relative to the source.
-	//
-	//
-	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:209:2)
-	//
-	// Build stage to stop at; empty builds the last.
-	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:212:2)
-	//
-	// Build arguments as NAME=VALUE.
-	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:215:2)
-	//
-	// Platform to build for; empty is the engine's.
-	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:218:2)
-	//
-	// Policy YAML file; without one, the preset applies as is.
-	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:221:2)
-	//
-	// Built-in policy preset (default, strict or audit).
-	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:224:2)
-	//
-	// Sign the image with cosign (needs --cosign-key).
-	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:227:2)
-	//
-	// cosign private key for --sign.
-	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:230:2)
-	//
-	// Password of --cosign-key.
-	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:233:2)
-}
-
-// ImageScan checks and scans an image: the build stage's checks (non-root
-// user, secrets in the environment, base image age) and the image stage
-// (trivy, grype, an SBOM with syft, optional cosign signature). Without
-// --image it builds the source's Dockerfile first.
-func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:197:1)
-	q := r.query.Select("imageScan")
-	for i := len(opts) - 1; i >= 0; i-- {
-		// `source` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Source) {
-			q = q.Arg("source", opts[i].Source)
-		}
-		// `image` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Image) {
-			q = q.Arg("image", opts[i].Image)
-		}
-		// `dockerfile` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Dockerfile) {
-			q = q.Arg("dockerfile", opts[i].Dockerfile)
-		}
-		// `buildTarget` optional argument
-		if !querybuilder.IsZeroValue(opts[i].BuildTarget) {
-			q = q.Arg("buildTarget", opts[i].BuildTarget)
-		}
-		// `buildArgs` optional argument
-		if !querybuilder.IsZeroValue(opts[i].BuildArgs) {
-			q = q.Arg("buildArgs", opts[i].BuildArgs)
-		}
-		// `platform` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Platform) {
-			q = q.Arg("platform", opts[i].Platform)
-		}
-		// `policy` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Policy) {
-			q = q.Arg("policy", opts[i].Policy)
-		}
-		// `preset` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Preset) {
-			q = q.Arg("preset", opts[i].Preset)
-		}
-		// `sign` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Sign) {
-			q = q.Arg("sign", opts[i].Sign)
-		}
-		// `cosignKey` optional argument
-		if !querybuilder.IsZeroValue(opts[i].CosignKey) {
-			q = q.Arg("cosignKey", opts[i].CosignKey)
-		}
-		// `cosignPassword` optional argument
-		if !querybuilder.IsZeroValue(opts[i].CosignPassword) {
-			q = q.Arg("cosignPassword", opts[i].CosignPassword)
-		}
-	}
-
-	return &DagsecReport{
-		query: q,
-	}
-}
-
-// DagsecLicensesOpts contains options for Dagsec.Licenses
-type DagsecLicensesOpts struct {
-	//
-	// Source tree to scan; defaults to the root of the caller's repository.
-	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:292:2)
-	//
-	// Policy YAML file; without one, the preset applies as is.
-	//
-	Policy *File // dagsec (../../../../.dagger/main.go:295:2)
-	//
-	// Built-in policy preset (default, strict or audit). With a policy file,
-	// the preset the file is applied over.
-	//
-	Preset string // dagsec (../../../../.dagger/main.go:299:2)
-}
-
-// Licenses runs only the licenses stage: syft's SBOM checked against the
-// policy's license rules. Returns the run report, SBOMs included.
-func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:287:1)
-	q := r.query.Select("licenses")
-	for i := len(opts) - 1; i >= 0; i-- {
-		// `source` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Source) {
-			q = q.Arg("source", opts[i].Source)
-		}
-		// `policy` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Policy) {
-			q = q.Arg("policy", opts[i].Policy)
-		}
-		// `preset` optional argument
-		if !querybuilder.IsZeroValue(opts[i].Preset) {
-			q = q.Arg("preset", opts[i].Preset)
-		}
-	}
-
-	return &DagsecReport{
-		query: q,
-	}
-}
-
-// Image used for osv-scanner; empty keeps the pin.
-func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:43:2)
-	if r.osvScannerImage != nil {
-		return *r.osvScannerImage, nil
-	}
-	q := r.query.Select("osvScannerImage")
-
-	var response string
-
-	q = q.Bind(&response)
-	return response, q.Execute(ctx)
-}
-
-// DagsecPipelineOpts contains options for Dagsec.Pipeline
-type DagsecPipelineOpts struct {
+// DagsecCiOpts contains options for Dagsec.Ci
+type DagsecCiOpts struct {
 	//
 	// Source tree; defaults to the root of the caller's repository.
 	//
@@ -899,14 +326,14 @@ type DagsecPipelineOpts struct {
 	Suppressions *File // dagsec (../../../../.dagger/delivery.go:133:2)
 }
 
-// Pipeline runs the whole pipeline as one DAG: the code stages in
-// parallel, then build (the engine builds the Dockerfile, no Docker daemon),
+// Ci runs the whole pipeline as one DAG (`dagger call ci`): the code
+// stages in parallel, then build (the engine builds the Dockerfile, no Docker daemon),
 // image scan, staging (the built image as a service, or your deploy step),
 // DAST against staging, and production, which deploys only when every gate
 // before it passed on the policy's production branch. A blocked run is
 // still returned: call check on the report to fail a job.
-func (r *Dagsec) Pipeline(opts ...DagsecPipelineOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:27:1)
-	q := r.query.Select("pipeline")
+func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:27:1)
+	q := r.query.Select("ci")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
 		if !querybuilder.IsZeroValue(opts[i].Source) {
@@ -1039,26 +466,625 @@ func (r *Dagsec) Pipeline(opts ...DagsecPipelineOpts) *DagsecReport { // dagsec 
 	}
 }
 
+// Image used for cosign; empty keeps the pin.
+func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:57:2)
+	if r.cosignImage != nil {
+		return *r.cosignImage, nil
+	}
+	q := r.query.Select("cosignImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// DagsecDastOpts contains options for Dagsec.Dast
+type DagsecDastOpts struct {
+	//
+	// Source tree, for the policy's paths and --openapi; defaults to the
+	// caller's repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:256:2)
+	//
+	// Service to scan, e.g. a container's asService.
+	//
+	Target *Service // dagsec (../../../../.dagger/delivery.go:259:2)
+	//
+	// Port of --target; 0 means its first exposed port.
+	//
+	TargetPort int // dagsec (../../../../.dagger/delivery.go:262:2)
+	//
+	// URL to scan instead of a service.
+	//
+	URL string // dagsec (../../../../.dagger/delivery.go:265:2)
+	//
+	// OpenAPI file in the source for ZAP's API scan.
+	//
+	Openapi string // dagsec (../../../../.dagger/delivery.go:268:2)
+	//
+	// Policy YAML file; without one, the preset applies as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/delivery.go:271:2)
+	//
+	// Built-in policy preset (default, strict or audit).
+	//
+	Preset string // dagsec (../../../../.dagger/delivery.go:274:2)
+}
+
+// Dast scans a running web application: a service (bound to the scanners
+// as "staging") or a URL the engine can reach. ZAP's baseline scan and
+// wapiti run by default; --openapi adds ZAP's API scan.
+func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:250:1)
+	q := r.query.Select("dast")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `target` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Target) {
+			q = q.Arg("target", opts[i].Target)
+		}
+		// `targetPort` optional argument
+		if !querybuilder.IsZeroValue(opts[i].TargetPort) {
+			q = q.Arg("targetPort", opts[i].TargetPort)
+		}
+		// `url` optional argument
+		if !querybuilder.IsZeroValue(opts[i].URL) {
+			q = q.Arg("url", opts[i].URL)
+		}
+		// `openapi` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Openapi) {
+			q = q.Arg("openapi", opts[i].Openapi)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+	}
+
+	return &DagsecReport{
+		query: q,
+	}
+}
+
+// DagsecDeployOpts contains options for Dagsec.Deploy
+type DagsecDeployOpts struct {
+	//
+	// Source tree mounted into the deploy step; defaults to the caller's
+	// repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:315:2)
+	//
+	// Report folders of the earlier runs (scan, image-scan, dast), each
+	// holding the report.json every run writes, e.g. a folder an earlier job
+	// exported with `directory export --path=dagsec-report`. Production
+	// needs the gate of every enabled stage among them and --report-files.
+	//
+	Reports []*Directory // dagsec (../../../../.dagger/delivery.go:321:2)
+	//
+	// report.json files of earlier runs, beside or instead of --reports.
+	//
+	ReportFiles []*File // dagsec (../../../../.dagger/delivery.go:324:2)
+	//
+	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
+	//
+	Image *Container // dagsec (../../../../.dagger/delivery.go:327:2)
+	//
+	// Image reference to publish --image to.
+	//
+	Publish string // dagsec (../../../../.dagger/delivery.go:330:2)
+	//
+	// Registry user for --publish.
+	//
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:333:2)
+	//
+	// Registry password or token for --publish.
+	//
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:336:2)
+	//
+	// Image of your deploy step.
+	//
+	DeployImage string // dagsec (../../../../.dagger/delivery.go:339:2)
+	//
+	// Command of your deploy step.
+	//
+	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:342:2)
+	//
+	// Environment variable names for --secret, in order.
+	//
+	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:345:2)
+	//
+	// Secrets of the deploy step, set as --secret-env names.
+	//
+	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:348:2)
+	//
+	// Branch being built; empty reads the source's .git/HEAD.
+	//
+	Branch string // dagsec (../../../../.dagger/delivery.go:351:2)
+	//
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/delivery.go:355:2)
+	//
+	// Built-in policy preset (default, strict or audit).
+	//
+	Preset string // dagsec (../../../../.dagger/delivery.go:358:2)
+}
+
+// Deploy is the production stage alone, for DAGs of your own and for CI
+// jobs after separate scans: it publishes the image and/or runs your deploy
+// step only when every earlier report passed (check each one's gates) and
+// the branch is the policy's production branch; otherwise the report says
+// why it did not deploy.
+func (r *Dagsec) Deploy(opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:309:1)
+	q := r.query.Select("deploy")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `reports` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Reports) {
+			q = q.Arg("reports", opts[i].Reports)
+		}
+		// `reportFiles` optional argument
+		if !querybuilder.IsZeroValue(opts[i].ReportFiles) {
+			q = q.Arg("reportFiles", opts[i].ReportFiles)
+		}
+		// `image` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Image) {
+			q = q.Arg("image", opts[i].Image)
+		}
+		// `publish` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Publish) {
+			q = q.Arg("publish", opts[i].Publish)
+		}
+		// `registryUsername` optional argument
+		if !querybuilder.IsZeroValue(opts[i].RegistryUsername) {
+			q = q.Arg("registryUsername", opts[i].RegistryUsername)
+		}
+		// `registryPassword` optional argument
+		if !querybuilder.IsZeroValue(opts[i].RegistryPassword) {
+			q = q.Arg("registryPassword", opts[i].RegistryPassword)
+		}
+		// `deployImage` optional argument
+		if !querybuilder.IsZeroValue(opts[i].DeployImage) {
+			q = q.Arg("deployImage", opts[i].DeployImage)
+		}
+		// `deployCommand` optional argument
+		if !querybuilder.IsZeroValue(opts[i].DeployCommand) {
+			q = q.Arg("deployCommand", opts[i].DeployCommand)
+		}
+		// `secretEnv` optional argument
+		if !querybuilder.IsZeroValue(opts[i].SecretEnv) {
+			q = q.Arg("secretEnv", opts[i].SecretEnv)
+		}
+		// `secret` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Secret) {
+			q = q.Arg("secret", opts[i].Secret)
+		}
+		// `branch` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Branch) {
+			q = q.Arg("branch", opts[i].Branch)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+	}
+
+	return &DagsecReport{
+		query: q,
+	}
+}
+
+// DagsecDockerfileOpts contains options for Dagsec.Dockerfile
+type DagsecDockerfileOpts struct {
+	//
+	// Source tree to scan; defaults to the root of the caller's repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/main.go:377:2)
+	//
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/main.go:381:2)
+	//
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	//
+	Preset string // dagsec (../../../../.dagger/main.go:385:2)
+}
+
+// Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
+// hardening checks over the source's Dockerfiles.
+func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:372:1)
+	q := r.query.Select("dockerfile")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+	}
+
+	return &DagsecReport{
+		query: q,
+	}
+}
+
+// Image used for gitleaks instead of the pinned one; empty keeps the pin.
+func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:33:2)
+	if r.gitleaksImage != nil {
+		return *r.gitleaksImage, nil
+	}
+	q := r.query.Select("gitleaksImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Image used for gosec; empty keeps the pin.
+func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:35:2)
+	if r.gosecImage != nil {
+		return *r.gosecImage, nil
+	}
+	q := r.query.Select("gosecImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Image govulncheck is installed on; empty keeps the pin.
+func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:41:2)
+	if r.govulncheckImage != nil {
+		return *r.govulncheckImage, nil
+	}
+	q := r.query.Select("govulncheckImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Image used for grype; empty keeps the pin.
+func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:55:2)
+	if r.grypeImage != nil {
+		return *r.grypeImage, nil
+	}
+	q := r.query.Select("grypeImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Image used for hadolint; empty keeps the pin.
+func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:53:2)
+	if r.hadolintImage != nil {
+		return *r.hadolintImage, nil
+	}
+	q := r.query.Select("hadolintImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Image for dagsec's own small jobs (reading image tarballs, probing
+// staging's health); empty keeps the pinned busybox.
+func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:64:2)
+	if r.helperImage != nil {
+		return *r.helperImage, nil
+	}
+	q := r.query.Select("helperImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// DagsecIacOpts contains options for Dagsec.Iac
+type DagsecIacOpts struct {
+	//
+	// Source tree to scan; defaults to the root of the caller's repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/main.go:355:2)
+	//
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/main.go:359:2)
+	//
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	//
+	Preset string // dagsec (../../../../.dagger/main.go:363:2)
+}
+
+// Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
+// it) over Terraform, Kubernetes, Helm and CloudFormation files.
+func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:350:1)
+	q := r.query.Select("iac")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+	}
+
+	return &DagsecReport{
+		query: q,
+	}
+}
+
+// A unique identifier for this Dagsec.
+func (r *Dagsec) ID(ctx context.Context) (ID, error) {
+	if r.id != nil {
+		return *r.id, nil
+	}
+	q := r.query.Select("id")
+
+	var response ID
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// XXX_GraphQLType is an internal function. It returns the native GraphQL type name
+func (r *Dagsec) XXX_GraphQLType() string {
+	return "Dagsec"
+}
+
+// XXX_GraphQLIDType is an internal function. It returns the native GraphQL type name for the ID of this object
+func (r *Dagsec) XXX_GraphQLIDType() string {
+	return "ID"
+}
+
+// XXX_GraphQLID is an internal function. It returns the underlying type ID
+func (r *Dagsec) XXX_GraphQLID(ctx context.Context) (string, error) {
+	id, err := r.ID(ctx)
+	if err != nil {
+		return "", err
+	}
+	return string(id), nil
+}
+
+func (r *Dagsec) MarshalJSON() ([]byte, error) {
+	id, err := r.ID(marshalCtx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(id)
+}
+func (r *Dagsec) UnmarshalJSON(bs []byte) error {
+	var id string
+	err := json.Unmarshal(bs, &id)
+	if err != nil {
+		return err
+	}
+	*r = Dagsec{query: selectNode(dag.query, id, "Dagsec")}
+	return nil
+}
+
+// DagsecImageScanOpts contains options for Dagsec.ImageScan
+type DagsecImageScanOpts struct {
+	//
+	// Source tree with the Dockerfile; defaults to the caller's repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:200:2)
+	//
+	// Image to scan instead of building the Dockerfile.
+	//
+	Image *Container // dagsec (../../../../.dagger/delivery.go:203:2)
+	//
+	// Dockerfile to build, relative to the source.
+	//
+	//
+	// Default: "Dockerfile"
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:207:2)
+	//
+	// Build stage to stop at; empty builds the last.
+	//
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:210:2)
+	//
+	// Build arguments as NAME=VALUE.
+	//
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:213:2)
+	//
+	// Platform to build for; empty is the engine's.
+	//
+	Platform string // dagsec (../../../../.dagger/delivery.go:216:2)
+	//
+	// Policy YAML file; without one, the preset applies as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/delivery.go:219:2)
+	//
+	// Built-in policy preset (default, strict or audit).
+	//
+	Preset string // dagsec (../../../../.dagger/delivery.go:222:2)
+	//
+	// Sign the image with cosign (needs --cosign-key).
+	//
+	Sign bool // dagsec (../../../../.dagger/delivery.go:225:2)
+	//
+	// cosign private key for --sign.
+	//
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:228:2)
+	//
+	// Password of --cosign-key.
+	//
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:231:2)
+}
+
+// ImageScan checks and scans an image: the build stage's checks (non-root
+// user, secrets in the environment, base image age) and the image stage
+// (trivy, grype, an SBOM with syft, optional cosign signature). Without
+// --image it builds the source's Dockerfile first.
+func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:195:1)
+	q := r.query.Select("imageScan")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `image` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Image) {
+			q = q.Arg("image", opts[i].Image)
+		}
+		// `dockerfile` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Dockerfile) {
+			q = q.Arg("dockerfile", opts[i].Dockerfile)
+		}
+		// `buildTarget` optional argument
+		if !querybuilder.IsZeroValue(opts[i].BuildTarget) {
+			q = q.Arg("buildTarget", opts[i].BuildTarget)
+		}
+		// `buildArgs` optional argument
+		if !querybuilder.IsZeroValue(opts[i].BuildArgs) {
+			q = q.Arg("buildArgs", opts[i].BuildArgs)
+		}
+		// `platform` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Platform) {
+			q = q.Arg("platform", opts[i].Platform)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+		// `sign` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Sign) {
+			q = q.Arg("sign", opts[i].Sign)
+		}
+		// `cosignKey` optional argument
+		if !querybuilder.IsZeroValue(opts[i].CosignKey) {
+			q = q.Arg("cosignKey", opts[i].CosignKey)
+		}
+		// `cosignPassword` optional argument
+		if !querybuilder.IsZeroValue(opts[i].CosignPassword) {
+			q = q.Arg("cosignPassword", opts[i].CosignPassword)
+		}
+	}
+
+	return &DagsecReport{
+		query: q,
+	}
+}
+
+// DagsecLicensesOpts contains options for Dagsec.Licenses
+type DagsecLicensesOpts struct {
+	//
+	// Source tree to scan; defaults to the root of the caller's repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/main.go:310:2)
+	//
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/main.go:314:2)
+	//
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	//
+	Preset string // dagsec (../../../../.dagger/main.go:318:2)
+}
+
+// Licenses runs only the licenses stage: syft's SBOM checked against the
+// policy's license rules. Returns the run report, SBOMs included.
+func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:305:1)
+	q := r.query.Select("licenses")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+	}
+
+	return &DagsecReport{
+		query: q,
+	}
+}
+
+// Image used for osv-scanner; empty keeps the pin.
+func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:43:2)
+	if r.osvScannerImage != nil {
+		return *r.osvScannerImage, nil
+	}
+	q := r.query.Select("osvScannerImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
 // DagsecSastOpts contains options for Dagsec.Sast
 type DagsecSastOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:250:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:266:2)
 	//
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:253:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:270:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:257:2)
+	Preset string // dagsec (../../../../.dagger/main.go:274:2)
 }
 
 // Sast runs only the sast stage (gosec, bandit, semgrep) and returns the
 // run report.
-func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:245:1)
+func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:261:1)
 	q := r.query.Select("sast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1085,22 +1111,23 @@ type DagsecSbomOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:314:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:333:2)
 	//
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:317:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:337:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:321:2)
+	Preset string // dagsec (../../../../.dagger/main.go:341:2)
 }
 
 // Sbom generates the source's SBOMs with syft (the licenses stage). They
 // are in the report's artifacts (sbom.cdx.json, CycloneDX; sbom.spdx.json,
 // SPDX) and its directory.
-func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:309:1)
+func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:328:1)
 	q := r.query.Select("sbom")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1127,21 +1154,22 @@ type DagsecScaOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:271:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:288:2)
 	//
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:274:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:292:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:278:2)
+	Preset string // dagsec (../../../../.dagger/main.go:296:2)
 }
 
 // Sca runs only the sca stage: dependency vulnerabilities (govulncheck,
 // osv-scanner, trivy). Returns the run report.
-func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:266:1)
+func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:283:1)
 	q := r.query.Select("sca")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1169,40 +1197,41 @@ type DagsecScanOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:189:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:203:2)
 	//
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:192:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:207:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:196:2)
+	Preset string // dagsec (../../../../.dagger/main.go:211:2)
 	//
 	// Stages to run, by name (e.g. secrets); empty runs every code stage
 	// (the stages that read only the source), in parallel.
 	//
-	Stages []string // dagsec (../../../../.dagger/main.go:200:2)
+	Stages []string // dagsec (../../../../.dagger/main.go:215:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:203:2)
+	History bool // dagsec (../../../../.dagger/main.go:218:2)
 	//
 	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
 	// gates then block only on findings new since it.
 	//
-	Baseline *File // dagsec (../../../../.dagger/main.go:207:2)
+	Baseline *File // dagsec (../../../../.dagger/main.go:222:2)
 	//
 	// File of suppressions (a policy's suppressions: list), added to the
 	// policy's.
 	//
-	Suppressions *File // dagsec (../../../../.dagger/main.go:211:2)
+	Suppressions *File // dagsec (../../../../.dagger/main.go:226:2)
 }
 
 // Scan runs the pipeline's stages over a source tree and returns the run
 // report. A blocked run is not an error here: call check on the report.
-func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:183:1)
+func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:197:1)
 	q := r.query.Select("scan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1246,24 +1275,25 @@ type DagsecSecretsOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:226:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:241:2)
 	//
-	// Policy YAML file; without one, the preset applies as is.
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:229:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:245:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:233:2)
+	Preset string // dagsec (../../../../.dagger/main.go:249:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:236:2)
+	History bool // dagsec (../../../../.dagger/main.go:252:2)
 }
 
 // Secrets runs only the secrets stage (gitleaks) and returns the run report.
-func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:220:1)
+func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:235:1)
 	q := r.query.Select("secrets")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1387,7 +1417,7 @@ func (r *Dagsec) AsNode() Node {
 // Report is the outcome of one run: the run report, its Markdown summary and
 // SARIF log, files tools produced (SBOMs), the files CI systems read, and
 // the overall verdict.
-type DagsecReport struct { // dagsec (../../../../.dagger/main.go:584:6)
+type DagsecReport struct { // dagsec (../../../../.dagger/main.go:626:6)
 	query *querybuilder.Selection
 
 	check             *Void
@@ -1407,7 +1437,7 @@ func (r *DagsecReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecReport
 
 // Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 // sbom.spdx.json, sbom-image.cdx.json) and the image signature.
-func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:596:2)
+func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:638:2)
 	q := r.query.Select("artifacts")
 
 	return &Directory{
@@ -1417,7 +1447,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:655:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:697:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1429,7 +1459,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:691:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:733:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1438,7 +1468,7 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 }
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:600:2)
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:642:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1451,7 +1481,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:602:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:644:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1463,7 +1493,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:636:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:678:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1479,7 +1509,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:649:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:691:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1537,7 +1567,7 @@ func (r *DagsecReport) UnmarshalJSON(bs []byte) error {
 }
 
 // Run report as JSON: every stage, finding and tool run, with timings.
-func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:586:2)
+func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:628:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1550,7 +1580,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:641:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:683:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1561,7 +1591,7 @@ func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:64
 // Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 // Past GitHub's limits (20 runs a file), directory holds it split into
 // results.sarif, results-2.sarif, ...
-func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:593:2)
+func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:635:2)
 	q := r.query.Select("sarif")
 
 	return &File{
@@ -1570,7 +1600,7 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:59
 }
 
 // Overall status: passed, warned, blocked or error.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:598:2)
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:640:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1584,7 +1614,7 @@ func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (
 
 // Human summary in Markdown: stages, what blocked and the top findings;
 // also GitHub's job summary.
-func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:589:2)
+func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:631:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -1629,7 +1659,7 @@ func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec
 }
 
 // Create or update a binding of type DagsecReport in the environment
-func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:584:6)
+func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:626:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecReportInput")
 	q = q.Arg("name", name)
@@ -1642,7 +1672,7 @@ func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, descriptio
 }
 
 // Declare a desired DagsecReport output to be assigned in the environment
-func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:584:6)
+func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:626:6)
 	q := r.query.Select("withDagsecReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
