@@ -2,6 +2,8 @@ module github.com/dagsec/dagsec
 
 go 1.26.1
 
+toolchain go1.26.11
+
 require (
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/moby/buildkit v0.31.1

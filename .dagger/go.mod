@@ -2,6 +2,8 @@ module dagger/dagsec
 
 go 1.26.1
 
+toolchain go1.26.11
+
 require (
 	github.com/Khan/genqlient v0.8.1
 	github.com/dagger/otel-go v1.43.1-0.20260515012101-af7cd0684887

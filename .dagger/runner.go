@@ -233,7 +233,10 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 		// GOFLAGS stays the default -mod=readonly: the source is mounted
 		// read-only, and missing modules still download into the cache.
 		ctr = withCache(ctr, goBuildCache, user, dagger.CacheSharingModeShared).
-			WithEnvVariable("GOCACHE", cachePath+"/"+goBuildCache)
+			WithEnvVariable("GOCACHE", cachePath+"/"+goBuildCache).
+			// The Go the module's go.mod selects, as on the host (Go's
+			// images default to local).
+			WithEnvVariable("GOTOOLCHAIN", "auto")
 	}
 	// Database caches are locked: parallel scans take turns updating them.
 	for _, c := range step.Caches {

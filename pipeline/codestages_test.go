@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -272,5 +274,43 @@ func TestUnavailableToolSkippedUnlessRequired(t *testing.T) {
 		if tr.Skipped == "" {
 			t.Errorf("tool %s: want a reason it did not run", tr.Name)
 		}
+	}
+}
+
+// govulncheck checks the standard library of the Go the module's go.mod
+// selects (its toolchain line), even where go.env says local, unless the
+// caller's environment sets GOTOOLCHAIN; the report names that Go.
+func TestGoAnalysersUseTheModulesToolchain(t *testing.T) {
+	files := map[string]string{
+		"go.mod":  "module example.com/tc\n\ngo 1.26.1\n\ntoolchain go1.26.11\n",
+		"main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n",
+	}
+	// The installed Go, whatever it is here.
+	cmd := exec.Command("go", "env", "GOVERSION")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	local, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ env, want string }{
+		{"", "standard library of go1.26.11"},
+		{"local", "standard library of " + strings.TrimSpace(string(local))},
+	}
+	for _, tc := range cases {
+		t.Run("GOTOOLCHAIN="+tc.env, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("GOTOOLCHAIN", tc.env)
+			}
+			rep := runCode(t, testenv.Dir(t, files), preset(t, "default"), stages.SCA)
+			var dbs []string
+			for _, tr := range stage(t, rep, stages.SCA).Tools {
+				if tr.Name == "govulncheck" {
+					dbs = append(dbs, tr.Database)
+				}
+			}
+			if len(dbs) != 1 || !strings.HasSuffix(dbs[0], tc.want) {
+				t.Errorf("govulncheck databases %q, want one ending %q", dbs, tc.want)
+			}
+		})
 	}
 }

@@ -274,6 +274,10 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					},
 					Database: func(report, _ []byte) string {
 						_, info, err := ParseGovulncheck(report, unreachable)
+						if text := dbText(info.Name, info.Version, err); text != "" && info.GoVersion != "" {
+							// Which standard library the stdlib findings are about.
+							return text + "; standard library of " + info.GoVersion
+						}
 						return dbText(info.Name, info.Version, err)
 					}})
 			}

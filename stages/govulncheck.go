@@ -23,6 +23,9 @@ type DBInfo struct {
 	// Version is the database's last-modified time as the tool reports it
 	// (RFC 3339), empty when the tool does not say.
 	Version string
+	// GoVersion is the Go whose standard library govulncheck checked (the
+	// toolchain the module selected); empty for other tools.
+	GoVersion string
 }
 
 // GovulncheckArgv scans the Go packages of the working folder (./...) at
@@ -231,7 +234,7 @@ func ParseGovulncheck(report []byte, unreachable findings.Severity) ([]findings.
 	if sbom == nil && (cfg.ScanMode == "" || cfg.ScanMode == "source") {
 		return nil, DBInfo{}, errors.New("govulncheck report has no SBOM message: the scan did not finish")
 	}
-	info := DBInfo{Name: cfg.DB, Version: cfg.DBLastModified}
+	info := DBInfo{Name: cfg.DB, Version: cfg.DBLastModified, GoVersion: cfg.GoVersion}
 	symbolScan := cfg.ScanLevel == "" || cfg.ScanLevel == "symbol"
 	main := mainModules(sbom)
 

@@ -550,6 +550,13 @@ func toolEnv(tmp string, extra map[string]string, usesGo bool) []string {
 			env = append(env, k+"="+v)
 		}
 	}
+	if _, set := os.LookupEnv("GOTOOLCHAIN"); usesGo && !set {
+		// Analyse with the Go the module's go.mod selects (its toolchain
+		// line), as `go build` does under Go's default, even where go.env
+		// says local: otherwise standard-library findings are about a Go
+		// the project does not build with.
+		env = append(env, "GOTOOLCHAIN=auto")
+	}
 	for k, v := range extra {
 		env = append(env, k+"="+v)
 	}
