@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/dagsec/dagsec/policies"
@@ -162,6 +161,14 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseFlags parses args with the flags register sets up on the set of
+// the command name.
+func parseFlags(name string, register func(*flag.FlagSet), args []string) ([]string, error) {
+	fs := newFlagSet(name)
+	register(fs)
+	return parseInterspersed(fs, args)
+}
+
 func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -243,8 +250,7 @@ func helpPage(c *command) string {
 	if c.name != "" {
 		usage += " " + c.name
 	}
-	switch {
-	case len(c.subs) > 0:
+	if len(c.subs) > 0 {
 		usage += " COMMAND"
 	}
 	if c.flags != nil || c.name == "" {
@@ -374,5 +380,5 @@ func allCommands(c *command) []*command {
 	for _, s := range c.subs {
 		out = append(out, allCommands(s)...)
 	}
-	return slices.Clip(out)
+	return out
 }

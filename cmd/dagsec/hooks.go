@@ -29,12 +29,12 @@ import (
 
 // parseHookArgs parses flags anywhere before a "--"; everything after it is
 // a file, so files named like flags can be passed.
-func parseHookArgs(fs *flag.FlagSet, args []string) (files []string, err error) {
+func parseHookArgs(name string, register func(*flag.FlagSet), args []string) (files []string, err error) {
 	before, after := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
 		before, after = args[:i], args[i+1:]
 	}
-	files, err = parseInterspersed(fs, before)
+	files, err = parseFlags(name, register, before)
 	if err != nil {
 		return nil, err
 	}
@@ -323,9 +323,7 @@ func (o *gitleaksHookOptions) register(fs *flag.FlagSet) {
 
 func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, stdout, stderr io.Writer) (int, error) {
 	var o gitleaksHookOptions
-	fs := newFlagSet("hook " + name)
-	o.register(fs)
-	files, err := parseHookArgs(fs, args)
+	files, err := parseHookArgs("hook "+name, o.register, args)
 	if err != nil {
 		return exitError, err
 	}
@@ -525,9 +523,7 @@ func (o *largeFilesOptions) register(fs *flag.FlagSet) {
 
 func hookLargeFiles(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o largeFilesOptions
-	fs := newFlagSet("hook large-files")
-	o.register(fs)
-	files, err := parseHookArgs(fs, args)
+	files, err := parseHookArgs("hook large-files", o.register, args)
 	if err != nil {
 		return exitError, err
 	}
@@ -613,9 +609,7 @@ var defaultProtectedBranches = []string{"main", "master"}
 // a detached HEAD (rebase, bisect) is on no branch and passes.
 func hookProtectedBranch(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var branches branchFlag
-	fs := newFlagSet("hook protected-branch")
-	branches.register(fs)
-	if _, err := parseHookArgs(fs, args); err != nil { // file names, if any are passed, do not matter
+	if _, err := parseHookArgs("hook protected-branch", branches.register, args); err != nil { // file names, if any are passed, do not matter
 		return exitError, err
 	}
 	if len(branches) == 0 {
@@ -658,9 +652,7 @@ func (o *dockerfileHookOptions) register(fs *flag.FlagSet) {
 
 func hookDockerfile(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o dockerfileHookOptions
-	fs := newFlagSet("hook dockerfile")
-	o.register(fs)
-	files, err := parseHookArgs(fs, args)
+	files, err := parseHookArgs("hook dockerfile", o.register, args)
 	if err != nil {
 		return exitError, err
 	}

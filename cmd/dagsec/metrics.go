@@ -42,9 +42,7 @@ func (o *metricsOptions) register(fs *flag.FlagSet) {
 // gate (its exit_code). Bad input exits 2.
 func cmdMetrics(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o metricsOptions
-	fs := newFlagSet("metrics")
-	o.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags("metrics", o.register, args)
 	if err != nil {
 		return exitError, err
 	}

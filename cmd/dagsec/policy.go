@@ -23,9 +23,7 @@ func policyValidateFlags(fs *flag.FlagSet, preset *string) {
 // (exit 0) about suppressions already past their date.
 func cmdPolicyValidate(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var preset string
-	fs := newFlagSet("policy validate")
-	policyValidateFlags(fs, &preset)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags("policy validate", func(fs *flag.FlagSet) { policyValidateFlags(fs, &preset) }, args)
 	if err != nil {
 		return exitError, err
 	}
@@ -73,9 +71,7 @@ func (o *policyShowOptions) register(fs *flag.FlagSet) {
 // cmdPolicyShow prints the effective policy, every setting spelled out.
 func cmdPolicyShow(_ context.Context, args []string, stdout, _ io.Writer) (int, error) {
 	var o policyShowOptions
-	fs := newFlagSet("policy show")
-	o.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags("policy show", o.register, args)
 	if err != nil {
 		return exitError, err
 	}

@@ -108,9 +108,7 @@ func (o *reportOptions) register(fs *flag.FlagSet) {
 
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o reportOptions
-	fs := newFlagSet("report")
-	o.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags("report", o.register, args)
 	if err != nil {
 		return exitError, err
 	}

@@ -65,9 +65,7 @@ func (o *scanOptions) check() error {
 
 func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o scanOptions
-	fs := newFlagSet("scan")
-	o.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseFlags("scan", o.register, args)
 	if err != nil {
 		return exitError, err
 	}

@@ -25,9 +25,7 @@ func toolsDirFlag(fs *flag.FlagSet, p *string) {
 // toolsArgs parses the flags and TOOL names of tools install and list.
 func toolsArgs(name string, args []string, stderr io.Writer) (*host.Installer, []string, error) {
 	var dir string
-	fs := newFlagSet(name)
-	toolsDirFlag(fs, &dir)
-	names, err := parseInterspersed(fs, args)
+	names, err := parseFlags(name, func(fs *flag.FlagSet) { toolsDirFlag(fs, &dir) }, args)
 	if err != nil {
 		return nil, nil, err
 	}
