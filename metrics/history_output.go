@@ -49,9 +49,9 @@ func (h HistoryMetrics) Markdown() string {
 	case m.DaysSinceChange == nil:
 		b.WriteString("No report records a manifests digest.\n")
 	case m.ChangeObserved:
-		fmt.Fprintf(&b, "Dependency manifests last changed %s days ago (first seen in the run of %s).\n", fmtNumber(*m.DaysSinceChange), mdTime(m.ChangedAt))
+		fmt.Fprintf(&b, "Dependency manifests last changed %s ago (first seen in the run of %s).\n", fmtHours(*m.DaysSinceChange*24), mdTime(m.ChangedAt))
 	default:
-		fmt.Fprintf(&b, "Dependency manifests unchanged for at least %s days (in all %d runs that record them).\n", fmtNumber(*m.DaysSinceChange), m.RunsWithDigest)
+		fmt.Fprintf(&b, "Dependency manifests unchanged for at least %s (in all %d runs that record them).\n", fmtHours(*m.DaysSinceChange*24), m.RunsWithDigest)
 	}
 	for _, rem := range []Remediation{h.Critical, h.High} {
 		if len(rem.OpenFindings) == 0 {

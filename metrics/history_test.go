@@ -478,13 +478,55 @@ func TestMetricsHistoryJSONAndMarkdown(t *testing.T) {
 		"# dagsec metrics: 2 of 6 targets missed",
 		"| Open criticals on the production branch | 1 | ≤ 0 | ❌ missed |",
 		"| Runs that scanned every stage | 50% | ≥ 100% | ❌ missed | 1 of 2 runs scanned every stage |",
-		"| Base image age | – | ≤ 30 days | ➖ no data |",
+		"| Base image age | – | ≤ 30d | ➖ no data |",
 		"| 2026-Q1 | 0 |",
 		"## Open critical findings, oldest first",
-		"| 24h | sca | govulncheck | GO-1 | go.mod |  |",
+		"| 1d | sca | govulncheck | GO-1 | go.mod |  |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// Durations read alike in every place Markdown prints one: a value, a
+// goal, an age. 40 seconds is 40s, never "0h", and days never come with
+// hours in parentheses.
+func TestDurationsHaveOneStyle(t *testing.T) {
+	for _, tt := range []struct {
+		hours float64
+		want  string
+	}{
+		{0, "0s"},
+		{hours(40 * time.Second), "40s"},
+		{hours(12 * time.Minute), "12m"},
+		{hours(90*time.Minute + 20*time.Second), "1h 30m"},
+		{hours(59*time.Minute + 59*time.Second + 600*time.Millisecond), "1h"},
+		{hours(30 * time.Hour), "1d 6h"},
+		{48, "2d"},
+		{84, "3d 12h"},
+		{168, "7d"},
+		{hours(47*time.Hour + 59*time.Minute + 50*time.Second), "2d"},
+	} {
+		if got := fmtHours(tt.hours); got != tt.want {
+			t.Errorf("fmtHours(%v) = %q, want %q", tt.hours, got, tt.want)
+		}
+	}
+	// Days (image and dependency ages) print the same way.
+	r := TargetResult{Unit: "days"}
+	if got := r.valueText(1.5); got != "1d 12h" {
+		t.Errorf("1.5 days = %q, want 1d 12h", got)
+	}
+}
+
+// A remediation of 40 seconds shows as 40s in the summary, next to a
+// goal in the same units.
+func TestMarkdownShowsShortRemediation(t *testing.T) {
+	var h HistoryMetrics
+	v := hours(40 * time.Second)
+	h.Targets = []TargetResult{{Name: TargetMTTRCritical, State: TargetMet, Value: &v, Target: 48, Unit: "hours", Bound: "max"}}
+	md := h.Markdown()
+	if want := "| Mean time to remediate critical | 40s | ≤ 2d | ✅ met |"; !strings.Contains(md, want) {
+		t.Errorf("Markdown lacks %q:\n%s", want, md)
 	}
 }

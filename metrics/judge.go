@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -178,12 +179,36 @@ func (h *HistoryMetrics) judgeImageAge(target time.Duration) TargetResult {
 	return r
 }
 
-// fmtHours prints hours as "30h", "12.5h", or in days from 72 hours on:
-// "3.5d (84h)".
+// fmtHours prints a number of hours as a duration in one style
+// everywhere: its two largest units of d, h, m and s, so "40s", "12m",
+// "5h 30m", "2d", "3d 12h" (a value, a goal and an age read alike).
 func fmtHours(h float64) string {
-	s := strconv.FormatFloat(h, 'f', -1, 64) + "h"
-	if h >= 72 {
-		return strconv.FormatFloat(round2(h/24), 'f', -1, 64) + "d (" + s + ")"
+	return fmtDuration(time.Duration(math.Round(h*3600)) * time.Second)
+}
+
+func fmtDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + fmtDuration(-d)
+	}
+	units := [...]struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
+	i := 0 // the largest unit d holds
+	for i < len(units)-1 && d < units[i].size {
+		i++
+	}
+	res := units[min(i+1, len(units)-1)].size // the second unit, rounded
+	d = (d + res/2) / res * res
+	for i > 0 && d >= units[i-1].size { // rounding carried: 59m 59.6s is 1h
+		i--
+	}
+	n := d / units[i].size
+	s := fmt.Sprintf("%d%s", n, units[i].name)
+	if i+1 < len(units) {
+		if rest := (d - n*units[i].size) / units[i+1].size; rest > 0 {
+			s += fmt.Sprintf(" %d%s", rest, units[i+1].name)
+		}
 	}
 	return s
 }
@@ -198,7 +223,7 @@ func (r TargetResult) valueText(v float64) string {
 	case "percent":
 		return fmtNumber(v) + "%"
 	case "days":
-		return fmtNumber(v) + " days"
+		return fmtHours(v * 24)
 	}
 	return fmtNumber(v)
 }

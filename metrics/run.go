@@ -223,7 +223,7 @@ func Run(rep *pipeline.Report) RunMetrics {
 // days is a duration in days, to two decimals.
 func days(d time.Duration) float64 { return round2(d.Hours() / 24) }
 
-func hours(d time.Duration) float64 { return round2(d.Hours()) }
+func hours(d time.Duration) float64 { return math.Round(d.Hours()*10000) / 10000 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
@@ -344,7 +344,7 @@ func (m RunMetrics) Markdown() string {
 		m.Totals.Findings, m.Totals.Open, m.Totals.Suppressed, m.Totals.New, m.Totals.Known, m.Totals.NotCompared)
 	fmt.Fprintf(&b, "Stages scanned: %s; skipped: %s; error: %s.\n\n", list(m.Stages.Scanned), list(m.Stages.Skipped), list(m.Stages.Error))
 	if m.BaseImageAgeDays != nil {
-		fmt.Fprintf(&b, "Base image %s of %s: %s days old.\n\n", mdCell(m.Image.BaseRef), mdCell(m.Image.Ref), fmtNumber(*m.BaseImageAgeDays))
+		fmt.Fprintf(&b, "Base image %s of %s: %s old.\n\n", mdCell(m.Image.BaseRef), mdCell(m.Image.Ref), fmtHours(*m.BaseImageAgeDays*24))
 	}
 	if len(m.Tools) > 0 {
 		b.WriteString("| Stage | Tool | Version | Database |\n|---|---|---|---|\n")

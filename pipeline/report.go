@@ -98,6 +98,11 @@ type StageReport struct {
 	Errors     []string     `json:"errors,omitempty"`
 	StartedAt  time.Time    `json:"started_at,omitzero"`
 	DurationMS int64        `json:"duration_ms"`
+
+	// TopSeverity is the highest severity the stage's tools that ran can
+	// give, the policy's overrides included; "" when unknown. A BlockOn
+	// above it is a gate these tools cannot reach (Markdown says so).
+	TopSeverity string `json:"top_severity,omitempty"`
 }
 
 // ToolReport is one tool run inside a stage.
@@ -203,6 +208,9 @@ func ReadReport(data []byte) (*Report, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("run report has trailing data after the JSON object")
 	}
+	if r.SchemaVersion == "" && isSARIF(data) {
+		return nil, fmt.Errorf("this is a SARIF log, not a dagsec run report: give the report.json next to it (or the report folder)")
+	}
 	if r.SchemaVersion != SchemaVersion {
 		return nil, fmt.Errorf("run report schema_version %q is not supported (want %q)", r.SchemaVersion, SchemaVersion)
 	}
@@ -212,6 +220,15 @@ func ReadReport(data []byte) (*Report, error) {
 		}
 	}
 	return &r, nil
+}
+
+// isSARIF reports a JSON object with SARIF's version and runs.
+func isSARIF(data []byte) bool {
+	var probe struct {
+		Version string          `json:"version"`
+		Runs    json.RawMessage `json:"runs"`
+	}
+	return json.Unmarshal(data, &probe) == nil && probe.Runs != nil && strings.HasPrefix(probe.Version, "2.")
 }
 
 // JSON is the versioned run report.
@@ -440,6 +457,7 @@ func (r *Report) Markdown() string {
 			c["critical"], c["high"], c["medium"], c["low"], c["info"], mdCell(s.Reason))
 	}
 	b.WriteString(r.triageLine())
+	b.WriteString(r.reachLine())
 	var stops []StageReport
 	for _, s := range r.Stages {
 		if s.Status == policies.StatusBlocked || s.Status == policies.StatusError {
@@ -471,6 +489,7 @@ func (r *Report) Markdown() string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity.String()+triageMark(f), mdCell(f.Stage), mdCell(f.Tool), mdCodeSpan(f.RuleID), mdCodeSpan(loc), mdCell(f.Message))
 		}
 	}
+	b.WriteString(r.expiredSection())
 	var notRun []string
 	for _, s := range r.Stages {
 		for _, t := range s.Tools {
@@ -537,6 +556,43 @@ func (r *Report) triageLine() string {
 		return ""
 	}
 	return "\n" + strings.Join(parts, " · ") + "\n"
+}
+
+// expiredSection names each expired suppression: what it matched, its
+// owner, where it is written and the date it ran out.
+func (r *Report) expiredSection() string {
+	if r.Suppressions == nil || len(r.Suppressions.Expired) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n## Expired suppressions\n\nTheir findings count again: fix them, or renew the suppression with a new `expires`.\n\n")
+	for _, u := range r.Suppressions.Expired {
+		fmt.Fprintf(&b, "- %s: owner %s, expired %s", mdCell(u.Describe()), mdCell(u.Owner), u.ExpiresDate())
+		if u.Source != "" {
+			fmt.Fprintf(&b, " (%s)", mdCodeSpan(u.Source))
+		}
+		fmt.Fprintf(&b, "; matches %d finding(s)\n", u.Matched)
+	}
+	return b.String()
+}
+
+// reachLine says, once, which gates the tools that ran cannot reach: a
+// block_on above every severity they give never blocks.
+func (r *Report) reachLine() string {
+	var parts []string
+	for _, s := range r.unreachableGates() {
+		var ran []string
+		for _, t := range s.Tools {
+			if t.Skipped == "" && t.Error == "" && !slices.Contains(ran, t.Name) {
+				ran = append(ran, mdCell(t.Name))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("**%s** blocks on %s, but what ran there (%s) reports at most %s", mdCell(s.Name), mdCell(s.BlockOn), strings.Join(ran, ", "), mdCell(s.TopSeverity)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "\nGates the tools that ran cannot reach, so they never block here: " + strings.Join(parts, "; ") + ".\n"
 }
 
 // triageMark tags a finding in the top findings: new against a baseline,

@@ -52,6 +52,10 @@ type Config struct {
 	// marked new or known (findings.Finding.Baseline) before the gate
 	// judges it, and the report names the baseline.
 	Baseline *baseline.Baseline
+	// Progress, when set, hears each tool start and finish (Event). It is
+	// called from the stages' goroutines, concurrently, and must return
+	// quickly.
+	Progress func(Event)
 }
 
 // Run executes the selected stages and returns the run report. The error is
@@ -195,7 +199,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr, fs, arts, err := runTool(ctx, cfg.Runner, p)
+			tr, fs, arts, err := runToolReporting(ctx, cfg, name, opts, p)
 			outs[i] = outcome{tr, fs, arts, err}
 		}()
 	}
@@ -235,6 +239,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	sr.Blocking = len(v.Blocking)
 	sr.BlockOn = sp.BlockOn.String()
 	sr.WarnOnly = sp.WarnOnly
+	sr.TopSeverity = topSeverity(name, sp, sr.Tools)
 
 	rec.mu.Lock()
 	rec.findings = append(rec.findings, all)

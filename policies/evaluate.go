@@ -47,6 +47,7 @@ func Gates(f findings.Finding) bool {
 // are "new"; findings left out are counted after a semicolon:
 //
 //	2 new findings at or above high (1 critical, 1 high), 1 below; 5 known, 1 suppressed
+//	any finding blocks (policy: block_on info): 2 findings (1 critical, 1 low)
 //	no findings; 1 suppressed
 func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []error) Verdict {
 	threshold := sp.BlockOn
@@ -75,20 +76,21 @@ func Evaluate(stage string, sp StagePolicy, fs []findings.Finding, toolErrs []er
 	}
 
 	atText := at.text(noun, "at or above "+threshold.String())
+	if threshold == findings.SeverityInfo {
+		// Every severity is at or above info: name the rule, not the band.
+		atText = at.text(noun, "")
+	}
 	belowText := below.text(noun, "below "+threshold.String())
 	switch {
+	case at.total > 0 && !sp.WarnOnly && threshold == findings.SeverityInfo:
+		v.Status, v.Reason = StatusBlocked, "any "+noun+" blocks (policy: block_on info): "+atText
+		v.Blocking = at.indexes(fs, threshold)
 	case at.total > 0 && !sp.WarnOnly:
 		v.Status, v.Reason = StatusBlocked, atText
 		if below.total > 0 {
 			v.Reason += fmt.Sprintf(", %d below", below.total)
 		}
-		v.Blocking = make([]int, 0, at.total)
-		for i := range fs {
-			if classify(&fs[i], threshold) == gateAt {
-				v.Blocking = append(v.Blocking, i)
-			}
-		}
-		findings.SortIndexes(fs, v.Blocking)
+		v.Blocking = at.indexes(fs, threshold)
 	case at.total > 0:
 		v.Status, v.Reason = StatusWarned, "warn only: "+atText
 		if below.total > 0 {
@@ -187,11 +189,27 @@ func (c *severityCounts) add(s findings.Severity) {
 	}
 }
 
+// indexes lists the findings of fs c counted at or above threshold, most
+// severe first.
+func (c *severityCounts) indexes(fs []findings.Finding, threshold findings.Severity) []int {
+	out := make([]int, 0, c.total)
+	for i := range fs {
+		if classify(&fs[i], threshold) == gateAt {
+			out = append(out, i)
+		}
+	}
+	findings.SortIndexes(fs, out)
+	return out
+}
+
 // text is "2 findings at or above high (1 critical, 1 high)"; noun is
-// "finding" or "new finding".
+// "finding" or "new finding"; what may be empty.
 func (c *severityCounts) text(noun, what string) string {
 	if c.total == 0 {
 		return ""
+	}
+	if what != "" {
+		what = " " + what
 	}
 	var parts []string
 	for _, s := range findings.Severities() {
@@ -202,7 +220,7 @@ func (c *severityCounts) text(noun, what string) string {
 	if c.invalid > 0 {
 		parts = append(parts, fmt.Sprintf("%d without a valid severity", c.invalid))
 	}
-	return fmt.Sprintf("%s %s (%s)", plural(c.total, noun), what, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s%s (%s)", plural(c.total, noun), what, strings.Join(parts, ", "))
 }
 
 // maxErrText keeps one tool's error (which may carry its stderr) to a line.

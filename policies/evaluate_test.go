@@ -16,6 +16,14 @@ func finding(sev findings.Severity) findings.Finding {
 	}
 }
 
+// baselined gives fs[i] the baseline state states[i].
+func baselined(fs []findings.Finding, states ...string) []findings.Finding {
+	for i := range fs {
+		fs[i].Baseline = states[i]
+	}
+	return fs
+}
+
 func TestEvaluate(t *testing.T) {
 	def, err := Preset("default")
 	if err != nil {
@@ -82,11 +90,15 @@ func TestEvaluate(t *testing.T) {
 		{"nil tool error still counts", stages.SCA, gate(high, false, ErrorBlock), nil, []error{nil},
 			StatusError, "1 tool error: unknown error", 0},
 		{"secrets default blocks on info", stages.Secrets, def.Stage(stages.Secrets), fs(info), nil,
-			StatusBlocked, "1 finding at or above info (1 info)", 1},
+			StatusBlocked, "any finding blocks (policy: block_on info): 1 finding (1 info)", 1},
 		{"secrets default blocks on any", stages.Secrets, def.Stage(stages.Secrets), fs(findings.SeverityLow, crit), nil,
-			StatusBlocked, "2 findings at or above info (1 critical, 1 low)", 2},
+			StatusBlocked, "any finding blocks (policy: block_on info): 2 findings (1 critical, 1 low)", 2},
+		{"block_on info warn only", stages.Secrets, gate(info, true, ErrorBlock), fs(findings.SeverityLow, crit), nil,
+			StatusWarned, "warn only: 2 findings (1 critical, 1 low)", 0},
+		{"block_on info against a baseline", stages.Secrets, gate(info, false, ErrorBlock), baselined(fs(findings.SeverityLow, crit), findings.BaselineNew, findings.BaselineKnown), nil,
+			StatusBlocked, "any new finding blocks (policy: block_on info): 1 new finding (1 low); 1 known", 1},
 		{"zero policy fails closed", stages.SCA, StagePolicy{}, fs(info), []error{errors.New("x")},
-			StatusError, "1 tool error: x; 1 finding at or above info (1 info)", 1},
+			StatusError, "1 tool error: x; any finding blocks (policy: block_on info): 1 finding (1 info)", 1},
 		{"invalid finding severity blocks", stages.SCA, gate(crit, false, ErrorBlock), fs(0), nil,
 			StatusBlocked, "1 finding at or above critical (1 without a valid severity)", 1},
 	}

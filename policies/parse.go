@@ -464,7 +464,7 @@ func (p *parser) mapping(m *yaml.Node, where string, known []string, knownLabel 
 		seen[key] = lineOf(k)
 		if !fn(key, k, v) {
 			msg := fmt.Sprintf("unknown %s %s %s (%s: %s)", unknownWhat(knownLabel), quote(key), where, knownLabel, strings.Join(known, ", "))
-			if s := suggest(key, known); s != "" {
+			if s := Suggest(key, known); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			p.errorf(k, "%s", msg)
@@ -788,8 +788,10 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// suggest returns the known name closest to s if it is a plausible typo.
-func suggest(s string, known []string) string {
+// Suggest returns the known name closest to s if it is a plausible typo
+// (at most two edits, and at most half its length), or "" when none is:
+// policy files and the command line both use it for "did you mean".
+func Suggest(s string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(s), k); d < bestD {

@@ -291,6 +291,25 @@ func (p *Policy) Stage(name string) StagePolicy {
 	return strictestStage(name)
 }
 
+// FailOn makes every stage block on findings at or above sev, as a
+// command line's --fail-on asks: it replaces each stage's block_on and
+// clears warn_only. Disabled stages stay disabled; tool errors are judged
+// as before.
+func (p *Policy) FailOn(sev findings.Severity) error {
+	if !sev.Valid() {
+		return fmt.Errorf("invalid severity %s", sev)
+	}
+	if p.Stages == nil {
+		p.Stages = map[string]StagePolicy{}
+	}
+	for _, name := range stages.Names() {
+		sp := p.Stage(name)
+		sp.BlockOn, sp.WarnOnly = sev, false
+		p.Stages[name] = sp
+	}
+	return nil
+}
+
 // Marshal returns the full effective policy as YAML, every setting of every
 // stage spelled out, so it loads back to the same policy on any base, but
 // for each suppression's Source: the written file has other lines, so the

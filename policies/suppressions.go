@@ -107,6 +107,20 @@ func (s *Suppression) matches(f *findings.Finding) bool {
 // Expired reports whether the suppression no longer works at now.
 func (s Suppression) Expired(now time.Time) bool { return now.After(s.Expires) }
 
+// Describe names what the suppression matches, as a policy writes it:
+// "rule G104, path internal/legacy/**".
+func (s Suppression) Describe() string {
+	var parts []string
+	for _, m := range [...]struct{ key, v string }{
+		{"fingerprint", s.Fingerprint}, {"rule", s.Rule}, {"tool", s.Tool}, {"stage", s.Stage}, {"path", s.Path}, {"package", s.Package},
+	} {
+		if m.v != "" {
+			parts = append(parts, m.key+" "+m.v)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // ExpiresDate is the expiry as written, YYYY-MM-DD.
 func (s Suppression) ExpiresDate() string { return s.Expires.UTC().Format(DateLayout) }
 
@@ -473,7 +487,7 @@ func (p *parser) suppression(item *yaml.Node, at string) (Suppression, bool) {
 			if x, ok := p.matcher(v, fat); ok {
 				if _, known := stages.Lookup(x); !known {
 					msg := fmt.Sprintf("%s: unknown stage %s (stages: %s)", fat, quote(x), strings.Join(stages.Names(), ", "))
-					if sg := suggest(x, stages.Names()); sg != "" {
+					if sg := Suggest(x, stages.Names()); sg != "" {
 						msg += fmt.Sprintf("; did you mean %q?", sg)
 					}
 					p.errorf(v, "%s", msg)

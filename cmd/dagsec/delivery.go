@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/pipeline/host"
+	"github.com/dagsec/dagsec/policies"
+	"github.com/dagsec/dagsec/stages"
 )
 
 // deliveryFlags are scan's settings for the stages after the code stages.
@@ -21,14 +24,23 @@ type deliveryFlags struct {
 }
 
 func (d *deliveryFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.imageTar, "image-tar", "", "build, image: a saved image tarball (docker save, or the module's exported image) to check and scan")
-	fs.StringVar(&d.target, "target", "", "staging, dast: URL of a running staging to scan")
-	fs.StringVar(&d.openapi, "openapi", "", "dast: OpenAPI file in the source for an API scan")
-	fs.StringVar(&d.branch, "branch", "", "production: the branch being built (default: from GitHub Actions or GitLab CI variables, else the source's .git/HEAD)")
-	fs.StringVar(&d.stagingCmd, "deploy-staging-cmd", "", "staging: shell command that deploys to staging; its last output line is the URL unless --deploy-staging-url is given")
-	fs.StringVar(&d.stagingURL, "deploy-staging-url", "", "staging: URL of the staging --deploy-staging-cmd deploys")
-	fs.StringVar(&d.prodCmd, "deploy-prod-cmd", "", "production: shell command that deploys, run only when every gate passed on the production branch")
-	fs.Var(&d.deployEnv, "deploy-env", "NAME: pass environment variable NAME to the deploy commands as a secret (redacted from output); repeatable")
+	fs.StringVar(&d.imageTar, "image-tar", "", "build, image: a saved image tarball `FILE` (docker save, or the module's exported image) to check and scan")
+	fs.StringVar(&d.target, "target", "", "staging, dast: `URL` of a running staging to scan")
+	fs.StringVar(&d.openapi, "openapi", "", "dast: OpenAPI `FILE` in the source for an API scan")
+	fs.StringVar(&d.branch, "branch", "", "production: the branch `NAME` being built (default: from GitHub Actions or GitLab CI variables, else the source's .git/HEAD)")
+	fs.StringVar(&d.stagingCmd, "deploy-staging-cmd", "", "staging: shell command `CMD` that deploys to staging; its last output line is the URL unless --deploy-staging-url is given")
+	fs.StringVar(&d.stagingURL, "deploy-staging-url", "", "staging: `URL` of the staging --deploy-staging-cmd deploys")
+	fs.StringVar(&d.prodCmd, "deploy-prod-cmd", "", "production: shell command `CMD` that deploys, run only when every gate passed on the production branch")
+	fs.Var(&d.deployEnv, "deploy-env", "pass environment variable `NAME` to the deploy commands as a secret (redacted from output); repeatable")
+}
+
+// needsTarget refuses a dast stage with nothing to scan: the host serves
+// no image, so DAST needs a running staging's URL or a deploy step.
+func (d *deliveryFlags) needsTarget(selected []string, pol *policies.Policy) error {
+	if !slices.Contains(selected, stages.DAST) || !pol.Stage(stages.DAST).Enabled || d.target != "" || d.stagingCmd != "" {
+		return nil
+	}
+	return usageError{"the dast stage needs a running staging to scan: pass --target URL (or --deploy-staging-cmd CMD, which deploys one and prints its URL)", "scan"}
 }
 
 // apply gives the runner the image and secrets and returns the delivery

@@ -27,85 +27,18 @@ import (
 // engine, on the files about to be committed. .pre-commit-hooks.yaml at the
 // repository root declares them for the pre-commit framework.
 
-const hookUsage = `Usage: dagsec hook NAME [flags] [FILE...]
-
-Checks for the files about to be committed, run on this machine without a
-container engine (pre-commit hooks: see .pre-commit-hooks.yaml). FILEs are
-the files pre-commit passes, read from the working tree (pre-commit stashes
-unstaged changes first, so that is what gets committed); with no FILE, the
-files staged in git's index are checked, as staged. Run from inside the
-git repository.
-
-  secrets          secrets in the files: gitleaks (dagsec's pinned build),
-                   values redacted
-      [--config FILE] [--tools-dir DIR] [--no-install] [--timeout DURATION]
-  private-key      private keys in the files: gitleaks' private-key rule
-      [--config FILE] [--tools-dir DIR] [--no-install] [--timeout DURATION]
-  large-files      files being added that are over a size limit (staged size)
-      [--max-kb N (default 500)] [--enforce-all]
-  protected-branch refuse commits on protected branches (a glob each)
-      [--branch NAME]... (default: main, master)
-  dockerfile       dagsec's Dockerfile hardening checks, gated by the policy's
-                   dockerfile stage (default preset: high blocks)
-      [--policy FILE] [--preset NAME] [--block-on SEVERITY]
-
-Exit codes: 0 nothing found, 1 a problem found, 2 a tool or input error.
-`
-
-type hookFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error)
-
-// hooks are the subcommands of dagsec hook; .pre-commit-hooks.yaml names them.
-var hooks = map[string]hookFunc{
-	"secrets":          hookSecrets,
-	"private-key":      hookPrivateKey,
-	"large-files":      hookLargeFiles,
-	"protected-branch": hookProtectedBranch,
-	"dockerfile":       hookDockerfile,
-}
-
-func hookNames() []string {
-	names := make([]string, 0, len(hooks))
-	for n := range hooks {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// cmdHook runs one pre-commit hook: exit 0 when nothing was found, 1 when a
-// problem was (named by file and line), 2 on a tool or input error.
-func cmdHook(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	if len(args) == 0 {
-		return exitError, fmt.Errorf("hook needs a name: %s (see dagsec hook --help)", strings.Join(hookNames(), ", "))
-	}
-	if isHelp(args[0]) {
-		fmt.Fprint(stdout, hookUsage)
-		return exitPassed, nil
-	}
-	h, ok := hooks[args[0]]
-	if !ok {
-		return exitError, fmt.Errorf("unknown hook %q (hooks: %s; see dagsec hook --help)", args[0], strings.Join(hookNames(), ", "))
-	}
-	return h(ctx, args[1:], stdout, stderr)
-}
-
-func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
-
 // parseHookArgs parses flags anywhere before a "--"; everything after it is
-// a file, so files named like flags can be passed. It reports help asked for.
-func parseHookArgs(fs *flag.FlagSet, args []string) (files []string, help bool, err error) {
+// a file, so files named like flags can be passed.
+func parseHookArgs(name string, register func(*flag.FlagSet), args []string) (files []string, err error) {
 	before, after := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
 		before, after = args[:i], args[i+1:]
 	}
-	if slices.ContainsFunc(before, func(a string) bool { return a != "help" && isHelp(a) }) {
-		return nil, true, nil
-	}
-	files, err = parseInterspersed(fs, before)
+	files, err = parseFlags(name, register, before)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return append(files, after...), false, nil
+	return append(files, after...), nil
 }
 
 // hookRepo is the git repository a hook runs in.
@@ -374,18 +307,31 @@ func hookPrivateKey(ctx context.Context, args []string, stdout, stderr io.Writer
 // it through the host runner, as the secrets stage does: --redact, the
 // repository's .gitleaks.toml or dagsec's configuration, its
 // .gitleaksignore. Nothing of a match is printed but file, line and rule.
+// gitleaksHookOptions are the flags of the secrets and private-key hooks.
+type gitleaksHookOptions struct {
+	config, toolsDir string
+	noInstall        bool
+	timeout          time.Duration
+}
+
+func (o *gitleaksHookOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.config, "config", "", "gitleaks configuration `FILE` (default: the repository's .gitleaks.toml, else dagsec's)")
+	toolsDirFlag(fs, &o.toolsDir)
+	fs.BoolVar(&o.noInstall, "no-install", false, "do not build a missing pinned gitleaks; use PATH")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "gitleaks time limit, a `DURATION` such as 90s or 10m")
+}
+
 func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("hook " + name)
-	config := fs.String("config", "", "gitleaks configuration (default: the repository's .gitleaks.toml, else dagsec's)")
-	toolsDir := fs.String("tools-dir", host.DefaultToolsDir(), "folder of pinned tool builds")
-	noInstall := fs.Bool("no-install", false, "do not build a missing pinned gitleaks; use PATH")
-	timeout := fs.Duration("timeout", 5*time.Minute, "gitleaks time limit")
-	files, help, err := parseHookArgs(fs, args)
-	if help || err != nil {
-		return hookHelp(help, err, stdout)
+	var o gitleaksHookOptions
+	files, err := parseHookArgs("hook "+name, o.register, args)
+	if err != nil {
+		return exitError, err
 	}
-	if *timeout <= 0 {
-		return exitError, fmt.Errorf("--timeout must be positive (see dagsec hook --help)")
+	if o.timeout <= 0 {
+		return exitError, usageError{"--timeout must be positive", "hook " + name}
+	}
+	if o.toolsDir == "" {
+		o.toolsDir = host.DefaultToolsDir()
 	}
 	repo, targets, err := hookTargets(ctx, files)
 	if err != nil {
@@ -415,7 +361,7 @@ func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, std
 		"--gitleaks-ignore-path", repo.root,
 	}
 	inputs := map[string][]byte{}
-	switch cfg, err := repo.gitleaksConfig(*config); {
+	switch cfg, err := repo.gitleaksConfig(o.config); {
 	case err != nil:
 		return exitError, err
 	case cfg == "":
@@ -432,13 +378,13 @@ func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, std
 		Name: "hook/" + name, Tool: t.Name, Version: t.Version, Image: t.Image,
 		Argv: argv, Workdir: stages.SourceDir, Inputs: inputs,
 		Report: "gitleaks.json", OKCodes: []int{0}, FindingCodes: []int{hookFindingsCode},
-		Timeout: *timeout,
+		Timeout: o.timeout,
 	}
-	runner, err := host.NewRunner(src, &host.Installer{Dir: *toolsDir, Progress: stderr})
+	runner, err := host.NewRunner(src, &host.Installer{Dir: o.toolsDir, Progress: stderr})
 	if err != nil {
 		return exitError, err
 	}
-	runner.AutoInstall = !*noInstall
+	runner.AutoInstall = !o.noInstall
 	res, err := runner.Run(ctx, step)
 	if err != nil {
 		return exitError, fmt.Errorf("gitleaks: %w%s", err, tailNote(res.Stderr))
@@ -562,29 +508,31 @@ func (r *hookRepo) materialize(ctx context.Context, files []hookFile, dst string
 
 // hookLargeFiles refuses files being added whose staged size is over the
 // limit. The staged size is the blob git stores: for a Git LFS file that
-// is the small pointer, so LFS files pass. Files already committed are
+// is the small pointer, so LFS files pass. An untracked file given by name
+// is being added too: its size on disk counts. Files already committed are
 // only checked with --enforce-all.
+type largeFilesOptions struct {
+	maxKB      int64
+	enforceAll bool
+}
+
+func (o *largeFilesOptions) register(fs *flag.FlagSet) {
+	fs.Int64Var(&o.maxKB, "max-kb", 500, "size limit in KB (1024 bytes), a number `N`")
+	fs.BoolVar(&o.enforceAll, "enforce-all", false, "check every file given or staged, not only files being added")
+}
+
 func hookLargeFiles(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("hook large-files")
-	maxKB := fs.Int64("max-kb", 500, "size limit in KB (1024 bytes)")
-	enforceAll := fs.Bool("enforce-all", false, "check every file, not only files being added")
-	files, help, err := parseHookArgs(fs, args)
-	if help || err != nil {
-		return hookHelp(help, err, stdout)
+	var o largeFilesOptions
+	files, err := parseHookArgs("hook large-files", o.register, args)
+	if err != nil {
+		return exitError, err
 	}
-	if *maxKB <= 0 {
-		return exitError, fmt.Errorf("--max-kb must be a positive number of KB (see dagsec hook --help)")
+	if o.maxKB <= 0 {
+		return exitError, usageError{"--max-kb must be a positive number of KB", "hook large-files"}
 	}
 	repo, targets, err := hookTargets(ctx, files)
 	if err != nil {
 		return exitError, err
-	}
-	if !*enforceAll {
-		added, err := repo.addedFiles(ctx)
-		if err != nil {
-			return exitError, err
-		}
-		targets = slices.DeleteFunc(targets, func(f hookFile) bool { return !added[f.rel] })
 	}
 	paths := make([]string, len(targets))
 	for i, f := range targets {
@@ -597,27 +545,37 @@ func hookLargeFiles(ctx context.Context, args []string, stdout, stderr io.Writer
 	}); err != nil {
 		return exitError, err
 	}
-	limit := *maxKB * 1024
+	var added map[string]bool
+	if !o.enforceAll {
+		if added, err = repo.addedFiles(ctx); err != nil {
+			return exitError, err
+		}
+	}
+	limit := o.maxKB * 1024
 	over := 0
 	for _, f := range targets {
-		size, ok := sizes[f.rel]
-		if !ok { // not in the index (--enforce-all on an untracked file)
-			if f.abs == "" {
-				continue
-			}
+		size, staged := sizes[f.rel]
+		note := ""
+		switch {
+		case staged && !o.enforceAll && !added[f.rel]:
+			continue // committed before: only --enforce-all checks it
+		case !staged && f.abs == "":
+			continue // no staged blob (a submodule)
+		case !staged:
+			// Untracked, given by name: it would be added as it is on disk.
 			st, err := os.Stat(f.abs)
 			if err != nil {
 				return exitError, err
 			}
-			size = st.Size()
+			size, note = st.Size(), " (untracked: its size on disk)"
 		}
 		if size > limit {
 			over++
-			fmt.Fprintf(stdout, "%s: %d KB, over the %d KB limit\n", f.rel, (size+1023)/1024, *maxKB)
+			fmt.Fprintf(stdout, "%s: %d KB, over the %d KB limit%s\n", f.rel, (size+1023)/1024, o.maxKB, note)
 		}
 	}
 	if over > 0 {
-		fmt.Fprintf(stdout, "dagsec hook large-files: %s over %d KB; keep large files out of git (Git LFS, or an artifact store), or raise --max-kb\n", plural(over, "file"), *maxKB)
+		fmt.Fprintf(stdout, "dagsec hook large-files: %s over %d KB; keep large files out of git (Git LFS, or an artifact store), or raise --max-kb\n", plural(over, "file"), o.maxKB)
 		return exitBlocked, nil
 	}
 	return exitPassed, nil
@@ -640,18 +598,19 @@ func (b *branchFlag) Set(v string) error {
 	return nil
 }
 
+func (b *branchFlag) register(fs *flag.FlagSet) {
+	fs.Var(b, "branch", "protected branch `NAME` or glob such as release/*; repeatable (default: main, master)")
+}
+
 // defaultProtectedBranches are refused when no --branch is given.
 var defaultProtectedBranches = []string{"main", "master"}
 
 // hookProtectedBranch refuses a commit when HEAD is on a protected branch;
 // a detached HEAD (rebase, bisect) is on no branch and passes.
 func hookProtectedBranch(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("hook protected-branch")
 	var branches branchFlag
-	fs.Var(&branches, "branch", "protected branch name or glob such as release/*; repeatable (default: main, master)")
-	_, help, err := parseHookArgs(fs, args) // file names, if any are passed, do not matter
-	if help || err != nil {
-		return hookHelp(help, err, stdout)
+	if _, err := parseHookArgs("hook protected-branch", branches.register, args); err != nil { // file names, if any are passed, do not matter
+		return exitError, err
 	}
 	if len(branches) == 0 {
 		branches = defaultProtectedBranches
@@ -683,24 +642,29 @@ func hookProtectedBranch(ctx context.Context, args []string, stdout, stderr io.W
 // hookDockerfile runs dagsec's Dockerfile hardening checks and gates them
 // as the dockerfile stage does: findings at or above the policy's block_on
 // fail the hook, lower ones are printed as warnings.
+type dockerfileHookOptions struct{ policy, preset, blockOn string }
+
+func (o *dockerfileHookOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.policy, "policy", "", "policy YAML `FILE` (its dockerfile stage decides what blocks)")
+	presetFlag(fs, &o.preset, "policy preset")
+	fs.StringVar(&o.blockOn, "block-on", "", "lowest `SEVERITY` that fails the hook (overrides the policy): critical, high, medium, low, info")
+}
+
 func hookDockerfile(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("hook dockerfile")
-	policyFile := fs.String("policy", "", "policy YAML file (its dockerfile stage decides what blocks)")
-	preset := fs.String("preset", "", "policy preset: "+strings.Join(policies.PresetNames(), ", "))
-	blockOn := fs.String("block-on", "", "lowest severity that fails the hook (overrides the policy): critical, high, medium, low, info")
-	files, help, err := parseHookArgs(fs, args)
-	if help || err != nil {
-		return hookHelp(help, err, stdout)
+	var o dockerfileHookOptions
+	files, err := parseHookArgs("hook dockerfile", o.register, args)
+	if err != nil {
+		return exitError, err
 	}
-	pol, err := loadPolicy(*policyFile, *preset)
+	pol, err := loadPolicy(o.policy, o.preset)
 	if err != nil {
 		return exitError, err
 	}
 	sp := pol.Stage(stages.Dockerfile)
-	if *blockOn != "" {
-		sev, err := findings.ParseSeverity(*blockOn)
+	if o.blockOn != "" {
+		sev, err := findings.ParseSeverity(o.blockOn)
 		if err != nil {
-			return exitError, fmt.Errorf("--block-on: %v (see dagsec hook --help)", err)
+			return exitError, usageError{"--block-on: " + err.Error(), "hook dockerfile"}
 		}
 		sp.BlockOn, sp.WarnOnly = sev, false
 	}
@@ -749,16 +713,6 @@ func hookDockerfile(ctx context.Context, args []string, stdout, stderr io.Writer
 		return exitBlocked, nil
 	}
 	return exitPassed, nil
-}
-
-// hookHelp answers --help or a flag error. Flag errors point to the hook
-// usage rather than dagsec's, which usageError would print.
-func hookHelp(help bool, err error, stdout io.Writer) (int, error) {
-	if help {
-		fmt.Fprint(stdout, hookUsage)
-		return exitPassed, nil
-	}
-	return exitError, fmt.Errorf("%v (see dagsec hook --help)", err)
 }
 
 // sortByLine orders findings as an editor lists them: file, line, rule.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -178,6 +179,20 @@ func TestHookLargeFilesChecksOnlyAddedFilesAtTheirStagedSize(t *testing.T) {
 	testenv.Write(t, dir, map[string]string{"new.bin": strings.Repeat("n", 600*1024)})
 	code, out = hook(t, "large-files", "new.bin")
 	wantCode(t, "large-files on a small staged file", code, 0, out)
+
+	// An untracked file given by name is being added as it is on disk,
+	// with or without --enforce-all; untracked files are never staged
+	// ones, so without FILEs they are not looked at.
+	testenv.Write(t, dir, map[string]string{"untracked.bin": strings.Repeat("u", 600*1024)})
+	for _, args := range [][]string{{"untracked.bin"}, {"--enforce-all", "untracked.bin"}} {
+		code, out = hook(t, append([]string{"large-files"}, args...)...)
+		wantCode(t, fmt.Sprintf("large-files %v", args), code, 1, out)
+		if !strings.Contains(out, "untracked.bin: 600 KB, over the 500 KB limit (untracked: its size on disk)") {
+			t.Errorf("large-files %v does not name the untracked file:\n%s", args, out)
+		}
+	}
+	code, out = hook(t, "large-files")
+	wantCode(t, "large-files on the staged files", code, 0, out)
 }
 
 func TestHookProtectedBranch(t *testing.T) {
@@ -276,6 +291,12 @@ func TestHookInputErrors(t *testing.T) {
 	}
 }
 
+func hookNames() []string {
+	names := commands().sub("hook").subWords()
+	slices.Sort(names)
+	return names
+}
+
 // preCommitHook is one entry of .pre-commit-hooks.yaml.
 type preCommitHook struct {
 	ID            string   `yaml:"id"`
@@ -316,7 +337,7 @@ func TestHookPreCommitHooksFile(t *testing.T) {
 		}
 		name := fields[2]
 		names = append(names, name)
-		if _, ok := hooks[name]; !ok {
+		if commands().sub("hook").sub(name) == nil {
 			t.Errorf("%s: entry names %q, which is not a dagsec hook (%v)", h.ID, name, hookNames())
 		}
 		if h.ID != "dagsec-"+name {

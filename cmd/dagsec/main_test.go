@@ -168,8 +168,18 @@ func TestScanWithCrashingToolExitsTwo(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "error") || !strings.Contains(stderr, "fatal: boom") {
-		t.Errorf("the tool error is not shown:\nstdout: %s\nstderr: %s", stdout, stderr)
+	// The reason is shown once, in the stage's line; stderr does not
+	// repeat it in another format.
+	if !strings.Contains(stdout, "secrets     error") || strings.Count(stdout+stderr, "fatal: boom") != 1 {
+		t.Errorf("the tool error is not shown exactly once:\nstdout: %s\nstderr: %s", stdout, stderr)
+	}
+	// --quiet keeps it (and only it, with the last line).
+	code, stdout, stderr = dagsec(t, "scan", "-q", "--stages", "secrets", "--tools-dir", inst.Dir, "--no-install", "--out", out, dir)
+	if code != 2 || strings.Count(stdout+stderr, "fatal: boom") != 1 || !strings.Contains(stderr, "dagsec: secrets: 1 tool error: gitleaks") {
+		t.Errorf("--quiet: exit %d; the error's reason must be shown once:\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, "started") || strings.Contains(stdout, "secrets     error") {
+		t.Errorf("--quiet printed progress or stage lines:\nstdout: %s\nstderr: %s", stdout, stderr)
 	}
 	// The reports are still written, saying why.
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -14,6 +17,16 @@ import (
 )
 
 var metricsFormats = []string{"json", "markdown", "openmetrics"}
+
+type metricsOptions struct{ history, policy, preset, branch, format string }
+
+func (o *metricsOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.history, "history", "", "`DIR` of saved run reports (*.json, or report.json in subfolders)")
+	fs.StringVar(&o.policy, "policy", "", "policy YAML `FILE` whose targets and production_branch apply")
+	presetFlag(fs, &o.preset, "policy preset whose targets apply")
+	fs.StringVar(&o.branch, "branch", "", "production branch `NAME` (default: the policy's production_branch)")
+	fs.StringVar(&o.format, "format", "json", "output `FORMAT`: "+strings.Join(metricsFormats, ", "))
+}
 
 // cmdMetrics prints metrics of saved run reports.
 //
@@ -27,62 +40,79 @@ var metricsFormats = []string{"json", "markdown", "openmetrics"}
 //
 // prints one run's metrics and exits 0: a single run is judged by its own
 // gate (its exit_code). Bad input exits 2.
-func cmdMetrics(args []string, stdout io.Writer) (int, error) {
-	fs := newFlagSet("metrics")
-	history := fs.String("history", "", "folder of saved run reports (*.json, or report.json in subfolders)")
-	policyFile := fs.String("policy", "", "policy YAML file whose targets and production_branch apply")
-	preset := fs.String("preset", "", "policy preset: "+strings.Join(policies.PresetNames(), ", "))
-	branch := fs.String("branch", "", "production branch (default: the policy's production_branch)")
-	format := fs.String("format", "json", "output format: "+strings.Join(metricsFormats, ", "))
-	pos, err := parseInterspersed(fs, args)
+func cmdMetrics(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	var o metricsOptions
+	pos, err := parseFlags("metrics", o.register, args)
 	if err != nil {
 		return exitError, err
 	}
-	if !slices.Contains(metricsFormats, *format) {
-		return exitError, usageError{fmt.Sprintf("unknown metrics format %q (%s)", *format, strings.Join(metricsFormats, ", "))}
+	if !slices.Contains(metricsFormats, o.format) {
+		return exitError, usageError{fmt.Sprintf("unknown metrics format %q (%s)", o.format, strings.Join(metricsFormats, ", ")), "metrics"}
 	}
 	switch {
-	case *history != "" && len(pos) > 0:
-		return exitError, usageError{"metrics takes either --history DIR or one REPORT.json, not both"}
-	case *history == "" && len(pos) != 1:
-		return exitError, usageError{"metrics takes --history DIR or one REPORT.json"}
-	case *history == "" && (*policyFile != "" || *preset != "" || *branch != ""):
-		return exitError, usageError{"--policy, --preset and --branch apply to --history only"}
+	case o.history != "" && len(pos) > 0:
+		return exitError, usageError{"metrics takes either --history DIR or one REPORT.json, not both", "metrics"}
+	case o.history == "" && len(pos) != 1:
+		return exitError, usageError{"metrics takes --history DIR or one REPORT.json", "metrics"}
+	case o.history == "" && (o.policy != "" || o.preset != "" || o.branch != ""):
+		return exitError, usageError{"--policy, --preset and --branch apply to --history only", "metrics"}
 	}
 
-	if *history == "" {
-		data, err := readfile.Read(pos[0], pipeline.MaxReportSize)
+	if o.history == "" {
+		file, err := reportFile("metrics", pos[0])
+		if err != nil {
+			return exitError, err
+		}
+		data, err := readfile.Read(file, pipeline.MaxReportSize)
 		if err != nil {
 			return exitError, err
 		}
 		run, err := metrics.ReadSavedRun(data)
 		if err != nil {
-			return exitError, fmt.Errorf("%s: %w", pos[0], err)
+			return exitError, fmt.Errorf("%s: %w", file, err)
 		}
 		m := metrics.Run(run.Report)
-		return exitPassed, writeMetrics(stdout, *format, m, m.Markdown, m.OpenMetrics)
+		return exitPassed, writeMetrics(stdout, o.format, m, m.Markdown, m.OpenMetrics)
 	}
 
-	pol, err := loadPolicy(*policyFile, *preset)
+	pol, err := loadPolicy(o.policy, o.preset)
 	if err != nil {
 		return exitError, err
 	}
 	prodBranch := pol.ProductionBranch
-	if *branch != "" {
-		prodBranch = *branch
+	if o.branch != "" {
+		prodBranch = o.branch
 	}
-	runs, err := metrics.LoadHistory(*history)
+	if st, err := os.Stat(o.history); err == nil && !st.IsDir() {
+		return exitError, usageError{fmt.Sprintf("--history %s is a file; it takes a folder of saved run reports (for one report: dagsec metrics %s)", o.history, o.history), "metrics"}
+	}
+	runs, err := metrics.LoadHistory(o.history)
 	if err != nil {
 		return exitError, err
 	}
 	h := metrics.History(runs, policyTargets(pol), prodBranch)
-	if err := writeMetrics(stdout, *format, h, h.Markdown, h.OpenMetrics); err != nil {
+	if err := writeMetrics(stdout, o.format, h, h.Markdown, h.OpenMetrics); err != nil {
 		return exitError, err
+	}
+	if h.ProductionRuns == 0 && o.branch == "" {
+		fmt.Fprintf(stderr, "dagsec: no run in %s is on the production branch %q (the runs are on %s); pass --branch NAME to measure one of them\n",
+			o.history, prodBranch, strings.Join(runBranches(runs), ", "))
 	}
 	if !h.TargetsMet {
 		return exitBlocked, nil
 	}
 	return exitPassed, nil
+}
+
+// runBranches lists the branches saved runs record, once each.
+func runBranches(runs []metrics.SavedRun) []string {
+	var out []string
+	for _, r := range runs {
+		if b := strings.TrimPrefix(r.Report.Branch, "refs/heads/"); b != "" && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // policyTargets are the targets a policy sets (the two types have the same

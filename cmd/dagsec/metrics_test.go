@@ -95,7 +95,7 @@ func TestMetricsCLIHistoryExitCodes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("metrics with every target met: exit %d: %s\n%s", code, stderr, stdout)
 	}
-	for _, want := range []string{"# dagsec metrics: every target met", "| Mean time to remediate critical | 24h | ≤ 48h | ✅ met |", "| 2025-Q4 | 3 |", "| 2026-Q1 | 0 |"} {
+	for _, want := range []string{"# dagsec metrics: every target met", "| Mean time to remediate critical | 1d | ≤ 2d | ✅ met |", "| 2025-Q4 | 3 |", "| 2026-Q1 | 0 |"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, stdout)
 		}

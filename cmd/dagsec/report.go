@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -38,12 +42,13 @@ var ownedFile = regexp.MustCompile(`^(results(-[0-9]+)?\.sarif|gl-[a-z-]+-report
 
 // writeOutputs writes a run's report folder through temporary names, so a
 // failed run never leaves a half-written report behind.
-func writeOutputs(rep *pipeline.Report, dir string, gl gitlab.Options) error {
+// It returns the files written, by name.
+func writeOutputs(rep *pipeline.Report, dir string, gl gitlab.Options) (map[string][]byte, error) {
 	files, err := reports.Files(rep, gl)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeFiles(dir, files, true)
+	return files, writeFiles(dir, files, true)
 }
 
 // writeFiles writes files into dir; prune removes the report files of an
@@ -91,28 +96,37 @@ var reportFormats = []string{"github", "gitlab", "junit", "markdown", "sarif", "
 //   - gitlab: the security and Code Quality reports, into --out;
 //   - junit, markdown, json: on stdout, or into --out;
 //   - sarif: the merged log on stdout, or GitHub-sized files into --out.
-func cmdReport(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlagSet("report")
-	format := fs.String("format", "markdown", "output format: "+strings.Join(reportFormats, ", "))
-	out := fs.String("out", "", "folder to write the files into (gitlab: default .)")
-	commit := fs.String("commit", "", "gitlab: commit the source was scanned at (default $CI_COMMIT_SHA)")
-	image := fs.String("image", "", "gitlab: the scanned image's reference (default $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA)")
-	target := fs.String("target", "", "gitlab: the URL DAST scanned (default: from the report)")
-	pos, err := parseInterspersed(fs, args)
+type reportOptions struct{ format, out, commit, image, target string }
+
+func (o *reportOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.format, "format", "markdown", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
+	fs.StringVar(&o.out, "out", "", "`DIR` to write the files into instead of stdout (gitlab: default .)")
+	fs.StringVar(&o.commit, "commit", "", "gitlab: commit `SHA` the source was scanned at (default $CI_COMMIT_SHA)")
+	fs.StringVar(&o.image, "image", "", "gitlab: the scanned image's `REF` (default $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA)")
+	fs.StringVar(&o.target, "target", "", "gitlab: the `URL` DAST scanned (default: from the report)")
+}
+
+func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	var o reportOptions
+	pos, err := parseFlags("report", o.register, args)
 	if err != nil {
 		return exitError, err
 	}
 	if len(pos) != 1 {
-		return exitError, usageError{"report takes one REPORT.json"}
+		return exitError, usageError{"report takes one REPORT.json (or the report folder holding it)", "report"}
 	}
-	if !slices.Contains(reportFormats, *format) {
-		return exitError, usageError{fmt.Sprintf("unknown report format %q (%s)", *format, strings.Join(reportFormats, ", "))}
+	if !slices.Contains(reportFormats, o.format) {
+		return exitError, usageError{fmt.Sprintf("unknown report format %q (%s)", o.format, strings.Join(reportFormats, ", ")), "report"}
 	}
-	rep, err := pipeline.ReadReportFile(pos[0])
+	file, err := reportFile("report", pos[0])
 	if err != nil {
 		return exitError, err
 	}
-	if *format == "github" {
+	rep, err := pipeline.ReadReportFile(file)
+	if err != nil {
+		return exitError, err
+	}
+	if o.format == "github" {
 		a := githubactions.New(githubactions.WithWriter(stdout))
 		if err := github.Write(rep, a); err != nil {
 			return exitError, err
@@ -121,13 +135,13 @@ func cmdReport(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	files := map[string][]byte{}
 	var single []byte
-	switch *format {
+	switch o.format {
 	case "gitlab":
-		if files, err = gitlabOptions(*commit, *image, *target).SecurityReports(rep); err == nil {
+		if files, err = gitlabOptions(o.commit, o.image, o.target).SecurityReports(rep); err == nil {
 			files[gitlab.CodeQualityFile], err = gitlab.CodeQuality(rep)
 		}
-		if *out == "" {
-			*out = "."
+		if o.out == "" {
+			o.out = "."
 		}
 	case "junit":
 		single, err = junit.JUnit(rep)
@@ -139,7 +153,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) (int, error) {
 		single, err = rep.JSON()
 		files[reports.RunReportFile] = single
 	case "sarif":
-		if *out != "" {
+		if o.out != "" {
 			files, err = rep.SARIFFiles()
 		} else {
 			single, err = rep.SARIF()
@@ -148,15 +162,29 @@ func cmdReport(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	if *out == "" {
+	if o.out == "" {
 		stdout.Write(single)
 		return exitPassed, nil
 	}
-	if err := writeFiles(*out, files, false); err != nil {
+	if err := writeFiles(o.out, files, false); err != nil {
 		return exitError, err
 	}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
-		fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(*out, name))
+		fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(o.out, name))
 	}
 	return exitPassed, nil
+}
+
+// reportFile is the run report a path names: the file, or report.json in
+// a report folder. what names the flag or command in errors.
+func reportFile(what, p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil || !st.IsDir() {
+		return p, nil // reading the file reports what is wrong with it
+	}
+	f := filepath.Join(p, reports.RunReportFile)
+	if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%s %s: the folder holds no %s; give a report folder dagsec scan wrote, or a run report file", what, p, reports.RunReportFile)
+	}
+	return f, nil
 }

@@ -61,6 +61,9 @@ func NewRunner(source string, inst *Installer) (*Runner, error) {
 		return nil, fmt.Errorf("source %s: %w", source, err)
 	}
 	st, err := os.Stat(abs)
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		err = pe.Err // the message names the path once
+	}
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", source, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports/github"
@@ -122,23 +123,7 @@ func sampleReport() *pipeline.Report {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./reports/github/ -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./reports/github/ -update rewrites it)\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
+	testenv.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 // command is one parsed workflow command.
