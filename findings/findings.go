@@ -103,8 +103,12 @@ type Location struct {
 
 // Finding is one issue reported by one tool.
 type Finding struct {
-	Stage       string   `json:"stage"`
-	Tool        string   `json:"tool"`
+	Stage string `json:"stage"`
+	Tool  string `json:"tool"`
+	// Target is the part of the source the tool run covered when the tool
+	// runs once per part (a Go module's folder); "" for the whole source.
+	// Its SARIF run has a category of its own.
+	Target      string   `json:"target,omitempty"`
 	RuleID      string   `json:"rule_id"`
 	RuleName    string   `json:"rule_name,omitempty"`
 	Severity    Severity `json:"severity"`

@@ -50,6 +50,12 @@ func planTarget(p stages.Plan, opts stages.Options) string {
 	if p.Step.NeedsTarget {
 		return opts.Target
 	}
+	if p.Target != "" {
+		if p.Target == "." {
+			return "" // the root module: the source itself
+		}
+		return p.Target
+	}
 	dir, ok := strings.CutPrefix(p.Step.Workdir, stages.SourceDir+"/")
 	if !ok {
 		return ""

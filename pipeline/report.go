@@ -109,6 +109,9 @@ type StageReport struct {
 type ToolReport struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
+	// Target is what the run covered: a Go module's folder when the tool
+	// runs once per module, else "." (the source).
+	Target string `json:"target"`
 	// Image is the image the tool ran from, as the runner ran it (a mirror
 	// where one replaced the pin); empty where no image ran (the host).
 	Image      string `json:"image,omitempty"`
@@ -399,42 +402,53 @@ func SARIFFileName(n int) string {
 // its objects keep no pointer into them).
 func (r *Report) toolRuns() iter.Seq[sarifio.ToolRun] {
 	return func(yield func(sarifio.ToolRun) bool) {
-		type key struct{ stage, tool string }
-		byTool := map[key][]int32{}
+		type key struct{ stage, tool, target string }
+		byRun := map[key][]int32{}
 		most := 0
 		for i := range r.Findings {
-			k := key{r.Findings[i].Stage, r.Findings[i].Tool}
-			byTool[k] = append(byTool[k], int32(i))
-			most = max(most, len(byTool[k]))
+			f := &r.Findings[i]
+			k := key{f.Stage, f.Tool, sourceTarget(f.Target)}
+			byRun[k] = append(byRun[k], int32(i))
+			most = max(most, len(byRun[k]))
 		}
 		buf := make([]findings.Finding, most)
 		done := map[key]bool{}
 		for _, s := range r.Stages {
-			failed := map[string]bool{}
+			failed := map[key]bool{}
 			for _, t := range s.Tools {
 				if t.Error != "" {
-					failed[t.Name] = true
+					failed[key{s.Name, t.Name, sourceTarget(t.Target)}] = true
 				}
 			}
 			for _, t := range s.Tools {
-				k := key{s.Name, t.Name}
-				// One run per tool of a stage, even when it ran once per module;
-				// none when any of its runs failed or it did not run.
-				if failed[t.Name] || t.Skipped != "" || done[k] {
+				k := key{s.Name, t.Name, sourceTarget(t.Target)}
+				// One run per tool and target of a stage (a Go module's
+				// own category); none for a target whose run failed or did
+				// not run, so its alerts stay open.
+				if failed[k] || t.Skipped != "" || done[k] {
 					continue
 				}
 				done[k] = true
-				idx := byTool[k]
+				idx := byRun[k]
 				fs := buf[:len(idx):len(idx)]
 				for j, i := range idx {
 					fs[j] = r.Findings[i]
 				}
-				if !yield(sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Findings: fs}) {
+				if !yield(sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Target: k.target, Findings: fs}) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// sourceTarget is a target as SARIF categories use it: "" for the whole
+// source (".", or a report written before targets were recorded).
+func sourceTarget(t string) string {
+	if t == "." {
+		return ""
+	}
+	return t
 }
 
 // TopFindings is how many findings Markdown lists.
@@ -495,9 +509,9 @@ func (r *Report) Markdown() string {
 		for _, t := range s.Tools {
 			switch {
 			case t.Error != "":
-				notRun = append(notRun, fmt.Sprintf("- **%s/%s** failed: %s\n", mdCell(s.Name), mdCell(t.Name), mdCell(t.Error)))
+				notRun = append(notRun, fmt.Sprintf("- **%s/%s**%s failed: %s\n", mdCell(s.Name), mdCell(t.Name), onTarget(t.Target), mdCell(t.Error)))
 			case t.Skipped != "":
-				notRun = append(notRun, fmt.Sprintf("- **%s/%s** not run: %s\n", mdCell(s.Name), mdCell(t.Name), mdCell(t.Skipped)))
+				notRun = append(notRun, fmt.Sprintf("- **%s/%s**%s not run: %s\n", mdCell(s.Name), mdCell(t.Name), onTarget(t.Target), mdCell(t.Skipped)))
 			}
 		}
 	}
@@ -507,7 +521,7 @@ func (r *Report) Markdown() string {
 			b.WriteString(l)
 		}
 	}
-	b.WriteString("\n<details><summary>Tools</summary>\n\n| Stage | Tool | Version | Runner | Exit | Time | Notes |\n|---|---|---|---|---:|---:|---|\n")
+	b.WriteString("\n<details><summary>Tools</summary>\n\n| Stage | Tool | Target | Version | Runner | Exit | Time | Notes |\n|---|---|---|---|---|---:|---:|---|\n")
 	for _, s := range r.Stages {
 		for _, t := range s.Tools {
 			var notes []string
@@ -520,11 +534,24 @@ func (r *Report) Markdown() string {
 			if t.Database != "" {
 				notes = append(notes, "database "+t.Database)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %dms | %s |\n", mdCell(s.Name), mdCell(t.Name), mdCell(t.Version), mdCell(t.Runner), t.ExitCode, t.DurationMS, mdCell(strings.Join(notes, "; ")))
+			target := t.Target
+			if target == "" {
+				target = "."
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %dms | %s |\n", mdCell(s.Name), mdCell(t.Name), mdCodeSpan(target), mdCell(t.Version), mdCell(t.Runner), t.ExitCode, t.DurationMS, mdCell(strings.Join(notes, "; ")))
 		}
 	}
 	b.WriteString("\n</details>\n")
 	return b.String()
+}
+
+// onTarget names a tool run's target after the tool, for a target other
+// than the whole source: " (`internal/tools`)".
+func onTarget(t string) string {
+	if t == "" || t == "." {
+		return ""
+	}
+	return " (`" + mdInlineCode(t) + "`)"
 }
 
 // triageLine says, under the stage table, how many findings a baseline

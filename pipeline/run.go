@@ -231,6 +231,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 			rec.mu.Unlock()
 		}
 	}
+	all = dropTargetCopies(all)
 	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
 	sr.Counts = findings.CountBySeverity(all)
@@ -245,6 +246,56 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	rec.findings = append(rec.findings, all)
 	rec.mu.Unlock()
 	return NodeResult{Status: v.Status, Reason: v.Reason}
+}
+
+// dropTargetCopies keeps one of the findings a tool reported identically
+// (same fingerprint) from runs on several targets: in a go.work, the root
+// module's govulncheck reaches a library module's call of a vulnerable
+// function, which the library's own run reports too. The copy kept is the
+// one whose target holds its file.
+func dropTargetCopies(fs []findings.Finding) []findings.Finding {
+	first := map[string]int{}
+	drop := map[int]bool{}
+	for i := range fs {
+		fp := fs[i].Fingerprint
+		if fp == "" {
+			continue
+		}
+		j, seen := first[fp]
+		switch {
+		case !seen:
+			first[fp] = i
+		case fs[j].Target == fs[i].Target:
+			// one run's own repeats are the parser's business
+		case ownership(fs[i].Target, fs[i].Location.Path) > ownership(fs[j].Target, fs[j].Location.Path):
+			drop[j], first[fp] = true, i
+		default:
+			drop[i] = true
+		}
+	}
+	if len(drop) == 0 {
+		return fs
+	}
+	out := fs[:0]
+	for i := range fs {
+		if !drop[i] {
+			out = append(out, fs[i])
+		}
+	}
+	return out
+}
+
+// ownership says how closely a target folder holds a path: -1 when it
+// does not, else the folder's length ("" and "." hold everything, least
+// closely), so a module's own folder beats the root's.
+func ownership(target, p string) int {
+	switch {
+	case target == "" || target == ".":
+		return 0
+	case strings.HasPrefix(p, target+"/"):
+		return len(target)
+	}
+	return -1
 }
 
 // triage readies one stage's findings for its gate, in this order:
@@ -350,6 +401,19 @@ func noToolRan(plans []stages.Plan) string {
 // code the step does not declare, a missing or unreadable report, or a
 // "findings" exit with no findings in the report is a tool error.
 func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findings.Finding, map[string][]byte, error) {
+	tr, fs, arts, err := runPlan(ctx, r, p)
+	tr.Target = p.Target
+	if tr.Target == "" {
+		tr.Target = "."
+	}
+	for i := range fs {
+		fs[i].Target = p.Target
+	}
+	return tr, fs, arts, err
+}
+
+// runPlan is runTool without the target.
+func runPlan(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findings.Finding, map[string][]byte, error) {
 	switch {
 	case p.Skipped != "":
 		return ToolReport{Name: p.Tool, Runner: r.Kind(), Skipped: p.Skipped}, nil, nil, nil
@@ -358,7 +422,7 @@ func runTool(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	}
 	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Runner: r.Kind()}
 	fail := func(err error) (ToolReport, []findings.Finding, map[string][]byte, error) {
-		te := &policies.ToolError{Tool: p.ToolName(), Err: err}
+		te := &policies.ToolError{Tool: p.ToolName(), Target: p.Target, Err: err}
 		tr.Error = te.Error()
 		return tr, nil, nil, te
 	}

@@ -28,10 +28,18 @@ type ToolPolicy struct {
 // decides whether it errors the stage (the default) or only warns.
 type ToolError struct {
 	Tool string
-	Err  error
+	// Target is the part of the source the run covered (a Go module's
+	// folder), when the tool runs once per part; "" for the whole source.
+	Target string
+	Err    error
 }
 
-func (e *ToolError) Error() string { return e.Tool + ": " + e.Err.Error() }
+func (e *ToolError) Error() string {
+	if e.Target != "" {
+		return e.Tool + " (" + e.Target + "): " + e.Err.Error()
+	}
+	return e.Tool + ": " + e.Err.Error()
+}
 func (e *ToolError) Unwrap() error { return e.Err }
 
 // ToolTimeouts are the per-tool timeouts that differ from the stage's, for

@@ -35,7 +35,10 @@ const (
 // ToolRun is one tool's results in one stage.
 type ToolRun struct {
 	Stage, Tool, Version, InformationURI string
-	Findings                             []findings.Finding
+	// Target is the part of the source the run covered (a Go module's
+	// folder) when the tool ran once per part; "" or "." for the source.
+	Target   string
+	Findings []findings.Finding
 }
 
 // AutomationID is the run's automationDetails.id. The trailing slash makes
@@ -43,6 +46,17 @@ type ToolRun struct {
 // set of alerts and a run with no results closes only its own.
 func AutomationID(stage, tool string) string {
 	return "dagsec/" + stage + "/" + tool + "/"
+}
+
+// TargetAutomationID is AutomationID for a run of one target: its folder
+// is part of the category, so each module's run keeps its own alerts and
+// a module whose run failed (no run) leaves its alerts open. The source's
+// root keeps the plain stage/tool category.
+func TargetAutomationID(stage, tool, target string) string {
+	if target == "" || target == "." {
+		return AutomationID(stage, tool)
+	}
+	return AutomationID(stage, tool) + strings.Trim(target, "/") + "/"
 }
 
 // Level maps a severity to a SARIF result level.
@@ -101,9 +115,9 @@ func checkedRun(tr ToolRun, i int, seen map[string]int) (*sarif.Run, error) {
 	if tr.Stage == "" || tr.Tool == "" {
 		return nil, fmt.Errorf("sarif run %d: stage and tool must be set (stage %q, tool %q)", i, tr.Stage, tr.Tool)
 	}
-	id := AutomationID(tr.Stage, tr.Tool)
+	id := TargetAutomationID(tr.Stage, tr.Tool, tr.Target)
 	if j, dup := seen[id]; dup {
-		return nil, fmt.Errorf("sarif runs %d and %d are both stage %q tool %q: GitHub needs a unique automation id per run", j, i, tr.Stage, tr.Tool)
+		return nil, fmt.Errorf("sarif runs %d and %d share the automation id %q: GitHub needs a unique one per run", j, i, id)
 	}
 	seen[id] = i
 	run, err := buildRun(tr)
@@ -202,7 +216,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	}
 	// NewRun starts Results as [] so an empty run serializes "results": [].
 	run := sarif.NewRun(*sarif.NewTool(driver))
-	run.WithAutomationDetails(sarif.NewRunAutomationDetails().WithID(AutomationID(tr.Stage, tr.Tool)))
+	run.WithAutomationDetails(sarif.NewRunAutomationDetails().WithID(TargetAutomationID(tr.Stage, tr.Tool, tr.Target)))
 
 	var levels [findings.SeverityCritical + 1]string
 	var sevNames, secSevs [findings.SeverityCritical + 1]any

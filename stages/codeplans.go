@@ -129,6 +129,21 @@ func toolStep(stage, tool, dir string, opts Options, def time.Duration) Step {
 	}
 }
 
+// skipTarget records why a tool does not run on one target of the source.
+func skipTarget(stage, tool, target, why string) Plan {
+	p := skip(stage, tool, why)
+	p.Target = target
+	return p
+}
+
+// goStep is the step of a Go analyser for one module: in its folder, with
+// the Go toolchain's caches and the environment the module needs.
+func goStep(stage, tool string, m GoModule, opts Options) Step {
+	st := toolStep(stage, tool, m.Dir, opts, 15*time.Minute)
+	st.UsesGo, st.Env = true, m.GoEnv()
+	return st
+}
+
 // inDir makes a parser's paths, relative to a sub-folder the tool ran in,
 // relative to the source again. A path that leaves the source (a Go module
 // replaced by a folder outside it) is reported at the folder's go.mod.
@@ -164,13 +179,21 @@ func planSAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			if mods == nil {
 				continue
 			}
-			for _, dir := range Dirs(mods) {
-				st := toolStep(SAST, tool, dir, opts, 15*time.Minute)
-				st.Argv = GosecArgv(OutputDir + "/gosec.json")
+			layout, err := FindGoModules(ctx, probe)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s: %w", SAST, err)
+			}
+			for _, m := range layout.Modules {
+				if len(m.Packages) == 0 {
+					plans = append(plans, skipTarget(SAST, tool, m.Dir, m.Empty))
+					continue
+				}
+				dir := m.Dir
+				st := goStep(SAST, tool, m, opts)
+				st.Argv = GosecArgv(OutputDir+"/gosec.json", m.GoPatterns()...)
 				st.Report = "gosec.json"
 				st.OKCodes, st.FindingCodes = GosecOKCodes, GosecFindingCodes
-				st.UsesGo = true
-				plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st,
+				plans = append(plans, Plan{Stage: SAST, Tool: tool, Step: st, Target: dir,
 					ParseIn: func(report []byte, workdir string) ([]findings.Finding, error) {
 						fs, err := ParseGosecIn(report, workdir)
 						return inDir(dir, fs, err)
@@ -257,20 +280,30 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				continue
 			}
 			unreachable := opts.UnreachableSeverity
-			for _, dir := range Dirs(mods) {
-				st := toolStep(SCA, tool, dir, opts, 15*time.Minute)
-				st.Argv = GovulncheckArgv(OutputDir+"/govulncheck.json", db)
+			layout, err := FindGoModules(ctx, probe)
+			if err != nil {
+				return nil, fmt.Errorf("stage %s: %w", SCA, err)
+			}
+			local := layout.Dirs()
+			for _, m := range layout.Modules {
+				if len(m.Packages) == 0 {
+					plans = append(plans, skipTarget(SCA, tool, m.Dir, m.Empty))
+					continue
+				}
+				dir := m.Dir
+				st := goStep(SCA, tool, m, opts)
+				st.Argv = GovulncheckArgv(OutputDir+"/govulncheck.json", db, m.GoPatterns()...)
 				st.Report = "govulncheck.json"
 				st.StdoutReport = govulncheckStdout
 				st.OKCodes, st.FindingCodes = GovulncheckOKCodes, GovulncheckFindingCodes
-				st.UsesGo, st.DB = true, db != ""
+				st.DB = db != ""
 				if db == "" {
 					st.DBRefresh = opts.dbRefresh() // the online database changes daily
 				}
-				plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st,
+				plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st, Target: dir,
 					Parse: func(report []byte) ([]findings.Finding, error) {
-						fs, _, err := ParseGovulncheck(report, unreachable)
-						return inDir(dir, fs, err)
+						fs, _, err := ParseGovulncheckFor(report, unreachable, dir, local)
+						return fs, err
 					},
 					Database: func(report, _ []byte) string {
 						_, info, err := ParseGovulncheck(report, unreachable)

@@ -87,7 +87,8 @@ func TestLanguageDetectionChoosesTools(t *testing.T) {
 		t.Errorf("semgrep not planned")
 	}
 
-	multi := treeProbe{files: map[string]string{"go.mod": "module a\n", "tools/go.mod": "module b\n", "vendor/c/go.mod": ""}, tools: everyTool}
+	multi := treeProbe{files: map[string]string{"go.mod": "module a\n", "main.go": "package main\n", "tools/go.mod": "module b\n",
+		"tools/t.go": "package t\n", "vendor/c/go.mod": ""}, tools: everyTool}
 	got = planned(t, SAST, Options{}, multi)
 	for _, name := range []string{"sast/gosec", "sast/gosec:tools"} {
 		if got[name].Step.Name == "" {
@@ -138,7 +139,7 @@ func TestSemgrepRulesetsFromPolicy(t *testing.T) {
 }
 
 func TestSCADatabases(t *testing.T) {
-	tree := treeProbe{files: map[string]string{"go.mod": "", "web/package-lock.json": "{}"}, tools: everyTool}
+	tree := treeProbe{files: map[string]string{"go.mod": "", "main.go": "package main\n", "web/package-lock.json": "{}"}, tools: everyTool}
 
 	// Offline with the local Go database: govulncheck and osv-scanner read
 	// it; osv-scanner checks only go.mod and says what it left out; trivy
@@ -257,7 +258,7 @@ func TestOSVScannerDatabaseFromDBInfo(t *testing.T) {
 // without calling it.
 func TestUnreachableSeverityFromPolicy(t *testing.T) {
 	report := samples.Read(t, "govulncheck-v1.9.0-imported.json.gz")
-	tree := treeProbe{files: map[string]string{"go.mod": ""}, tools: everyTool}
+	tree := treeProbe{files: map[string]string{"go.mod": "", "main.go": "package main\n"}, tools: everyTool}
 	for _, sev := range []findings.Severity{0, findings.SeverityMedium, findings.SeverityHigh} {
 		want := sev
 		if want == 0 {

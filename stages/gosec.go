@@ -56,8 +56,14 @@ var (
 //     -mod=readonly never writes to the (read-only) source.
 //   - cgo packages need a C compiler for `go list -compiled`, or
 //     CGO_ENABLED=0 (then their cgo files are not scanned).
-func GosecArgv(report string) []string {
-	return []string{"gosec", "-fmt", "json", "-out", report, "-no-fail", "./..."}
+//
+// patterns are the packages to scan, ./... when none are given (see
+// GoModule.GoPatterns).
+func GosecArgv(report string, patterns ...string) []string {
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	return append([]string{"gosec", "-fmt", "json", "-out", report, "-no-fail"}, patterns...)
 }
 
 // gosecReport is gosec's JSON report (report/json in gosec). Pointers tell a
@@ -255,7 +261,10 @@ func ParseGosecIn(report []byte, root string) ([]findings.Finding, error) {
 			return nil, fmt.Errorf("gosec scanned no file: %s", summarizeGosecErrors(loadErrs))
 		}
 		if r.Stats.Files == 0 {
-			return nil, fmt.Errorf("gosec scanned no file (no Go build cache? GOCACHE or HOME must be set; or the module holds only test files)")
+			// dagsec plans no gosec run for a module without a package to
+			// scan (GoModule.Empty), so this is a run that went wrong: an
+			// unwritable build cache makes gosec skip every package silently.
+			return nil, fmt.Errorf("gosec scanned no file although the module has Go packages (is the Go build cache, GOCACHE or HOME, writable?)")
 		}
 	}
 

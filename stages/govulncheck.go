@@ -38,13 +38,18 @@ type DBInfo struct {
 // database (https://vuln.go.dev); otherwise it is a folder in the
 // govulncheck layout (a VulnDB folder's VulnDBGovulncheck), passed as a
 // file:// URL.
-func GovulncheckArgv(report, db string) []string {
+// patterns are the packages to scan, ./... when none are given (see
+// GoModule.GoPatterns).
+func GovulncheckArgv(report, db string, patterns ...string) []string {
 	_ = report
 	argv := []string{"govulncheck", "-format", "json", "-scan", "symbol"}
 	if db != "" {
 		argv = append(argv, "-db", "file://"+db)
 	}
-	return append(argv, "./...")
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	return append(argv, patterns...)
 }
 
 // govulncheckStdout: govulncheck writes its report to stdout.
@@ -141,8 +146,7 @@ type gvVuln struct {
 	osv, module, version, fixed string
 	level                       int
 	packages, calls             []string
-	site                        *findings.Location
-	order                       int
+	site                        *gvSite
 }
 
 // ParseGovulncheck reads `govulncheck -format json` output: a stream of
@@ -164,6 +168,16 @@ type gvVuln struct {
 // that.) DBInfo holds the config's
 // database URL and last-modified time.
 func ParseGovulncheck(report []byte, unreachable findings.Severity) ([]findings.Finding, DBInfo, error) {
+	return ParseGovulncheckFor(report, unreachable, ".", nil)
+}
+
+// ParseGovulncheckFor is ParseGovulncheck for the module in folder dir of
+// the source, with paths relative to the source: a call site in another
+// local module (local maps module paths to their folders; a go.work's
+// modules carry no version) is placed under that module's folder, where
+// govulncheck's position is relative to, and a module-level finding is at
+// dir's go.mod.
+func ParseGovulncheckFor(report []byte, unreachable findings.Severity, dir string, local map[string]string) ([]findings.Finding, DBInfo, error) {
 	if unreachable == 0 {
 		unreachable = findings.SeverityLow
 	}
@@ -242,14 +256,23 @@ func ParseGovulncheck(report []byte, unreachable findings.Severity) ([]findings.
 	for _, v := range vulns {
 		list = append(list, v)
 	}
-	sort.Slice(list, func(a, b int) bool { return list[a].order < list[b].order })
+	// By id and module, not by arrival: govulncheck's order varies.
+	sort.Slice(list, func(a, b int) bool {
+		if list[a].osv != list[b].osv {
+			return list[a].osv < list[b].osv
+		}
+		return list[a].module < list[b].module
+	})
 	out := make([]findings.Finding, 0, len(list))
 	for _, v := range list {
 		entry, ok := osvs[v.osv]
 		if !ok {
 			return nil, DBInfo{}, fmt.Errorf("govulncheck report: finding %s has no OSV entry in the report", v.osv)
 		}
-		out = append(out, govulncheckFinding(v, entry, main, symbolScan, unreachable))
+		slices.Sort(v.calls)
+		slices.Sort(v.packages)
+		f := govulncheckFinding(v, entry, main, symbolScan, unreachable, placeIn(dir, local))
+		out = append(out, f)
 	}
 	findings.AssignFingerprints(out)
 	return out, info, nil
@@ -278,7 +301,7 @@ func addGovulncheckFinding(vulns map[string]*gvVuln, f *gvFinding) error {
 	key := f.OSV + "\x00" + top.Module
 	v, ok := vulns[key]
 	if !ok {
-		v = &gvVuln{osv: f.OSV, module: top.Module, order: len(vulns)}
+		v = &gvVuln{osv: f.OSV, module: top.Module}
 		vulns[key] = v
 	}
 	if v.version == "" {
@@ -297,8 +320,12 @@ func addGovulncheckFinding(vulns map[string]*gvVuln, f *gvFinding) error {
 		if s := top.symbol(); !slices.Contains(v.calls, s) {
 			v.calls = append(v.calls, s)
 		}
-		if v.site == nil {
-			v.site = callSite(f.Trace)
+		// govulncheck emits traces in no fixed order: of all the call
+		// sites, keep the first in (module, file, line, column) order, so
+		// the finding's location and fingerprint do not change from run to
+		// run.
+		if site := callSite(f.Trace); site != nil && (v.site == nil || site.before(v.site)) {
+			v.site = site
 		}
 	}
 	return nil
@@ -318,33 +345,70 @@ func mainModules(sbom *gvSBOM) map[string]bool {
 	return m
 }
 
+// gvSite is a call site: a position relative to the folder of the local
+// module that holds it (module is that module's path, or the folder a
+// replace names).
+type gvSite struct {
+	module string
+	loc    findings.Location
+}
+
+func (a *gvSite) before(b *gvSite) bool {
+	if a.module != b.module {
+		return a.module < b.module
+	}
+	if a.loc.Path != b.loc.Path {
+		return a.loc.Path < b.loc.Path
+	}
+	if a.loc.Line != b.loc.Line {
+		return a.loc.Line < b.loc.Line
+	}
+	return a.loc.Column < b.loc.Column
+}
+
 // callSite is the position of the first frame, walking from the vulnerable
-// function towards the entry point, that is in a scanned module (a frame
-// without a module version) and has a position: the line of the scanned
-// code that leads to the vulnerable call. Positions are relative to the
-// module's folder.
-func callSite(trace []*gvFrame) *findings.Location {
+// function towards the entry point, that is in a local module (a frame
+// without a module version: the scanned module, a go.work's other modules,
+// a module replaced by a folder) and has a position: the line of local code
+// that leads to the vulnerable call. Positions are relative to the folder
+// of the frame's own module.
+func callSite(trace []*gvFrame) *gvSite {
 	for _, fr := range trace[1:] {
 		if fr.Version != "" || fr.Module == "stdlib" || fr.Position == nil || fr.Position.Filename == "" || fr.Position.Line <= 0 {
 			continue
 		}
-		name := relPath(fr.Position.Filename)
-		if strings.HasPrefix(fr.Module, ".") {
-			// A module replaced by a local folder ("../") is named by that
-			// folder, and its positions are relative to it: the plan makes
-			// the joined path relative to the source again.
-			return &findings.Location{Path: path.Join(fr.Module, name), Line: fr.Position.Line, Column: max(fr.Position.Column, 0)}
-		}
-		rel, err := CleanRel(name)
+		rel, err := CleanRel(relPath(fr.Position.Filename))
 		if err != nil {
 			continue // not a path inside the module: no usable call site
 		}
-		return &findings.Location{Path: rel, Line: fr.Position.Line, Column: max(fr.Position.Column, 0)}
+		return &gvSite{module: fr.Module, loc: findings.Location{Path: rel, Line: fr.Position.Line, Column: max(fr.Position.Column, 0)}}
 	}
 	return nil
 }
 
-func govulncheckFinding(v *gvVuln, entry *gvOSV, main map[string]bool, symbolScan bool, unreachable findings.Severity) findings.Finding {
+// placeIn makes a call site's path relative to the source, for the module
+// in folder dir: under the folder of the local module that owns it; a
+// module replaced by a folder ("../lib") is named by that folder, relative
+// to dir. A path that would leave the source is reported at dir's go.mod.
+func placeIn(dir string, local map[string]string) func(*gvSite) findings.Location {
+	return func(s *gvSite) findings.Location {
+		base := dir
+		switch d, ok := local[s.module]; {
+		case ok:
+			base = d
+		case strings.HasPrefix(s.module, "."):
+			base = path.Join(dir, s.module)
+		}
+		loc := s.loc
+		loc.Path = path.Join(base, loc.Path)
+		if _, err := CleanRel(loc.Path); err != nil {
+			return findings.Location{Path: path.Join(dir, "go.mod")}
+		}
+		return loc
+	}
+}
+
+func govulncheckFinding(v *gvVuln, entry *gvOSV, main map[string]bool, symbolScan bool, unreachable findings.Severity, place func(*gvSite) findings.Location) findings.Finding {
 	mod := v.module
 	if v.version != "" {
 		mod += "@" + v.version
@@ -368,12 +432,12 @@ func govulncheckFinding(v *gvVuln, entry *gvOSV, main map[string]bool, symbolSca
 
 	sev := findings.SeverityHigh
 	tags := []string{"vulnerability", "go"}
-	loc := findings.Location{Path: "go.mod"}
+	loc := place(&gvSite{loc: findings.Location{Path: "go.mod"}})
 	switch {
 	case v.level == gvCalled:
 		fmt.Fprintf(&msg, "Vulnerable code is called: %s", strings.Join(v.calls, ", "))
 		if v.site != nil {
-			loc = *v.site
+			loc = place(v.site)
 			fmt.Fprintf(&msg, " (from %s:%d)", loc.Path, loc.Line)
 		}
 		msg.WriteString(".")

@@ -3,6 +3,8 @@ package stages_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -298,7 +300,7 @@ func TestParseGovulncheckGenuineSamples(t *testing.T) {
 		if len(fs) != 19 {
 			t.Errorf("%d findings, want 19", len(fs))
 		}
-		if info != (stages.DBInfo{Name: wantDB, Version: dbLastModified}) {
+		if info != (stages.DBInfo{Name: wantDB, Version: dbLastModified, GoVersion: "go1.26.8"}) {
 			t.Errorf("DBInfo %+v", info)
 		}
 	})
@@ -361,7 +363,7 @@ func TestParseGovulncheckSmallStreams(t *testing.T) {
 		if len(fs) != 1 || fs[0].Severity != findings.SeverityHigh || fs[0].Location.Path != "main.go" {
 			t.Fatalf("%+v", fs)
 		}
-		if info != (stages.DBInfo{Name: "file:///db/govulncheck", Version: "2026-11-05T23:49:57Z"}) {
+		if info != (stages.DBInfo{Name: "file:///db/govulncheck", Version: "2026-11-05T23:49:57Z", GoVersion: "go1.26.8"}) {
 			t.Errorf("DBInfo %+v", info)
 		}
 	})
@@ -453,4 +455,70 @@ func FuzzParseGovulncheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+// govulncheck emits its traces in no fixed order; the finding's call site,
+// message and fingerprint must not depend on it. Real govulncheck on a
+// module calling the vulnerable function from three files, its findings
+// shuffled: the same findings every time, at the first call site by file.
+func TestGovulncheckFingerprintsIgnoreTraceOrder(t *testing.T) {
+	t.Parallel()
+	mod := vulnCalledModule()
+	// Each file calls another vulnerable function of the same advisory:
+	// govulncheck reports one trace per function.
+	mod["main.go"] = "package main\n\nfunc main() { c(); b(); a() }\n"
+	for name, call := range map[string]string{
+		"a": `language.ParseAcceptLanguage("en")`, "b": `language.MustParse("en"), 0, error(nil)`,
+		"c": `language.MatchStrings(language.NewMatcher(nil), "en")`,
+	} {
+		mod[name+".go"] = "package main\n\nimport (\n\t\"fmt\"\n\n\t\"golang.org/x/text/language\"\n)\n\nfunc " + name +
+			"() {\n\tfmt.Println(" + call + ")\n}\n"
+	}
+	report := gvRun(t, testenv.Tool(t, "govulncheck"), vulnPlantModule(t, mod), gvEnv(t, gvGoBinDir(t)))
+	want, _ := gvParse(t, report, 0)
+	site := gvByRule(t, want, "GO-2021-0113", "golang.org/x/text")
+	if site.Location.Path != "a.go" || site.Location.Line != 10 {
+		t.Errorf("call site %+v, want a.go:10, the first by file", site.Location)
+	}
+	for _, fn := range []string{"language.MatchStrings", "language.MustParse", "language.ParseAcceptLanguage"} {
+		if !strings.Contains(site.Message, fn) {
+			t.Errorf("message %q does not name %s", site.Message, fn)
+		}
+	}
+	var head, finds [][]byte
+	for _, m := range splitGovulncheckMessages(t, report) {
+		if bytes.Contains(m, []byte(`"finding"`)) {
+			finds = append(finds, m)
+		} else {
+			head = append(head, m)
+		}
+	}
+	if n := bytes.Count(bytes.Join(finds, nil), []byte(`"function"`)); n < 3 {
+		t.Fatalf("%d traced functions: want the three call sites reported", n)
+	}
+	wantJSON, _ := json.Marshal(want)
+	for seed := range int64(20) {
+		r := rand.New(rand.NewPCG(uint64(seed), 1))
+		shuffled := slices.Clone(finds)
+		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		got, _ := gvParse(t, bytes.Join(append(slices.Clone(head), shuffled...), []byte("\n")), 0)
+		if gotJSON, _ := json.Marshal(got); !bytes.Equal(gotJSON, wantJSON) {
+			t.Fatalf("seed %d: findings differ from the unshuffled report's:\n%s\nwant\n%s", seed, gotJSON, wantJSON)
+		}
+	}
+}
+
+// splitGovulncheckMessages splits govulncheck's stream of JSON objects.
+func splitGovulncheckMessages(t *testing.T, report []byte) [][]byte {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(report))
+	var out [][]byte
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	return out
 }

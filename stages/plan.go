@@ -141,6 +141,9 @@ type Plan struct {
 	Unavailable bool
 	// Tool names the tool for skipped and inline plans.
 	Tool string
+	// Target is what the run covers when a tool runs once per part of the
+	// source: a Go module's folder. "" means the whole source.
+	Target string
 }
 
 // PlanStage returns the tool runs of a stage for the given options.
