@@ -91,8 +91,6 @@ func TestPlantedRepositoryEveryCodeStageFindsItsIssue(t *testing.T) {
 		{stages.SAST, "bandit", "B506", findings.SeverityMedium, "app/app.py"},
 		{stages.SAST, "bandit", "B602", findings.SeverityHigh, "app/app.py"},
 		{stages.SCA, "govulncheck", "GO-2021-0113", findings.SeverityHigh, "main.go"},
-		{stages.Dockerfile, "trivy", "DS-0001", findings.SeverityMedium, "Dockerfile"},
-		{stages.Dockerfile, "trivy", "DS-0002", findings.SeverityHigh, "Dockerfile"},
 		{stages.Dockerfile, stages.HardeningTool, "DAGSEC-DF001", findings.SeverityHigh, "Dockerfile"},
 		{stages.Dockerfile, stages.HardeningTool, "DAGSEC-DF002", findings.SeverityMedium, "Dockerfile"},
 		{stages.Licenses, "syft", "license-denied", findings.SeverityHigh, "web/package-lock.json"},
@@ -105,6 +103,12 @@ func TestPlantedRepositoryEveryCodeStageFindsItsIssue(t *testing.T) {
 		}
 		if fs[0].Severity != w.severity || fs[0].Location.Path != w.path {
 			t.Errorf("%s/%s %s: got %s at %s, want %s at %s", w.stage, w.tool, w.rule, fs[0].Severity, fs[0].Location.Path, w.severity, w.path)
+		}
+	}
+	// trivy's Dockerfile checks are the same issues as dagsec's: merged.
+	for _, rule := range []string{"DAGSEC-DF001", "DAGSEC-DF002"} {
+		if fs := find(rep, stages.Dockerfile, stages.HardeningTool, rule); len(fs) != 1 || !slices.Contains(fs[0].AlsoFoundBy, "trivy") {
+			t.Errorf("dockerfile %s: %+v, want one finding also found by trivy", rule, fs)
 		}
 	}
 	// The IaC findings: the public bucket and the open SSH port, high or worse.
@@ -312,5 +316,56 @@ func TestGoAnalysersUseTheModulesToolchain(t *testing.T) {
 				t.Errorf("govulncheck databases %q, want one ending %q", dbs, tc.want)
 			}
 		})
+	}
+}
+
+// Terraform at the root of the source: trivy adds a result for the folder
+// itself ("."), which must not cost its report; the public bucket it finds
+// in main.tf blocks iac there.
+func TestTerraformAtTheRoot(t *testing.T) {
+	dir := testenv.Dir(t, map[string]string{"main.tf": `resource "aws_s3_bucket" "public" {
+  bucket = "dagsec-public"
+  acl    = "public-read"
+}
+`})
+	rep := runCode(t, dir, preset(t, "default"), stages.IaC)
+	s := stage(t, rep, stages.IaC)
+	if s.Status != policies.StatusBlocked {
+		t.Fatalf("iac %s (%s), want blocked: %v", s.Status, s.Reason, s.Errors)
+	}
+	var at []string
+	for _, f := range rep.Findings {
+		if f.Tool == "trivy" && f.Severity >= findings.SeverityHigh {
+			at = append(at, f.RuleID+"@"+f.Location.Path)
+			if f.Location.Path != "main.tf" {
+				t.Errorf("%s at %q, want main.tf", f.RuleID, f.Location.Path)
+			}
+		}
+	}
+	if len(at) == 0 {
+		t.Fatalf("no high trivy finding for the public bucket: %+v", rep.Findings)
+	}
+}
+
+// A Dockerfile without USER is one high finding, found by trivy (DS-0002,
+// about the whole file) and dagsec (DAGSEC-DF001, at FROM), not two; the
+// same holds for the latest tag and the missing HEALTHCHECK.
+func TestDockerfileChecksOfBothToolsCountOnce(t *testing.T) {
+	dir := testenv.Dir(t, map[string]string{"Dockerfile": "FROM alpine:latest\nRUN echo hi\nCMD [\"sh\"]\n"})
+	rep := runCode(t, dir, preset(t, "default"), stages.Dockerfile)
+	s := stage(t, rep, stages.Dockerfile)
+	if s.Counts["high"] != 1 {
+		t.Errorf("%d high findings, want 1: %+v", s.Counts["high"], rep.Findings)
+	}
+	for _, rule := range []string{stages.HardeningRootUser, stages.HardeningLatestTag, stages.HardeningNoHealthcheck} {
+		fs := find(rep, stages.Dockerfile, stages.HardeningTool, rule)
+		if len(fs) != 1 || !slices.Contains(fs[0].AlsoFoundBy, "trivy") {
+			t.Errorf("%s: %+v, want one finding also found by trivy", rule, fs)
+		}
+	}
+	for _, rule := range []string{"DS-0001", "DS-0002", "DS-0026"} {
+		if fs := find(rep, stages.Dockerfile, "trivy", rule); len(fs) != 0 {
+			t.Errorf("trivy's %s is still separate: %+v", rule, fs)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -55,5 +56,28 @@ func TestMarkdownSaysOnceWhichGatesCannotBeReached(t *testing.T) {
 	want := "Gates the tools that ran cannot reach, so they never block here: **sast** blocks on critical, but what ran there (gosec, bandit) reports at most high; **dockerfile** blocks on critical, but what ran there (dagsec) reports at most high.\n"
 	if strings.Count(md, "cannot reach") != 1 || !strings.Contains(md, want) {
 		t.Errorf("Markdown lacks, once:\n%s\n%s", want, md)
+	}
+}
+
+// Long messages stay short in the summary's table: govulncheck's list of
+// vulnerable symbols keeps its first names, the count of the rest and the
+// call site after it; other long text is cut at a space.
+func TestShortCell(t *testing.T) {
+	var syms []string
+	for i := range 40 {
+		syms = append(syms, fmt.Sprintf("net/http.Func%02d", i))
+	}
+	long := "stdlib@v1.26.8 has GO-2026-6613: desync. Fixed in v1.26.9. Vulnerable code is called: " + strings.Join(syms, ", ") + " (from check.go:102)."
+	got := shortCell(long, maxCell)
+	if len(got) > maxCell+60 || !strings.Contains(got, "net/http.Func00, net/http.Func01") ||
+		!strings.HasSuffix(got, "more in report.json (from check.go:102).") {
+		t.Errorf("shortCell = %q (%d bytes)", got, len(got))
+	}
+	words := strings.Repeat("word ", 100)
+	if got := shortCell(words, maxCell); len(got) > maxCell+30 || !strings.HasSuffix(got, "… (whole in report.json)") {
+		t.Errorf("shortCell(words) = %q", got)
+	}
+	if got := shortCell("short, text", maxCell); got != "short, text" {
+		t.Errorf("a short cell changed: %q", got)
 	}
 }

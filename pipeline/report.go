@@ -500,7 +500,7 @@ func (r *Report) Markdown() string {
 			if f.Location.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", loc, f.Location.Line)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity.String()+triageMark(f), mdCell(f.Stage), mdCell(f.Tool), mdCodeSpan(f.RuleID), mdCodeSpan(loc), mdCell(f.Message))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Severity.String()+triageMark(f), mdCell(f.Stage), mdCell(f.Tool), mdCodeSpan(f.RuleID), mdCodeSpan(loc), mdCell(shortCell(f.Message, maxCell)))
 		}
 	}
 	b.WriteString(r.expiredSection())
@@ -543,6 +543,42 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString("\n</details>\n")
 	return b.String()
+}
+
+// maxCell bounds a Top findings message cell; report.json keeps it whole.
+const maxCell = 300
+
+// shortCell keeps a summary cell short: a long comma-separated list (the
+// vulnerable symbols govulncheck names) keeps its first items, says how
+// many more report.json has, and keeps what followed the list; other text
+// is cut at a space.
+func shortCell(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	parts := strings.Split(s, ", ")
+	if len(parts) > 3 {
+		last := parts[len(parts)-1]
+		tail := ""
+		if i := strings.Index(last, " ("); i >= 0 {
+			tail = last[i:]
+		} else if strings.HasSuffix(last, ".") {
+			tail = "."
+		}
+		var b strings.Builder
+		b.WriteString(parts[0])
+		n := 1
+		for ; n < len(parts)-1 && b.Len()+2+len(parts[n])+len(tail) <= limit; n++ {
+			b.WriteString(", " + parts[n])
+		}
+		fmt.Fprintf(&b, " and %d more in report.json%s", len(parts)-n, tail)
+		return b.String()
+	}
+	cut := strings.LastIndex(s[:limit], " ")
+	if cut <= 0 {
+		cut = limit
+	}
+	return s[:cut] + " … (whole in report.json)"
 }
 
 // onTarget names a tool run's target after the tool, for a target other

@@ -35,6 +35,9 @@ type HardeningRule struct {
 	Severity findings.Severity
 	Help     string // what the rule checks and how to fix it
 	HelpURI  string
+	// SameAs is trivy's check for the same issue, as its AVD id: a finding
+	// of both is one issue (findings.Dedup merges them).
+	SameAs string
 }
 
 // HardeningRules are dagsec's Dockerfile hardening checks, in rule id order.
@@ -47,6 +50,7 @@ var HardeningRules = []HardeningRule{
 			"container's processes run as UID 0. Create an unprivileged user and end the final stage with " +
 			"USER NAME or USER UID:GID.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#user",
+		SameAs:  "AVD-DS-0002",
 	},
 	{
 		ID:       HardeningLatestTag,
@@ -55,6 +59,7 @@ var HardeningRules = []HardeningRule{
 		Help: "A FROM image has the tag latest, or neither tag nor digest (which means latest), so every build " +
 			"may pull a different image. Name an explicit version tag, and preferably a digest.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#from",
+		SameAs:  "AVD-DS-0001",
 	},
 	{
 		ID:       HardeningNoDigest,
@@ -72,6 +77,7 @@ var HardeningRules = []HardeningRule{
 			"runtime cannot tell a hung container from a healthy one. Add HEALTHCHECK CMD with a probe of the " +
 			"service.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#healthcheck",
+		SameAs:  "AVD-DS-0026",
 	},
 }
 
@@ -108,7 +114,7 @@ func CheckDockerfile(path string, content []byte) ([]findings.Finding, error) {
 			Message:  msg,
 			Location: findings.Location{Path: path, Line: n.StartLine, EndLine: n.EndLine},
 			HelpURI:  r.HelpURI,
-			Tags:     []string{"dockerfile", "hardening"},
+			Tags:     hardeningTags(r),
 			Identity: identity,
 		})
 	}
@@ -168,6 +174,13 @@ func CheckDockerfile(path string, content []byte) ([]findings.Finding, error) {
 	})
 	findings.AssignFingerprints(out)
 	return out, nil
+}
+
+func hardeningTags(r HardeningRule) []string {
+	if r.SameAs == "" {
+		return []string{"dockerfile", "hardening"}
+	}
+	return []string{"dockerfile", "hardening", r.SameAs}
 }
 
 // parseDockerfile runs buildkit's parser. A panic in it is turned into an

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -286,7 +287,7 @@ func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error
 }
 
 // trivyTarget checks a result's Target. For source scans it is a path
-// relative to the scanned folder; image scans name the image and OS
+// relative to the scanned folder ("" for the folder itself); image scans name the image and OS
 // ("alpine:3.19 (alpine 3.19.1)") or a path inside the image, kept as is
 // without its leading slash.
 func trivyTarget(t string, image bool) (string, error) {
@@ -295,6 +296,12 @@ func trivyTarget(t string, image bool) (string, error) {
 	}
 	if image {
 		return strings.TrimLeft(strings.ReplaceAll(t, "\\", "/"), "/"), nil
+	}
+	if path.Clean(strings.ReplaceAll(t, "\\", "/")) == "." {
+		// The scanned folder itself: trivy adds such a result for a
+		// Terraform module at the root (its files have results of their
+		// own). What it holds is about no single file.
+		return "", nil
 	}
 	return relToRoot(t, "")
 }
