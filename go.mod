@@ -8,6 +8,7 @@ require (
 	github.com/owenrumney/go-sarif/v2 v2.3.3
 	github.com/sethvargo/go-githubactions v1.3.1
 	github.com/xeipuuv/gojsonschema v1.2.0
+	golang.org/x/mod v0.36.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

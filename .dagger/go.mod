@@ -18,6 +18,7 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
 	github.com/sethvargo/go-githubactions v1.3.1 // indirect
+	golang.org/x/mod v0.41.0 // indirect
 )
 
 require (

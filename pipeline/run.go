@@ -227,6 +227,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 			rec.mu.Unlock()
 		}
 	}
+	stages.Anchor(ctx, cfg.Runner, all, cfg.Delivery.Build.dockerfile())
 	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
 	sr.Counts = findings.CountBySeverity(all)

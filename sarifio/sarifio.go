@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -181,6 +182,10 @@ type ruleInfo struct {
 	id, name, help string
 	max            findings.Severity
 	tags           []string
+	// doc explains the rule: the first Rule a finding carries, else one
+	// made from the first finding (findings.Finding.RuleDoc).
+	doc   *findings.Rule
+	first int
 }
 
 func buildRun(tr ToolRun) (*sarif.Run, error) {
@@ -219,7 +224,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		if !ok {
 			i = len(infos)
 			index[f.RuleID] = i
-			infos = append(infos, ruleInfo{id: f.RuleID, tags: []string{"security", tr.Stage}})
+			infos = append(infos, ruleInfo{id: f.RuleID, tags: []string{"security", tr.Stage}, first: j})
 		}
 		ruleOf[j] = i
 		ri := &infos[i]
@@ -230,8 +235,16 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		if ri.help == "" && findings.IsWebURL(f.HelpURI) {
 			ri.help = f.HelpURI
 		}
+		if ri.doc == nil && f.Rule != nil && f.Rule.Description != "" && f.Rule.Help != "" {
+			ri.doc = f.Rule
+		}
 		ri.max = max(ri.max, f.Severity)
 		ri.tags = appendUnique(ri.tags, f.Tags...)
+	}
+	for i := range infos {
+		if infos[i].doc == nil {
+			infos[i].doc = fs[infos[i].first].RuleDoc()
+		}
 	}
 
 	// Rules are set directly rather than through driver.AddRule or
@@ -240,7 +253,8 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	// per advisory) and of results: their parts are allocated a run at a
 	// time, and what results have alike is one value (see Merge).
 	rules := make([]sarif.ReportingDescriptor, len(infos))
-	descs := make([]sarif.MultiformatMessageString, len(infos))
+	// Per rule: its short description, full description and help.
+	descs := make([]sarif.MultiformatMessageString, 3*len(infos))
 	configs := make([]sarif.ReportingConfiguration, len(infos))
 	texts := make([]string, 3*len(infos))
 	driver.Rules = make([]*sarif.ReportingDescriptor, len(infos))
@@ -251,8 +265,17 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		if *desc = ri.name; *desc == "" {
 			*desc = ri.id
 		}
-		descs[i].Text = desc
-		rule.ShortDescription = &descs[i]
+		descs[3*i].Text = desc
+		rule.ShortDescription = &descs[3*i]
+		// Code scanning shows fullDescription and help on every alert
+		// ("SARIF support for code scanning" requires both).
+		full, hl := &descs[3*i+1], &descs[3*i+2]
+		full.Text = &ri.doc.Description
+		hl.Text = &ri.doc.Help
+		if ri.doc.HelpMarkdown != "" {
+			hl.Markdown = &ri.doc.HelpMarkdown
+		}
+		rule.FullDescription, rule.Help = full, hl
 		if ri.name != "" && ri.name != ri.id {
 			*name = ri.name
 			rule.Name = name
@@ -275,13 +298,10 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	for i, ri := range infos {
 		ruleIDs[i], ruleIdx[i] = ri.id, uint(i)
 	}
-	nloc, nregion := 0, 0
+	nloc := 0
 	for i := range fs {
 		if fs[i].Location.Path != "" {
 			nloc++
-			if fs[i].Location.Line > 0 {
-				nregion++
-			}
 		}
 	}
 	results := make([]sarif.Result, len(fs))
@@ -291,8 +311,8 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	phys := make([]sarif.PhysicalLocation, nloc)
 	arts := make([]sarif.ArtifactLocation, nloc)
 	uris := make([]string, nloc)
-	regions := make([]sarif.Region, nregion)
-	nums := make([]int, 0, 4*nregion)
+	regions := make([]sarif.Region, nloc)
+	nums := make([]int, 0, 4*nloc)
 	num := func(v int) *int {
 		nums = append(nums, v) // within capacity: earlier pointers stay valid
 		return &nums[len(nums)-1]
@@ -300,7 +320,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	srcRoot := SrcRoot
 	// The results of one severity share one properties map (see Merge).
 	var props [findings.SeverityCritical + 1]sarif.Properties
-	nextLoc, nextRegion := 0, 0
+	nextLoc := 0
 	run.Results = make([]*sarif.Result, len(fs))
 	for i := range fs {
 		f := &fs[i]
@@ -323,10 +343,11 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 			uris[n] = pathURI(l.Path)
 			arts[n] = sarif.ArtifactLocation{URI: &uris[n], URIBaseId: &srcRoot}
 			phys[n].ArtifactLocation = &arts[n]
+			// Code scanning anchors an alert at its region: a finding the
+			// stages could not place on a line is shown at the file's first.
+			r := &regions[n]
+			r.StartLine = num(max(l.Line, 1))
 			if l.Line > 0 {
-				r := &regions[nextRegion]
-				nextRegion++
-				r.StartLine = num(l.Line)
 				if l.EndLine >= l.Line {
 					r.EndLine = num(l.EndLine)
 				}
@@ -337,15 +358,44 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 				if l.EndColumn > 0 && (l.EndLine > l.Line || l.EndColumn >= l.Column) {
 					r.EndColumn = num(l.EndColumn)
 				}
-				phys[n].Region = r
 			}
+			phys[n].Region = r
 			locs[n].PhysicalLocation = &phys[n]
 			locPtrs[n] = &locs[n]
 			res.Locations = locPtrs[n : n+1 : n+1]
 		}
+		if q := f.Location.Request; q != nil {
+			addRequest(res, q)
+		}
 		run.Results[i] = res
 	}
 	return run, nil
+}
+
+// addRequest records the web request of a DAST finding: in the result's
+// properties ("request": method, path, param), and as a logical location
+// (kind "resource") beside its physical one. A URL is never an artifact
+// location, and a location with only a logical part would make code
+// scanning refuse the whole file ("expected a physical location").
+func addRequest(res *sarif.Result, q *findings.Request) {
+	req := map[string]string{"path": q.Path}
+	if q.Method != "" {
+		req["method"] = q.Method
+	}
+	if q.Param != "" {
+		req["param"] = q.Param
+	}
+	// Results share a properties map (see Merge): this one gets its own.
+	res.Properties = maps.Clone(res.Properties)
+	res.Properties["request"] = req
+	if len(res.Locations) == 0 {
+		return
+	}
+	name := strings.TrimSpace(q.Method + " " + q.Path)
+	kind := "resource"
+	loc := *res.Locations[0]
+	loc.LogicalLocations = []*sarif.LogicalLocation{{Name: &q.Path, FullyQualifiedName: &name, Kind: &kind}}
+	res.Locations = []*sarif.Location{&loc}
 }
 
 // checkedFindings validates the run's findings against its stage and tool and
@@ -394,8 +444,9 @@ func checkedFindings(tr ToolRun) ([]findings.Finding, error) {
 	return fs, nil
 }
 
-// pathURI percent-encodes a relative path; url.URL puts "./" back only when
-// the first segment holds a colon, so it is not read as a scheme.
+// pathURI percent-encodes a relative path. Colons are encoded too (%3A):
+// url.URL would keep them, with "./" before a first segment holding one,
+// and code scanning takes a URI with a colon for one with a scheme.
 func pathURI(p string) string {
 	for strings.HasPrefix(p, "./") {
 		p = p[2:]
@@ -403,7 +454,8 @@ func pathURI(p string) string {
 	if plainPath(p) {
 		return p // what url.URL gives, without its allocations
 	}
-	return (&url.URL{Path: p}).String()
+	u := (&url.URL{Path: p}).String()
+	return strings.ReplaceAll(strings.TrimPrefix(u, "./"), ":", "%3A")
 }
 
 // plainPath: p is made of letters, digits, "-", "_", ".", "~" and "/" only,

@@ -22,7 +22,11 @@ type savedRun struct {
 		RuleID   string `json:"rule_id"`
 		Severity string `json:"severity"`
 		Location struct {
-			Path string `json:"path"`
+			Path    string `json:"path"`
+			Line    int    `json:"line"`
+			Request *struct {
+				Method, Path, Param string
+			} `json:"request"`
 		} `json:"location"`
 	} `json:"findings"`
 }
@@ -41,11 +45,11 @@ func readRun(t *testing.T, dir string) savedRun {
 }
 
 // The host's DAST path end to end: a running staging given by URL, real
-// wapiti against the sample app, the planted XSS found, and the gate
-// deciding by the policy.
+// wapiti against the sample app, the planted XSS found at the request and
+// at the route's handler, and the gate deciding by the policy.
 func TestScanDASTFindsTheSampleAppsXSS(t *testing.T) {
 	if _, err := exec.LookPath("wapiti"); err != nil {
-		t.Skip("wapiti is not installed (apt-get install wapiti)")
+		t.Fatalf("wapiti is required (apt-get install wapiti; make deps installs it): %v", err)
 	}
 	target := testenv.StartSampleApp(t)
 	src := testenv.SampleAppDir(t)
@@ -78,13 +82,19 @@ func TestScanDASTFindsTheSampleAppsXSS(t *testing.T) {
 			}
 			found := false
 			for _, f := range run.Findings {
-				if f.Stage == "dast" && f.Tool == "wapiti" && f.RuleID == "wapiti-xss" && f.Location.Path == "/search" {
+				if q := f.Location.Request; f.Stage == "dast" && f.Tool == "wapiti" && f.RuleID == "wapiti-xss" &&
+					q != nil && q.Method == "GET" && q.Path == "/search" && q.Param == "q" {
 					found = true
+					// The handler the sample app registers for GET /search.
+					if f.Location.Path != "main.go" || f.Location.Line != sampleAppRouteLine(t, src, `"GET /search"`) {
+						t.Errorf("wapiti-xss at %s:%d, want the /search handler in main.go", f.Location.Path, f.Location.Line)
+					}
 				}
 			}
 			if !found {
-				t.Fatalf("no wapiti-xss finding on /search in %+v", run.Findings)
+				t.Fatalf("no wapiti-xss finding on GET /search?q in %+v", run.Findings)
 			}
+			checkDASTReports(t, out)
 		})
 	}
 }
