@@ -116,10 +116,10 @@ type Request struct {
 	Param string `json:"param,omitempty"`
 }
 
-// Where is the location's file, else its request's URL path: what
-// fingerprints and path matchers read.
+// Where is what fingerprints and path matchers read: a DAST finding's URL
+// path (whatever file it is shown at: the route's handler), else the file.
 func (l Location) Where() string {
-	if l.Path == "" && l.Request != nil {
+	if l.Request != nil {
 		return l.Request.Path
 	}
 	return l.Path

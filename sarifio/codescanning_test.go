@@ -1,6 +1,7 @@
 package sarifio_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -52,5 +53,86 @@ func TestCodeScanningProblems(t *testing.T) {
 	}
 	if p := sarifio.CodeScanningProblems(data); len(p) > 0 {
 		t.Errorf("dagsec's SARIF: %v\n%s", p, data)
+	}
+}
+
+// A rule's explanation is its findings' Rule; without one, a short
+// fallback names the tool, rule and severity. A DAST finding's request is
+// a logical location beside its physical one and a property, never an
+// artifact; one without a file has no location.
+func TestMergeExplainsRulesAndKeepsRequestsOutOfFiles(t *testing.T) {
+	explained := &findings.Rule{Description: "What R1 finds.", Help: "What R1 finds.\n\nFix: this.", HelpMarkdown: "What R1 finds.\n\n**Fix:** this."}
+	runs := []sarifio.ToolRun{
+		{Stage: "sast", Tool: "t", Findings: []findings.Finding{
+			{RuleID: "R1", Severity: findings.SeverityHigh, Message: "m", Rule: explained, Location: findings.Location{Path: "a.go", Line: 2}},
+			{RuleID: "R2", RuleName: "Second rule", Severity: findings.SeverityLow, Message: "m", HelpURI: "https://example.org/r2", Location: findings.Location{Path: "b.go"}},
+		}},
+		{Stage: "dast", Tool: "zap", Findings: []findings.Finding{
+			{RuleID: "zap-1", Severity: findings.SeverityMedium, Message: "m",
+				Location: findings.Location{Path: "main.go", Line: 9, Request: &findings.Request{Method: "GET", Path: "/search", Param: "q"}}},
+			{RuleID: "zap-2", Severity: findings.SeverityLow, Message: "m",
+				Location: findings.Location{Request: &findings.Request{Method: "GET", Path: "/robots.txt"}}},
+		}},
+	}
+	data, err := sarifio.Marshal(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sarifio.Validate(data); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID              string
+						FullDescription struct{ Text string }
+						Help            struct{ Text, Markdown string }
+					}
+				}
+			}
+			Results []struct {
+				Locations []struct {
+					PhysicalLocation *struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+					LogicalLocations []struct{ Name, FullyQualifiedName, Kind string }
+				}
+				Properties map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &log); err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := log.Runs[0].Tool.Driver.Rules[0], log.Runs[0].Tool.Driver.Rules[1]
+	if r1.FullDescription.Text != explained.Description || r1.Help.Text != explained.Help || r1.Help.Markdown != explained.HelpMarkdown {
+		t.Errorf("R1 is not explained by its Rule: %+v", r1)
+	}
+	for _, w := range []string{"t rule R2: Second rule.", "low", "https://example.org/r2"} {
+		if !strings.Contains(r2.FullDescription.Text+r2.Help.Text, w) {
+			t.Errorf("R2's fallback lacks %q: %+v", w, r2)
+		}
+	}
+	if l := log.Runs[0].Results[1].Locations[0]; l.PhysicalLocation.Region.StartLine != 1 {
+		t.Errorf("b.go without a line: region %+v, want line 1", l.PhysicalLocation.Region)
+	}
+	dast := log.Runs[1].Results
+	l := dast[0].Locations[0]
+	if l.PhysicalLocation == nil || l.PhysicalLocation.ArtifactLocation.URI != "main.go" || len(l.LogicalLocations) != 1 ||
+		l.LogicalLocations[0] != (struct{ Name, FullyQualifiedName, Kind string }{"/search", "GET /search", "resource"}) {
+		t.Errorf("DAST result at its handler: %+v", l)
+	}
+	if req, _ := dast[0].Properties["request"].(map[string]any); req["path"] != "/search" || req["method"] != "GET" || req["param"] != "q" {
+		t.Errorf("request property %v", dast[0].Properties)
+	}
+	if len(dast[1].Locations) != 0 || dast[1].Properties["request"] == nil {
+		t.Errorf("a request without a file: locations %+v, properties %v", dast[1].Locations, dast[1].Properties)
+	}
+	// The request of one result does not leak into the shared properties of another.
+	if _, ok := log.Runs[0].Results[0].Properties["request"]; ok {
+		t.Error("a SAST result got a request")
 	}
 }
