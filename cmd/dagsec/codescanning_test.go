@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/owenrumney/go-sarif/v2/sarif"
+
 	"github.com/dagsec/dagsec/sarifio"
 	"github.com/dagsec/dagsec/stages"
 )
@@ -22,42 +24,24 @@ func checkCodeScanning(t *testing.T, dir string, sarif []byte) {
 	for _, p := range sarifio.CodeScanningProblems(sarif) {
 		t.Errorf("results.sarif: %s", p)
 	}
-	var log struct {
-		Runs []struct {
-			Tool struct {
-				Driver struct {
-					Rules []struct {
-						ID              string
-						FullDescription struct{ Text string }
-						Help            struct{ Text, Markdown string }
-						HelpURI         string
-					}
-				}
-			}
-			Results []struct {
-				RuleID    string
-				Locations []struct {
-					PhysicalLocation struct {
-						ArtifactLocation struct{ URI string }
-						Region           struct{ StartLine int }
-					}
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(sarif, &log); err != nil {
-		t.Fatal(err)
-	}
+	log := readSARIF(t, sarif)
 	type ruleText struct{ desc, help, md string }
 	rules := map[string]ruleText{}
 	at := map[string][]string{} // rule id → uri:line of its results
 	for _, run := range log.Runs {
 		for _, r := range run.Tool.Driver.Rules {
-			rules[r.ID] = ruleText{r.FullDescription.Text, r.Help.Text, r.Help.Markdown}
+			md := ""
+			if r.Help != nil {
+				md = deref(r.Help.Markdown)
+			}
+			rules[r.ID] = ruleText{text(r.FullDescription), text(r.Help), md}
 		}
 		for _, res := range run.Results {
 			for _, l := range res.Locations {
-				at[res.RuleID] = append(at[res.RuleID], fmt.Sprintf("%s:%d", l.PhysicalLocation.ArtifactLocation.URI, l.PhysicalLocation.Region.StartLine))
+				// CodeScanningProblems reported any location lacking these.
+				if pl := l.PhysicalLocation; pl != nil && pl.ArtifactLocation != nil && pl.Region != nil && pl.Region.StartLine != nil {
+					at[deref(res.RuleID)] = append(at[deref(res.RuleID)], fmt.Sprintf("%s:%d", deref(pl.ArtifactLocation.URI), *pl.Region.StartLine))
+				}
 			}
 		}
 	}
@@ -172,37 +156,25 @@ func checkDASTReports(t *testing.T, out string) {
 	for _, p := range sarifio.CodeScanningProblems(sarif) {
 		t.Errorf("results.sarif: %s", p)
 	}
-	var log struct {
-		Runs []struct {
-			Results []struct {
-				RuleID    string
-				Locations []struct {
-					PhysicalLocation struct{ ArtifactLocation struct{ URI string } }
-					LogicalLocations []struct{ FullyQualifiedName, Kind string }
-				}
-				Properties struct {
-					Request map[string]string
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(sarif, &log); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, run := range log.Runs {
+	for _, run := range readSARIF(t, sarif).Runs {
 		for _, res := range run.Results {
 			n++
-			if res.Properties.Request["path"] == "" {
-				t.Errorf("%s: no request in its properties", res.RuleID)
+			req, _ := res.Properties["request"].(map[string]any)
+			path, _ := req["path"].(string)
+			if path == "" {
+				t.Errorf("%s: no request in its properties", deref(res.RuleID))
 			}
 			for _, l := range res.Locations {
-				if uri := l.PhysicalLocation.ArtifactLocation.URI; uri != "main.go" && uri != "Dockerfile" {
-					t.Errorf("%s at %q, not a file of the sample app", res.RuleID, uri)
+				if l.PhysicalLocation == nil || l.PhysicalLocation.ArtifactLocation == nil {
+					continue // reported by CodeScanningProblems
 				}
-				if len(l.LogicalLocations) != 1 || l.LogicalLocations[0].Kind != "resource" ||
-					!strings.HasSuffix(l.LogicalLocations[0].FullyQualifiedName, res.Properties.Request["path"]) {
-					t.Errorf("%s: logical locations %+v", res.RuleID, l.LogicalLocations)
+				if uri := deref(l.PhysicalLocation.ArtifactLocation.URI); uri != "main.go" && uri != "Dockerfile" {
+					t.Errorf("%s at %q, not a file of the sample app", deref(res.RuleID), uri)
+				}
+				if len(l.LogicalLocations) != 1 || deref(l.LogicalLocations[0].Kind) != "resource" ||
+					!strings.HasSuffix(deref(l.LogicalLocations[0].FullyQualifiedName), path) {
+					t.Errorf("%s: logical locations %+v", deref(res.RuleID), l.LogicalLocations)
 				}
 			}
 		}
@@ -242,4 +214,28 @@ func checkDASTReports(t *testing.T, out string) {
 			}
 		}
 	}
+}
+
+// readSARIF parses a SARIF log with go-sarif, as code scanning's tools read it.
+func readSARIF(t *testing.T, data []byte) *sarif.Report {
+	t.Helper()
+	log, err := sarif.FromBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func text(m *sarif.MultiformatMessageString) string {
+	if m == nil {
+		return ""
+	}
+	return deref(m.Text)
 }
