@@ -46,7 +46,7 @@ const maxDetails = 4000
 func (d Doc) Rule() *Rule {
 	summary := oneParagraph(d.Summary)
 	details := strings.TrimSpace(d.Details)
-	if len([]rune(details)) > maxDetails {
+	if len(details) > maxDetails && utf8.RuneCountInString(details) > maxDetails {
 		details = string([]rune(details)[:maxDetails-1]) + "…"
 	}
 	fix := oneParagraph(d.Fix)
@@ -78,6 +78,8 @@ func (d Doc) Rule() *Rule {
 	}
 
 	var text, md strings.Builder
+	text.Grow(len(summary) + len(details) + len(fix) + 64*(len(facts)+len(links)) + 32)
+	md.Grow(text.Cap() + 16*(len(facts)+len(links)))
 	text.WriteString(summary)
 	md.WriteString(summary)
 	if details != "" {
@@ -108,38 +110,32 @@ func (d Doc) Rule() *Rule {
 }
 
 // RuleDoc is the finding's Rule, or, when its tool said nothing about the
-// rule, a short one from what is known: the rule's id and name, the tool,
-// dagsec's severity and where to read more. Never nil, never empty.
+// rule, FallbackRule. Never nil, never empty.
 func (f Finding) RuleDoc() *Rule {
 	if f.Rule != nil && f.Rule.Description != "" && f.Rule.Help != "" {
 		return f.Rule
 	}
-	name := strings.TrimSpace(f.RuleName)
-	if name == f.RuleID {
-		name = ""
-	}
-	summary := fmt.Sprintf("%s rule %s", f.Tool, f.RuleID)
-	if name != "" {
-		summary += ": " + name
-	}
-	summary += "."
-	d := Doc{
-		Summary: summary,
-		Details: fmt.Sprintf("%s gives no further description of this rule. dagsec rates its findings %s in the %s stage; "+
-			"each alert's message says what was found where.", f.Tool, f.Severity, f.Stage),
-	}
-	if IsWebURL(f.HelpURI) {
-		d.Links = []string{f.HelpURI}
-	} else {
-		d.Fix = fmt.Sprintf("See %s's documentation of rule %s.", f.Tool, f.RuleID)
-	}
-	return d.Rule()
+	return FallbackRule(f.Tool, f.Stage, f.Severity)
 }
 
-// oneParagraph trims s and folds its white space to single spaces.
+// FallbackRule explains a rule its tool says nothing about with what is
+// known of it: the tool, dagsec's stage and severity, and where the rest is
+// (the alert's message; the rule's id, name and help link, which SARIF
+// carries beside this text). It names no rule, so one serves every such
+// rule of a run: a run can hold tens of thousands (one per advisory). Its
+// text is plain enough to be its Markdown too.
+func FallbackRule(tool, stage string, sev Severity) *Rule {
+	desc := tool + " reports this rule without a description."
+	help := desc + " dagsec rates its findings " + sev.String() + " in the " + stage + " stage. Each alert's message " +
+		"says what was found where; the rule's help link, where " + tool + " gives one, leads to its documentation."
+	return &Rule{Description: desc, Help: help, HelpMarkdown: help}
+}
+
+// oneParagraph trims s and folds its white space to single spaces
+// (normalizeSpace: no copy when it has none to fold).
 func oneParagraph(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return normalizeSpace(s)
 }

@@ -59,19 +59,17 @@ func TestRuleDocFallsBack(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		rule *Rule
-		uri  string
 		want []string
 	}{
-		{"nothing known", nil, "", []string{"semgrep rule r.x: Rule X.", "medium", "sast stage", "See semgrep's documentation of rule r.x."}},
-		{"a help link", nil, "https://semgrep.dev/r/r.x", []string{"More information:\n- https://semgrep.dev/r/r.x"}},
-		{"an incomplete rule", &Rule{Description: "d"}, "", []string{"semgrep rule r.x"}},
-		{"the tool's own", &Rule{Description: "d", Help: "h"}, "", []string{"h"}},
+		{"nothing known", nil, []string{"semgrep reports this rule without a description.", "medium in the sast stage", "help link"}},
+		{"an incomplete rule", &Rule{Description: "d"}, []string{"semgrep reports this rule without a description."}},
+		{"the tool's own", &Rule{Description: "d", Help: "h"}, []string{"d\nh"}},
 	} {
 		g := f
-		g.Rule, g.HelpURI = tc.rule, tc.uri
+		g.Rule = tc.rule
 		r := g.RuleDoc()
 		for _, w := range tc.want {
-			if !strings.Contains(r.Description+"\n"+r.Help, w) {
+			if !strings.Contains(r.Description+"\n"+r.Help, w) || r.HelpMarkdown == "" && tc.rule == nil {
 				t.Errorf("%s: %+v lacks %q", tc.name, r, w)
 			}
 		}

@@ -182,8 +182,8 @@ type ruleInfo struct {
 	id, name, help string
 	max            findings.Severity
 	tags           []string
-	// doc explains the rule: the first Rule a finding carries, else one
-	// made from the first finding (findings.Finding.RuleDoc).
+	// doc explains the rule: the first Rule a finding carries, else the
+	// fallback for the first finding's severity (findings.FallbackRule).
 	doc   *findings.Rule
 	first int
 }
@@ -241,9 +241,15 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		ri.max = max(ri.max, f.Severity)
 		ri.tags = appendUnique(ri.tags, f.Tags...)
 	}
+	// Rules their tool explains nothing of share one fallback per severity.
+	var fallback [findings.SeverityCritical + 1]*findings.Rule
 	for i := range infos {
-		if infos[i].doc == nil {
-			infos[i].doc = fs[infos[i].first].RuleDoc()
+		if ri := &infos[i]; ri.doc == nil {
+			sev := fs[ri.first].Severity
+			if fallback[sev] == nil {
+				fallback[sev] = findings.FallbackRule(tr.Tool, tr.Stage, sev)
+			}
+			ri.doc = fallback[sev]
 		}
 	}
 
@@ -253,8 +259,11 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	// per advisory) and of results: their parts are allocated a run at a
 	// time, and what results have alike is one value (see Merge).
 	rules := make([]sarif.ReportingDescriptor, len(infos))
-	// Per rule: its short description, full description and help.
-	descs := make([]sarif.MultiformatMessageString, 3*len(infos))
+	// Per rule: its short description; its full description and help,
+	// made once per explanation (the fallback serves many rules).
+	descs := make([]sarif.MultiformatMessageString, len(infos))
+	type ruleTexts struct{ full, help *sarif.MultiformatMessageString }
+	byDoc := make(map[*findings.Rule]ruleTexts, len(infos))
 	configs := make([]sarif.ReportingConfiguration, len(infos))
 	texts := make([]string, 3*len(infos))
 	driver.Rules = make([]*sarif.ReportingDescriptor, len(infos))
@@ -265,17 +274,19 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		if *desc = ri.name; *desc == "" {
 			*desc = ri.id
 		}
-		descs[3*i].Text = desc
-		rule.ShortDescription = &descs[3*i]
+		descs[i].Text = desc
+		rule.ShortDescription = &descs[i]
 		// Code scanning shows fullDescription and help on every alert
 		// ("SARIF support for code scanning" requires both).
-		full, hl := &descs[3*i+1], &descs[3*i+2]
-		full.Text = &ri.doc.Description
-		hl.Text = &ri.doc.Help
-		if ri.doc.HelpMarkdown != "" {
-			hl.Markdown = &ri.doc.HelpMarkdown
+		t, ok := byDoc[ri.doc]
+		if !ok {
+			t = ruleTexts{&sarif.MultiformatMessageString{Text: &ri.doc.Description}, &sarif.MultiformatMessageString{Text: &ri.doc.Help}}
+			if ri.doc.HelpMarkdown != "" {
+				t.help.Markdown = &ri.doc.HelpMarkdown
+			}
+			byDoc[ri.doc] = t
 		}
-		rule.FullDescription, rule.Help = full, hl
+		rule.FullDescription, rule.Help = t.full, t.help
 		if ri.name != "" && ri.name != ri.id {
 			*name = ri.name
 			rule.Name = name
@@ -298,10 +309,13 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	for i, ri := range infos {
 		ruleIDs[i], ruleIdx[i] = ri.id, uint(i)
 	}
-	nloc := 0
+	nloc, nregion := 0, 0
 	for i := range fs {
 		if fs[i].Location.Path != "" {
 			nloc++
+			if fs[i].Location.Line > 0 {
+				nregion++
+			}
 		}
 	}
 	results := make([]sarif.Result, len(fs))
@@ -311,8 +325,8 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	phys := make([]sarif.PhysicalLocation, nloc)
 	arts := make([]sarif.ArtifactLocation, nloc)
 	uris := make([]string, nloc)
-	regions := make([]sarif.Region, nloc)
-	nums := make([]int, 0, 4*nloc)
+	regions := make([]sarif.Region, nregion)
+	nums := make([]int, 0, 4*nregion+1)
 	num := func(v int) *int {
 		nums = append(nums, v) // within capacity: earlier pointers stay valid
 		return &nums[len(nums)-1]
@@ -320,7 +334,10 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	srcRoot := SrcRoot
 	// The results of one severity share one properties map (see Merge).
 	var props [findings.SeverityCritical + 1]sarif.Properties
-	nextLoc := 0
+	nextLoc, nextRegion := 0, 0
+	// Code scanning anchors an alert at its region: the findings the
+	// stages could not place on a line share one at the file's first.
+	firstLine := &sarif.Region{StartLine: num(1)}
 	run.Results = make([]*sarif.Result, len(fs))
 	for i := range fs {
 		f := &fs[i]
@@ -343,11 +360,11 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 			uris[n] = pathURI(l.Path)
 			arts[n] = sarif.ArtifactLocation{URI: &uris[n], URIBaseId: &srcRoot}
 			phys[n].ArtifactLocation = &arts[n]
-			// Code scanning anchors an alert at its region: a finding the
-			// stages could not place on a line is shown at the file's first.
-			r := &regions[n]
-			r.StartLine = num(max(l.Line, 1))
+			phys[n].Region = firstLine
 			if l.Line > 0 {
+				r := &regions[nextRegion]
+				nextRegion++
+				r.StartLine = num(l.Line)
 				if l.EndLine >= l.Line {
 					r.EndLine = num(l.EndLine)
 				}
@@ -358,8 +375,8 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 				if l.EndColumn > 0 && (l.EndLine > l.Line || l.EndColumn >= l.Column) {
 					r.EndColumn = num(l.EndColumn)
 				}
+				phys[n].Region = r
 			}
-			phys[n].Region = r
 			locs[n].PhysicalLocation = &phys[n]
 			locPtrs[n] = &locs[n]
 			res.Locations = locPtrs[n : n+1 : n+1]
