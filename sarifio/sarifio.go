@@ -262,7 +262,9 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	// Per rule: its short description; its full description and help,
 	// made once per explanation (the fallback serves many rules).
 	descs := make([]sarif.MultiformatMessageString, len(infos))
-	type ruleTexts struct{ full, help *sarif.MultiformatMessageString }
+	type ruleTexts struct {
+		full, help *sarif.MultiformatMessageString
+	}
 	byDoc := make(map[*findings.Rule]ruleTexts, len(infos))
 	configs := make([]sarif.ReportingConfiguration, len(infos))
 	texts := make([]string, 3*len(infos))

@@ -401,13 +401,14 @@ func gosecLoadErrorFinding(key string, errs []gosecError, root string) findings.
 		ident = rel
 		f.Message = fmt.Sprintf("gosec could not type-check %s, so it was not fully scanned: %s%s", rel, first, more)
 	case strings.HasSuffix(key, ".go"):
-		// A file outside the scanned folder: named in full, not located.
-		f.Location = findings.Location{}
+		// A file outside the scanned folder: named in full, and placed at
+		// the module's go.mod (code scanning shows no result without a file).
+		f.Location = findings.Location{Path: "go.mod"}
 		f.Message = fmt.Sprintf("gosec could not type-check %s, so it was not fully scanned: %s%s", key, first, more)
 	default:
-		// The package-level entry ("", "." or a package path): no file to
-		// point at, the error text names what failed.
-		f.Location = findings.Location{}
+		// The package-level entry ("", "." or a package path): at the
+		// module's go.mod, the error text names what failed.
+		f.Location = findings.Location{Path: "go.mod"}
 		what := "a package"
 		if key != "" && key != "." {
 			what = "package " + key
