@@ -5,17 +5,20 @@ GO ?= go
 
 test: deps fmt-check vet unit module
 
-# The scanners the tests run for real: bandit and wapiti from Debian, the Go
-# scanners and the offline Go vulnerability database built once, one at a
-# time, and cached by version (a no-op afterwards; .ci/run builds them ahead).
-DEBIAN_TOOLS = bandit wapiti
+# What the tests run for real: bandit and wapiti from Debian, xmllint
+# (libxml2-utils) to check junit.xml against Jenkins' schema, the Go scanners
+# and the offline Go vulnerability database, and actionlint for the example
+# workflow, built once, one at a time, and cached by version (a no-op
+# afterwards; .ci/run builds them ahead). Debian tools are command:package.
+DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils
 
 deps:
-	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make: installing$$missing from Debian packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 	$(GO) run ./cmd/dagsec tools install
+	$(GO) run ./internal/testtools/install
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -69,7 +69,7 @@ func (r *daggerRunner) helper() *dagger.Container {
 // the final stage's base image for its age.
 func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stages.BuiltImage, error) {
 	ctr, ref := r.given, "caller's image"
-	var base string
+	var base, dockerfile string
 	if ctr == nil {
 		file := spec.Dockerfile
 		if file == "" {
@@ -86,7 +86,7 @@ func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stag
 		if base, err = stages.BaseImage(df, spec.Target); err != nil {
 			return stages.BuiltImage{}, fmt.Errorf("%s: %w", file, err)
 		}
-		spec.Dockerfile = file
+		spec.Dockerfile, dockerfile = file, file
 		ctr, ref = dockerBuild(r.source, spec), file
 		if spec.Target != "" {
 			ref += " (target " + spec.Target + ")"
@@ -100,17 +100,24 @@ func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stag
 	if err != nil {
 		return stages.BuiltImage{}, fmt.Errorf("reading the image of %s: %w", ref, err)
 	}
-	img := stages.BuiltImage{Ref: ref, Config: cfg, BaseRef: base}
+	img := stages.BuiltImage{Ref: ref, Config: cfg, BaseRef: base, Dockerfile: dockerfile, Target: spec.Target}
 	if base != "" {
 		baseCtr := dag.Container(dagger.ContainerOpts{Platform: dagger.Platform(spec.Platform)}).From(base)
 		if img.BaseConfig, err = r.tarballConfig(ctx, baseCtr.AsTarball()); err != nil {
 			return stages.BuiltImage{}, fmt.Errorf("base image %s: %w", base, err)
 		}
 	}
+	// Docker media types: every scanner reads this layout.
+	tarball := ctr.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes})
+	if dockerfile != "" {
+		// Its rootfs and history pair layers with the Dockerfile's
+		// instructions; without them findings go to the Dockerfile's
+		// first line, so a failure here only loses precision.
+		img.LayerConfig, _ = r.tarballConfig(ctx, tarball)
+	}
 	r.mu.Lock()
 	r.built = ctr
-	// Docker media types: every scanner reads this layout.
-	r.tarball = ctr.AsTarball(dagger.ContainerAsTarballOpts{MediaTypes: dagger.ImageMediaTypesDockerMediaTypes})
+	r.tarball = tarball
 	r.mu.Unlock()
 	return img, nil
 }

@@ -3,6 +3,7 @@ package examples_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -171,9 +172,20 @@ func TestCIGitHubWorkflow(t *testing.T) {
 	if _, ok := on["pull_request"]; !ok {
 		t.Errorf("no pull_request trigger")
 	}
-	perms := mapAt(t, wf["permissions"], "permissions")
-	if perms["contents"] != "read" || perms["security-events"] != "write" || len(perms) != 2 {
-		t.Errorf("permissions = %v, want contents: read, security-events: write", perms)
+	// Least privilege: read by default, each job adds what it needs.
+	for where, want := range map[string]map[string]any{
+		"permissions":                    {"contents": "read"},
+		"jobs.dagsec.permissions":        {"contents": "read"},
+		"jobs.code-scanning.permissions": {"contents": "read", "security-events": "write", "actions": "read"},
+		"jobs.deploy.permissions":        {"contents": "read"},
+	} {
+		var v any = wf
+		for _, k := range strings.Split(where, ".") {
+			v = mapAt(t, v, where)[k]
+		}
+		if got := mapAt(t, v, where); !maps.Equal(got, want) {
+			t.Errorf("%s = %v, want %v", where, got, want)
+		}
 	}
 
 	jobs := mapAt(t, wf["jobs"], "jobs")
@@ -203,15 +215,12 @@ func TestCIGitHubWorkflow(t *testing.T) {
 		t.Errorf("the pipeline step must always run, has if: %s", d.If)
 	}
 
-	sarif := findStep(steps, func(s ghStep) bool { return actionName(s.Uses) == "github/codeql-action/upload-sarif" })
-	if sarif < dagger {
-		t.Fatalf("no upload-sarif step after the pipeline")
-	}
-	if !strings.Contains(steps[sarif].If, "always()") {
-		t.Errorf("upload-sarif if: %q, want always()", steps[sarif].If)
-	}
-	if f := str(steps[sarif].With["sarif_file"]); f != "dagsec-report/results.sarif" && strings.TrimSuffix(f, "/") != "dagsec-report" {
-		t.Errorf("upload-sarif sarif_file %q", f)
+	// SARIF: listed and kept for the code-scanning job even when the gate
+	// blocks (TestCIGitHubWorkflowUploadsEverySARIF runs the listing).
+	sarif := findStep(steps, func(s ghStep) bool { return strings.Contains(s.Run, "dagsec-report/results*.sarif") })
+	keep := findStep(steps, func(s ghStep) bool { return actionName(s.Uses) == "actions/upload-artifact" })
+	if sarif < dagger || keep < sarif || !strings.Contains(steps[sarif].If, "always()") || !strings.Contains(steps[keep].If, "always()") {
+		t.Fatalf("no SARIF listing and artifact upload after the pipeline, both if: always()")
 	}
 
 	summary := findStep(steps, func(s ghStep) bool {
@@ -226,12 +235,6 @@ func TestCIGitHubWorkflow(t *testing.T) {
 	})
 	if annotations < dagger || !strings.Contains(steps[annotations].If, "always()") {
 		t.Errorf("no annotations and outputs step (github-annotations.txt, github-outputs.txt) after the pipeline")
-	}
-	part2 := findStep(steps, func(s ghStep) bool {
-		return strings.HasPrefix(s.Uses, "github/codeql-action/upload-sarif@") && s.With["sarif_file"] == "dagsec-report/results-2.sarif"
-	})
-	if part2 < dagger || !strings.Contains(steps[part2].If, "results-2.sarif") {
-		t.Errorf("no upload of results-2.sarif (SARIF past 20 runs) guarded by hashFiles")
 	}
 
 	gate := findStep(steps, func(s ghStep) bool {
@@ -251,6 +254,9 @@ func TestCIGitHubWorkflow(t *testing.T) {
 	deploy := mapAt(t, jobs["deploy"], "jobs.deploy")
 	if cond := str(deploy["if"]); !strings.Contains(cond, "refs/heads/main") || !strings.Contains(cond, "push") {
 		t.Errorf("deploy if: %q, want pushes to main only", cond)
+	}
+	if cond := str(deploy["if"]); !strings.Contains(cond, "needs.dagsec.outputs.passed == 'true'") {
+		t.Errorf("deploy if: %q does not read the scan job's verdict", cond)
 	}
 	if deploy["needs"] != "dagsec" {
 		t.Errorf("deploy needs %v, want dagsec", deploy["needs"])

@@ -99,6 +99,30 @@ type Location struct {
 	EndLine   int    `json:"end_line,omitempty"`
 	Column    int    `json:"column,omitempty"`
 	EndColumn int    `json:"end_column,omitempty"`
+	// Manifest is the dependency manifest or lockfile that brings in the
+	// package of a dependency finding placed elsewhere (govulncheck's call
+	// sites): GitLab's dependency scanning wants that file.
+	Manifest string `json:"manifest,omitempty"`
+	// Request is the web request a DAST finding was seen on. Such a
+	// finding has no Path: a URL is not a file of the source.
+	Request *Request `json:"request,omitempty"`
+}
+
+// Request is where on a web target a DAST finding is.
+type Request struct {
+	Method string `json:"method,omitempty"`
+	// Path is the URL's path (and query) on the scanned target.
+	Path  string `json:"path"`
+	Param string `json:"param,omitempty"`
+}
+
+// Where is what fingerprints and path matchers read: a DAST finding's URL
+// path (whatever file it is shown at: the route's handler), else the file.
+func (l Location) Where() string {
+	if l.Request != nil {
+		return l.Request.Path
+	}
+	return l.Path
 }
 
 // Finding is one issue reported by one tool.
@@ -117,6 +141,10 @@ type Finding struct {
 	Fingerprint string   `json:"fingerprint"`
 	HelpURI     string   `json:"help_uri,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
+	// Rule explains the rule, from the tool's metadata; shared by the
+	// findings of one rule. A run report keeps it once per rule (its
+	// "rules"), not with every finding.
+	Rule *Rule `json:"-"`
 	// Identity holds tool-specific, line-independent facts that tell two
 	// findings of one rule in one file apart (a package name, a CVE, the
 	// redacted match of a secret). It is hashed into Fingerprint, never printed.
@@ -180,8 +208,9 @@ func (f Finding) Validate() error {
 }
 
 // Fingerprint hashes what identifies a finding but not where it sits: stage,
-// tool, rule, path and identity. Lines and columns are left out so a finding
-// moved to another line keeps its fingerprint.
+// tool, rule, path (a DAST finding's URL path: Location.Where) and
+// identity. Lines and columns are left out so a finding moved to another
+// line keeps its fingerprint.
 func Fingerprint(f Finding) string {
 	return fingerprint(&f)
 }
@@ -191,7 +220,7 @@ func fingerprint(f *Finding) string {
 	// by one, without an allocation per part.
 	var stack [256]byte
 	buf := stack[:0]
-	for _, part := range [...]string{f.Stage, f.Tool, f.RuleID, f.Location.Path, normalizeSpace(f.Identity)} {
+	for _, part := range [...]string{f.Stage, f.Tool, f.RuleID, f.Location.Where(), normalizeSpace(f.Identity)} {
 		buf = append(buf, part...)
 		buf = append(buf, 0)
 	}

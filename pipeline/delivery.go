@@ -98,6 +98,14 @@ type Engine interface {
 	Publish(ctx context.Context, ref string) (string, error)
 }
 
+// dockerfile is the Dockerfile the build uses, relative to the source.
+func (b BuildSpec) dockerfile() string {
+	if b.Dockerfile == "" {
+		return "Dockerfile"
+	}
+	return b.Dockerfile
+}
+
 // ErrNeedsEngine marks work this runner cannot do at all (building an
 // image on the host): the stage is skipped with the reason, which holds
 // back every stage after it.

@@ -35,6 +35,11 @@ func FuzzReadReport(f *testing.F) {
 		`{"stage":"sast","tool":"gosec","rule_id":"G401","severity":"medium","message":"weak hash","location":{"path":"a b/%x.go"},"fingerprint":"fedcba9876543210fedcba9876543210","merged_fingerprints":["aa"],"baseline":"new","suppressed":{"source":"p.yaml:3","justification":"j","owner":"o","expires":"2026-12-31"}}],` +
 		`"errors":[],"branch":"main","image":{"ref":"app:1","base_ref":"alpine:3.20","base_created":"2026-01-02T03:04:05+01:00"}}`))
 	f.Add([]byte(`{"schema_version":"1","findings":[{"stage":"x","tool":"y","rule_id":"z","severity":"info"}],"stages":[{"name":"x","tools":[{"name":"y","error":"boom"}]},{"name":"x","tools":[{"name":"y"}]}]}`))
+	// Rules, a DAST request shown at its handler, a dependency's manifest.
+	f.Add([]byte(`{"schema_version":"1","stages":[{"name":"dast","tools":[{"name":"zap"}]},{"name":"sca","tools":[{"name":"govulncheck"}]}],` +
+		`"findings":[{"stage":"dast","tool":"zap","rule_id":"zap-1","severity":"low","location":{"path":"main.go","line":4,"request":{"method":"GET","path":"/search?q=1","param":"q"}}},` +
+		`{"stage":"sca","tool":"govulncheck","rule_id":"GO-1","severity":"high","message":"x@v1 has GO-1","location":{"path":"main.go","line":9,"manifest":"go.mod"}}],` +
+		`"rules":[{"tool":"zap","id":"zap-1","description":"d","help":"h","help_markdown":"**h**"},{"tool":"nobody","id":"r","description":"d","help":"h"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := pipeline.ReadReport(data)
 		if err != nil {

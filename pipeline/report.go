@@ -62,9 +62,58 @@ type Report struct {
 	// any stage (stale; in a run of some stages, the suppressions meant for
 	// the others are stale too). Absent when the policy has none.
 	Suppressions *policies.SuppressionReport `json:"suppressions,omitempty"`
+	// Rules explain the findings' rules, once per tool and rule id
+	// (findings.Finding.Rule): JSON writes them from the findings, and
+	// ReadReport gives each finding its rule back.
+	Rules []RuleEntry `json:"rules,omitempty"`
 	// Artifacts are files tools produced besides findings (SBOMs), by
 	// file name; writers put them next to the report.
 	Artifacts map[string][]byte `json:"-"`
+}
+
+// RuleEntry is one rule of the run report's "rules".
+type RuleEntry struct {
+	Tool string `json:"tool"`
+	ID   string `json:"id"`
+	findings.Rule
+}
+
+type ruleKey struct{ tool, id string }
+
+// ruleEntries lists the rules of fs once per tool and rule id, in
+// findings order; findings without a Rule add nothing.
+func ruleEntries(fs []findings.Finding) []RuleEntry {
+	var out []RuleEntry
+	seen := map[ruleKey]bool{}
+	for i := range fs {
+		f := &fs[i]
+		k := ruleKey{f.Tool, f.RuleID}
+		if f.Rule == nil || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, RuleEntry{Tool: f.Tool, ID: f.RuleID, Rule: *f.Rule})
+	}
+	return out
+}
+
+// attachRules gives every finding the rule r.Rules holds for its tool
+// and rule id; an entry without a tool, id or description is an error.
+func (r *Report) attachRules() error {
+	byKey := make(map[ruleKey]*findings.Rule, len(r.Rules))
+	for i := range r.Rules {
+		e := &r.Rules[i]
+		if e.Tool == "" || e.ID == "" || e.Description == "" {
+			return fmt.Errorf("run report rule %d: tool, id and description are required", i)
+		}
+		byKey[ruleKey{e.Tool, e.ID}] = &e.Rule
+	}
+	for i := range r.Findings {
+		if rule, ok := byKey[ruleKey{r.Findings[i].Tool, r.Findings[i].RuleID}]; ok {
+			r.Findings[i].Rule = rule
+		}
+	}
+	return nil
 }
 
 // ImageInfo describes the built image for reports and metrics.
@@ -234,9 +283,21 @@ func isSARIF(data []byte) bool {
 	return json.Unmarshal(data, &probe) == nil && probe.Runs != nil && strings.HasPrefix(probe.Version, "2.")
 }
 
-// JSON is the versioned run report.
+// UnmarshalJSON reads a run report and gives each finding its rule from
+// the report's "rules".
+func (r *Report) UnmarshalJSON(data []byte) error {
+	type plain Report // without this method
+	if err := json.Unmarshal(data, (*plain)(r)); err != nil {
+		return err
+	}
+	return r.attachRules()
+}
+
+// JSON is the versioned run report, with the rules of its findings.
 func (r *Report) JSON() ([]byte, error) {
-	b, err := json.MarshalIndent(r, "", "  ")
+	c := *r
+	c.Rules = ruleEntries(r.Findings)
+	b, err := json.MarshalIndent(&c, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("run report: %w", err)
 	}

@@ -232,6 +232,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		}
 	}
 	all = dropTargetCopies(all)
+	stages.Anchor(ctx, cfg.Runner, all, cfg.Delivery.Build.dockerfile())
 	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
 	sr.Counts = findings.CountBySeverity(all)

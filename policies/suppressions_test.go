@@ -400,7 +400,7 @@ func TestPackageFromParsers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var hit *findings.Finding
 			for i, f := range tt.fs {
-				name, version, ok := findingPackage(&f)
+				name, version, ok := f.Package()
 				// A license file, rather than a package, has none.
 				if isFile := f.Location.Path != "" && strings.HasPrefix(f.Message, f.Location.Path+" "); ok == isFile || (ok && name == "") {
 					t.Errorf("package %q (%v) in %q", name, ok, f.Message)

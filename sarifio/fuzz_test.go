@@ -39,8 +39,14 @@ type fzKey struct {
 	Line                        int
 }
 
+// fzKeyOf is what survives the trip; a file without a line comes back at
+// line 1, where dagsec's SARIF anchors it.
 func fzKeyOf(fd findings.Finding) fzKey {
-	return fzKey{fd.Tool, fd.RuleID, fd.Message, fd.Location.Path, fd.Severity, fd.Location.Line}
+	line := fd.Location.Line
+	if fd.Location.Path != "" {
+		line = max(line, 1)
+	}
+	return fzKey{fd.Tool, fd.RuleID, fd.Message, fd.Location.Path, fd.Severity, line}
 }
 
 // FuzzSARIFRoundTrip reads any SARIF into findings, writes them as dagsec

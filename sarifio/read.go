@@ -71,6 +71,7 @@ func readRun(run *sarif.Run, stage string) ([]findings.Finding, error) {
 	}
 	tool := run.Tool.Driver.Name
 	var out []findings.Finding
+	docs := map[*sarif.ReportingDescriptor]*findings.Rule{}
 	for i, res := range run.Results {
 		if res == nil {
 			return nil, fmt.Errorf("result %d is null", i)
@@ -101,6 +102,12 @@ func readRun(run *sarif.Run, stage string) ([]findings.Finding, error) {
 			}
 			f.HelpURI = deref(rule.HelpURI)
 			f.Tags = appendUnique(f.Tags, stringList(rule.Properties["tags"])...)
+			doc, seen := docs[rule]
+			if !seen {
+				doc = ruleDoc(rule)
+				docs[rule] = doc
+			}
+			f.Rule = doc
 		}
 		f.Tags = appendUnique(f.Tags, stringList(res.Properties["tags"])...)
 		f.Identity = f.Message
@@ -110,6 +117,31 @@ func readRun(run *sarif.Run, stage string) ([]findings.Finding, error) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// ruleDoc is what a tool's SARIF rule says about itself: its full (else
+// short) description, and its help as text and Markdown (a help with only
+// Markdown is shown as it is written). nil when it says nothing.
+func ruleDoc(rule *sarif.ReportingDescriptor) *findings.Rule {
+	text := func(m *sarif.MultiformatMessageString) (string, string) {
+		if m == nil {
+			return "", ""
+		}
+		return strings.TrimSpace(deref(m.Text)), strings.TrimSpace(deref(m.Markdown))
+	}
+	desc, _ := text(rule.FullDescription)
+	if desc == "" {
+		desc, _ = text(rule.ShortDescription)
+	}
+	help, md := text(rule.Help)
+	if help == "" {
+		help = md
+	}
+	if desc == "" || help == "" {
+		d := findings.Doc{Summary: desc, Details: help, Links: []string{deref(rule.HelpURI)}}
+		return d.Rule()
+	}
+	return &findings.Rule{Description: desc, Help: help, HelpMarkdown: md}
 }
 
 // resolveRule finds a result's rule id and descriptor. An explicit index must

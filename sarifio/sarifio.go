@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -195,6 +196,10 @@ type ruleInfo struct {
 	id, name, help string
 	max            findings.Severity
 	tags           []string
+	// doc explains the rule: the first Rule a finding carries, else the
+	// fallback for the first finding's severity (findings.FallbackRule).
+	doc   *findings.Rule
+	first int
 }
 
 func buildRun(tr ToolRun) (*sarif.Run, error) {
@@ -233,7 +238,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		if !ok {
 			i = len(infos)
 			index[f.RuleID] = i
-			infos = append(infos, ruleInfo{id: f.RuleID, tags: []string{"security", tr.Stage}})
+			infos = append(infos, ruleInfo{id: f.RuleID, tags: []string{"security", tr.Stage}, first: j})
 		}
 		ruleOf[j] = i
 		ri := &infos[i]
@@ -244,8 +249,22 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		if ri.help == "" && findings.IsWebURL(f.HelpURI) {
 			ri.help = f.HelpURI
 		}
+		if ri.doc == nil && f.Rule != nil && f.Rule.Description != "" && f.Rule.Help != "" {
+			ri.doc = f.Rule
+		}
 		ri.max = max(ri.max, f.Severity)
 		ri.tags = appendUnique(ri.tags, f.Tags...)
+	}
+	// Rules their tool explains nothing of share one fallback per severity.
+	var fallback [findings.SeverityCritical + 1]*findings.Rule
+	for i := range infos {
+		if ri := &infos[i]; ri.doc == nil {
+			sev := fs[ri.first].Severity
+			if fallback[sev] == nil {
+				fallback[sev] = findings.FallbackRule(tr.Tool, tr.Stage, sev)
+			}
+			ri.doc = fallback[sev]
+		}
 	}
 
 	// Rules are set directly rather than through driver.AddRule or
@@ -254,7 +273,13 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	// per advisory) and of results: their parts are allocated a run at a
 	// time, and what results have alike is one value (see Merge).
 	rules := make([]sarif.ReportingDescriptor, len(infos))
+	// Per rule: its short description; its full description and help,
+	// made once per explanation (the fallback serves many rules).
 	descs := make([]sarif.MultiformatMessageString, len(infos))
+	type ruleTexts struct {
+		full, help *sarif.MultiformatMessageString
+	}
+	byDoc := make(map[*findings.Rule]ruleTexts, len(infos))
 	configs := make([]sarif.ReportingConfiguration, len(infos))
 	texts := make([]string, 3*len(infos))
 	driver.Rules = make([]*sarif.ReportingDescriptor, len(infos))
@@ -267,6 +292,17 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 		}
 		descs[i].Text = desc
 		rule.ShortDescription = &descs[i]
+		// Code scanning shows fullDescription and help on every alert
+		// ("SARIF support for code scanning" requires both).
+		t, ok := byDoc[ri.doc]
+		if !ok {
+			t = ruleTexts{&sarif.MultiformatMessageString{Text: &ri.doc.Description}, &sarif.MultiformatMessageString{Text: &ri.doc.Help}}
+			if ri.doc.HelpMarkdown != "" {
+				t.help.Markdown = &ri.doc.HelpMarkdown
+			}
+			byDoc[ri.doc] = t
+		}
+		rule.FullDescription, rule.Help = t.full, t.help
 		if ri.name != "" && ri.name != ri.id {
 			*name = ri.name
 			rule.Name = name
@@ -306,7 +342,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	arts := make([]sarif.ArtifactLocation, nloc)
 	uris := make([]string, nloc)
 	regions := make([]sarif.Region, nregion)
-	nums := make([]int, 0, 4*nregion)
+	nums := make([]int, 0, 4*nregion+1)
 	num := func(v int) *int {
 		nums = append(nums, v) // within capacity: earlier pointers stay valid
 		return &nums[len(nums)-1]
@@ -315,6 +351,9 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	// The results of one severity share one properties map (see Merge).
 	var props [findings.SeverityCritical + 1]sarif.Properties
 	nextLoc, nextRegion := 0, 0
+	// Code scanning anchors an alert at its region: the findings the
+	// stages could not place on a line share one at the file's first.
+	firstLine := &sarif.Region{StartLine: num(1)}
 	run.Results = make([]*sarif.Result, len(fs))
 	for i := range fs {
 		f := &fs[i]
@@ -337,6 +376,7 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 			uris[n] = pathURI(l.Path)
 			arts[n] = sarif.ArtifactLocation{URI: &uris[n], URIBaseId: &srcRoot}
 			phys[n].ArtifactLocation = &arts[n]
+			phys[n].Region = firstLine
 			if l.Line > 0 {
 				r := &regions[nextRegion]
 				nextRegion++
@@ -357,9 +397,38 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 			locPtrs[n] = &locs[n]
 			res.Locations = locPtrs[n : n+1 : n+1]
 		}
+		if q := f.Location.Request; q != nil {
+			addRequest(res, q)
+		}
 		run.Results[i] = res
 	}
 	return run, nil
+}
+
+// addRequest records the web request of a DAST finding: in the result's
+// properties ("request": method, path, param), and as a logical location
+// (kind "resource") beside its physical one. A URL is never an artifact
+// location, and a location with only a logical part would make code
+// scanning refuse the whole file ("expected a physical location").
+func addRequest(res *sarif.Result, q *findings.Request) {
+	req := map[string]string{"path": q.Path}
+	if q.Method != "" {
+		req["method"] = q.Method
+	}
+	if q.Param != "" {
+		req["param"] = q.Param
+	}
+	// Results share a properties map (see Merge): this one gets its own.
+	res.Properties = maps.Clone(res.Properties)
+	res.Properties["request"] = req
+	if len(res.Locations) == 0 {
+		return
+	}
+	name := strings.TrimSpace(q.Method + " " + q.Path)
+	kind := "resource"
+	loc := *res.Locations[0]
+	loc.LogicalLocations = []*sarif.LogicalLocation{{Name: &q.Path, FullyQualifiedName: &name, Kind: &kind}}
+	res.Locations = []*sarif.Location{&loc}
 }
 
 // checkedFindings validates the run's findings against its stage and tool and
@@ -408,8 +477,9 @@ func checkedFindings(tr ToolRun) ([]findings.Finding, error) {
 	return fs, nil
 }
 
-// pathURI percent-encodes a relative path; url.URL puts "./" back only when
-// the first segment holds a colon, so it is not read as a scheme.
+// pathURI percent-encodes a relative path. Colons are encoded too (%3A):
+// url.URL would keep them, with "./" before a first segment holding one,
+// and code scanning takes a URI with a colon for one with a scheme.
 func pathURI(p string) string {
 	for strings.HasPrefix(p, "./") {
 		p = p[2:]
@@ -417,7 +487,8 @@ func pathURI(p string) string {
 	if plainPath(p) {
 		return p // what url.URL gives, without its allocations
 	}
-	return (&url.URL{Path: p}).String()
+	u := (&url.URL{Path: p}).String()
+	return strings.ReplaceAll(strings.TrimPrefix(u, "./"), ":", "%3A")
 }
 
 // plainPath: p is made of letters, digits, "-", "_", ".", "~" and "/" only,

@@ -128,11 +128,13 @@ func ParseBanditIn(report []byte, root string) ([]findings.Finding, error) {
 	}
 
 	out := make([]findings.Finding, 0, len(results)+len(errs))
+	docs := ruleDocs{}
 	for i, res := range results {
 		f, err := banditFinding(res, root)
 		if err != nil {
 			return nil, fmt.Errorf("bandit report: result %d: %w", i, err)
 		}
+		docs.attach(&f, func() findings.Doc { return banditRuleDoc(res) })
 		out = append(out, f)
 	}
 	sorted := append([]banditError(nil), errs...)
@@ -210,6 +212,24 @@ func banditFinding(res banditResult, root string) (findings.Finding, error) {
 	}, nil
 }
 
+// banditRuleDoc explains a bandit test with what bandit's report says of
+// it: the issue text (bandit writes one per test), the test's name and
+// plugin page (more_info), and the weakness where bandit names one.
+func banditRuleDoc(res banditResult) findings.Doc {
+	d := findings.Doc{
+		Summary: res.IssueText,
+		Details: fmt.Sprintf("bandit test %s (%s).", res.TestID, res.TestName),
+		Links:   []string{res.MoreInfo, "https://bandit.readthedocs.io/en/latest/plugins/index.html"},
+	}
+	if res.IssueCWE != nil {
+		if t := res.IssueCWE.ID.tag(); t != "" {
+			d.Facts = append(d.Facts, findings.Fact{Label: "CWE", Value: t})
+			d.Links = append(d.Links, res.IssueCWE.Link)
+		}
+	}
+	return d
+}
+
 func banditParseErrorFinding(e banditError, root string) findings.Finding {
 	f := findings.Finding{
 		Stage:    SAST,
@@ -219,6 +239,7 @@ func banditParseErrorFinding(e banditError, root string) findings.Finding {
 		Severity: findings.SeverityLow,
 		HelpURI:  "https://bandit.readthedocs.io/en/latest/",
 		Tags:     []string{coverageGapTag},
+		Rule:     OwnRuleDoc(BanditParseErrorRule),
 	}
 	reason := oneLine(e.Reason)
 	if reason == "" {

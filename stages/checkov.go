@@ -171,14 +171,35 @@ func checkovFindings(raw json.RawMessage, alone bool) ([]findings.Finding, error
 		}
 	}
 	out := make([]findings.Finding, 0, len(checks))
+	docs := ruleDocs{}
 	for i, c := range checks {
 		f, err := checkovFinding(ct, c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: failed check %d: %w", ct, i, err)
 		}
+		docs.attach(&f, func() findings.Doc { return checkovDoc(c) })
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// checkovDoc explains a check with what checkov's report says of it: its
+// name, description and guideline page (the fix is described there).
+func checkovDoc(c checkovCheck) findings.Doc {
+	d := findings.Doc{Summary: c.CheckName, Details: c.Description, Links: []string{c.Guideline}}
+	if d.Summary == "" {
+		d.Summary = c.ShortDescription
+	}
+	if d.Summary == "" {
+		d.Summary = "checkov check " + c.CheckID + "."
+	}
+	if c.Guideline != "" {
+		d.Fix = "checkov's guideline for " + c.CheckID + " (linked below) shows a compliant configuration."
+	}
+	if c.BCCheckID != "" {
+		d.Facts = append(d.Facts, findings.Fact{Label: "Prisma Cloud id", Value: c.BCCheckID})
+	}
+	return d
 }
 
 func checkovFinding(checkType string, c checkovCheck) (findings.Finding, error) {

@@ -156,6 +156,9 @@ func inDir(dir string, fs []findings.Finding, err error) ([]findings.Finding, er
 		if l.Path == "" {
 			continue
 		}
+		if l.Manifest != "" {
+			l.Manifest = path.Join(dir, l.Manifest)
+		}
 		p := path.Join(dir, l.Path)
 		if _, err := CleanRel(p); err != nil {
 			p, l.Line, l.EndLine, l.Column, l.EndColumn = path.Join(dir, "go.mod"), 0, 0, 0, 0

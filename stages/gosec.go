@@ -269,6 +269,7 @@ func ParseGosecIn(report []byte, root string) ([]findings.Finding, error) {
 	}
 
 	out := make([]findings.Finding, 0, len(issues)+len(loadErrs))
+	docs := ruleDocs{}
 	for i, is := range issues {
 		if is.NoSec || len(is.Suppressions) > 0 {
 			continue
@@ -277,6 +278,7 @@ func ParseGosecIn(report []byte, root string) ([]findings.Finding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gosec report: issue %d: %w", i, err)
 		}
+		docs.attach(&f, func() findings.Doc { return gosecRuleDoc(f.RuleID, f.RuleName, is) })
 		out = append(out, f)
 	}
 
@@ -354,6 +356,31 @@ func gosecFinding(is gosecIssue, root string) (findings.Finding, error) {
 	}, nil
 }
 
+// gosecRuleDoc explains a gosec rule with gosec's own metadata: the
+// rule's title (gosecRuleNames), and the name and description of the
+// weakness its report names, from gosec's CWE data (gosecCWEs, which
+// gosec's SARIF output uses too).
+func gosecRuleDoc(id, name string, is gosecIssue) findings.Doc {
+	d := findings.Doc{Summary: name + ".", Links: []string{gosecRulesURL}}
+	if name == "" {
+		d.Summary = "gosec rule " + id + "."
+	}
+	if is.CWE != nil {
+		if tag := is.CWE.ID.tag(); tag != "" {
+			if w, ok := gosecCWEs[strings.TrimPrefix(tag, "CWE-")]; ok {
+				d.Details = fmt.Sprintf("%s: %s. %s", tag, w.Name, w.Description)
+				d.Facts = append(d.Facts, findings.Fact{Label: "CWE", Value: tag + " " + w.Name})
+			} else {
+				d.Facts = append(d.Facts, findings.Fact{Label: "CWE", Value: tag})
+			}
+			d.Links = append([]string{is.CWE.URL}, d.Links...)
+		}
+	}
+	d.Fix = "Change the flagged code as the weakness above describes; where gosec is wrong about it, " +
+		"mark the line with a #nosec " + id + " comment that says why."
+	return d
+}
+
 // gosecLoadErrorFinding turns one "Golang errors" entry into a coverage gap.
 func gosecLoadErrorFinding(key string, errs []gosecError, root string) findings.Finding {
 	f := findings.Finding{
@@ -364,6 +391,7 @@ func gosecLoadErrorFinding(key string, errs []gosecError, root string) findings.
 		Severity: findings.SeverityLow,
 		HelpURI:  gosecRulesURL,
 		Tags:     []string{coverageGapTag},
+		Rule:     OwnRuleDoc(GosecLoadErrorRule),
 	}
 	first := ""
 	if len(errs) > 0 {
@@ -382,13 +410,14 @@ func gosecLoadErrorFinding(key string, errs []gosecError, root string) findings.
 		ident = rel
 		f.Message = fmt.Sprintf("gosec could not type-check %s, so it was not fully scanned: %s%s", rel, first, more)
 	case strings.HasSuffix(key, ".go"):
-		// A file outside the scanned folder: named in full, not located.
-		f.Location = findings.Location{}
+		// A file outside the scanned folder: named in full, and placed at
+		// the module's go.mod (code scanning shows no result without a file).
+		f.Location = findings.Location{Path: "go.mod"}
 		f.Message = fmt.Sprintf("gosec could not type-check %s, so it was not fully scanned: %s%s", key, first, more)
 	default:
-		// The package-level entry ("", "." or a package path): no file to
-		// point at, the error text names what failed.
-		f.Location = findings.Location{}
+		// The package-level entry ("", "." or a package path): at the
+		// module's go.mod, the error text names what failed.
+		f.Location = findings.Location{Path: "go.mod"}
 		what := "a package"
 		if key != "" && key != "." {
 			what = "package " + key

@@ -94,14 +94,8 @@ type gvSBOM struct {
 	Roots []string `json:"roots"`
 }
 
-type gvOSV struct {
-	ID               string   `json:"id"`
-	Summary          string   `json:"summary"`
-	Aliases          []string `json:"aliases"`
-	DatabaseSpecific struct {
-		URL string `json:"url"`
-	} `json:"database_specific"`
-}
+// gvOSV is the OSV entry govulncheck reports, as osv-scanner does.
+type gvOSV = osvVuln
 
 type gvFinding struct {
 	OSV          string     `json:"osv"`
@@ -438,6 +432,8 @@ func govulncheckFinding(v *gvVuln, entry *gvOSV, main map[string]bool, symbolSca
 		fmt.Fprintf(&msg, "Vulnerable code is called: %s", strings.Join(v.calls, ", "))
 		if v.site != nil {
 			loc = place(v.site)
+			// The module's go.mod, which requires the vulnerable one.
+			loc.Manifest = place(&gvSite{loc: findings.Location{Path: "go.mod"}}).Path
 			fmt.Fprintf(&msg, " (from %s:%d)", loc.Path, loc.Line)
 		}
 		msg.WriteString(".")
@@ -459,6 +455,12 @@ func govulncheckFinding(v *gvVuln, entry *gvOSV, main map[string]bool, symbolSca
 	}
 	tags = append(tags, entry.Aliases...)
 
+	doc := osvDoc(entry, v.osv, entry.Aliases, v.module, "")
+	if v.module == "stdlib" || v.module == "toolchain" {
+		if v.fixed != "" {
+			doc.Fix = "Build with Go " + strings.TrimPrefix(v.fixed, "v") + " or later."
+		}
+	}
 	help := entry.DatabaseSpecific.URL
 	if help == "" {
 		help = "https://pkg.go.dev/vuln/" + v.osv
@@ -468,6 +470,7 @@ func govulncheckFinding(v *gvVuln, entry *gvOSV, main map[string]bool, symbolSca
 		name = v.osv
 	}
 	return findings.Finding{
+		Rule:     doc.Rule(),
 		Stage:    SCA,
 		Tool:     "govulncheck",
 		RuleID:   v.osv,

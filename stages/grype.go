@@ -30,7 +30,8 @@ type grypeMatch struct {
 		Type      string `json:"type"`
 		PURL      string `json:"purl"`
 		Locations []struct {
-			Path string `json:"path"`
+			Path    string `json:"path"`
+			LayerID string `json:"layerID"`
 		} `json:"locations"`
 	} `json:"artifact"`
 }
@@ -46,6 +47,9 @@ type grypeVuln struct {
 		Versions []string `json:"versions"`
 		State    string   `json:"state"`
 	} `json:"fix"`
+	CWEs []struct {
+		CWE string `json:"cwe"`
+	} `json:"cwes"`
 }
 
 // ParseGrype reads grype's JSON report (-o json) into findings of the image
@@ -59,14 +63,25 @@ type grypeVuln struct {
 //     takes the highest known severity among the related vulnerabilities
 //     (a distro feed without severities often has an NVD one), else info.
 //     Any other word is an error.
-//   - Location.Path is the package's first location in the scanned image or
-//     folder, without its leading slash; a package grype read from an SBOM
-//     has none and is placed at "pkg:" and its purl (or name).
+//   - the package's first location in the scanned image (without its
+//     leading slash) is named in the message and identity; a package
+//     grype read from an SBOM has none.
 //   - Identity is package name, version and vulnerability id.
 //
 // A report without "matches" is not a grype report and is an error; an
 // empty "matches" is a clean scan.
+//
+// Those paths are inside the scanned image, not files of the source: each
+// finding names its path in its message and identity, and has no
+// location. ParseGrypeAt places the findings at the Dockerfile.
 func ParseGrype(report []byte) ([]findings.Finding, error) {
+	return ParseGrypeAt(report, ImageOrigins{})
+}
+
+// ParseGrypeAt is ParseGrype with each finding placed at the Dockerfile
+// instruction that brought in the layer of its package's first location
+// (grype's layerID, a diff id).
+func ParseGrypeAt(report []byte, o ImageOrigins) ([]findings.Finding, error) {
 	var r grypeReport
 	if err := decodeStrictObject(report, &r, "grype report"); err != nil {
 		return nil, err
@@ -83,6 +98,7 @@ func ParseGrype(report []byte) ([]findings.Finding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("grype report: match %d: %w", i, err)
 		}
+		placeInImage(&f, o.Layer(grypeLayer(m)))
 		out = append(out, f)
 	}
 	findings.AssignFingerprints(out)
@@ -111,6 +127,7 @@ func grypeFinding(m grypeMatch) (findings.Finding, error) {
 		Message:  grypeMessage(m),
 		Location: findings.Location{Path: grypeLocation(m)},
 		HelpURI:  grypeHelp(v),
+		Rule:     grypeDoc(m).Rule(),
 		Tags:     grypeTags(m),
 		Identity: a.Name + "|" + a.Version + "|" + v.ID,
 	}
@@ -184,16 +201,60 @@ func grypeAliases(m grypeMatch) []string {
 }
 
 func grypeLocation(m grypeMatch) string {
-	a := m.Artifact
-	for _, l := range a.Locations {
+	for _, l := range m.Artifact.Locations {
 		if p := strings.TrimLeft(strings.ReplaceAll(l.Path, "\\", "/"), "/"); p != "" {
 			return p
 		}
 	}
-	if a.PURL != "" {
-		return a.PURL
+	return "" // a package grype read from an SBOM: its identity names it
+}
+
+// grypeDoc explains the matched advisory with grype's data: its
+// description (else a related one's), the fix, aliases, weaknesses and
+// links.
+func grypeDoc(m grypeMatch) findings.Doc {
+	v, a := m.Vulnerability, m.Artifact
+	d := findings.Doc{Summary: v.Description, Links: append([]string{v.DataSource}, firstN(v.URLs, maxRefs)...)}
+	for _, rv := range m.RelatedVulnerabilities {
+		if d.Summary == "" {
+			d.Summary = rv.Description
+		}
+		d.Links = append(d.Links, rv.DataSource)
 	}
-	return "pkg:" + a.Name
+	if d.Summary == "" {
+		d.Summary = "Advisory " + v.ID + "."
+	}
+	switch {
+	case v.Fix != nil && len(v.Fix.Versions) > 0:
+		d.Fix = "Upgrade " + a.Name + " to " + strings.Join(v.Fix.Versions, " or ") + " or later."
+		d.Facts = append(d.Facts, findings.Fact{Label: "Fixed in", Value: a.Name + " " + strings.Join(v.Fix.Versions, ", ")})
+	case v.Fix != nil && v.Fix.State != "":
+		d.Fix = "No fixed version of " + a.Name + " is available (" + v.Fix.State + "); follow the advisory for mitigations."
+	}
+	if aliases := grypeAliases(m); len(aliases) > 0 {
+		d.Facts = append(d.Facts, findings.Fact{Label: "Aliases", Value: strings.Join(aliases, ", ")})
+	}
+	var cwes []string
+	for _, c := range v.CWEs {
+		if c.CWE != "" && !slices.Contains(cwes, c.CWE) {
+			cwes = append(cwes, c.CWE)
+		}
+	}
+	if len(cwes) > 0 {
+		d.Facts = append(d.Facts, findings.Fact{Label: "CWE", Value: strings.Join(cwes, ", ")})
+	}
+	return d
+}
+
+// grypeLayer is the diff id of the layer of the package's first location
+// with a path; "" when grype names none (a directory or an SBOM).
+func grypeLayer(m grypeMatch) string {
+	for _, l := range m.Artifact.Locations {
+		if strings.Trim(l.Path, "/") != "" {
+			return l.LayerID
+		}
+	}
+	return ""
 }
 
 // grypeHelp links the advisory: grype's dataSource is its URL.

@@ -57,6 +57,7 @@ func ParseHadolint(report []byte) ([]findings.Finding, error) {
 		return nil, fmt.Errorf("hadolint report: %w", err)
 	}
 	out := make([]findings.Finding, 0, len(issues))
+	docs := ruleDocs{}
 	for i, is := range issues {
 		switch {
 		case is.Code == nil || strings.TrimSpace(*is.Code) == "":
@@ -102,10 +103,25 @@ func ParseHadolint(report []byte) ([]findings.Finding, error) {
 		if err := f.Validate(); err != nil {
 			return nil, fmt.Errorf("hadolint report: entry %d: %w", i, err)
 		}
+		docs.attach(&f, func() findings.Doc { return hadolintDoc(f) })
 		out = append(out, f)
 	}
 	findings.AssignFingerprints(out)
 	return out, nil
+}
+
+// hadolintDoc explains a rule: hadolint's JSON gives only its message
+// (for DL rules the rule's own text) and the rule's wiki page.
+func hadolintDoc(f findings.Finding) findings.Doc {
+	d := findings.Doc{Summary: f.Message, Links: []string{f.HelpURI}}
+	switch {
+	case strings.HasPrefix(f.RuleID, "SC"):
+		d.Summary = "ShellCheck " + f.RuleID + " in a RUN instruction: " + f.Message
+		d.Fix = "ShellCheck's page for " + f.RuleID + " (linked below) explains the problem and its correct form."
+	case f.HelpURI != "":
+		d.Fix = "hadolint's page for " + f.RuleID + " (linked below) shows the rule's rationale and a compliant Dockerfile line."
+	}
+	return d
 }
 
 // hadolintSeverity maps hadolint's levels; see ParseHadolint.

@@ -28,54 +28,52 @@ const (
 	HardeningNoHealthcheck = "DAGSEC-DF004"
 )
 
-// HardeningRule describes one Dockerfile hardening check.
-type HardeningRule struct {
-	ID       string
-	Title    string
-	Severity findings.Severity
-	Help     string // what the rule checks and how to fix it
-	HelpURI  string
-	// SameAs is trivy's check for the same issue, as its AVD id: a finding
-	// of both is one issue (findings.Dedup merges them).
-	SameAs string
-}
-
 // HardeningRules are dagsec's Dockerfile hardening checks, in rule id order.
 var HardeningRules = []HardeningRule{
 	{
 		ID:       HardeningRootUser,
 		Title:    "Container runs as root",
+		Tool:     HardeningTool,
+		Stage:    Dockerfile,
 		Severity: findings.SeverityHigh,
 		Help: "The final stage sets no USER, or its last USER is root (root, 0, root:GROUP, 0:GROUP), so the " +
-			"container's processes run as UID 0. Create an unprivileged user and end the final stage with " +
-			"USER NAME or USER UID:GID.",
+			"container's processes run as UID 0.",
+		Fix:     "Create an unprivileged user and end the final stage with USER NAME or USER UID:GID.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#user",
 		SameAs:  "AVD-DS-0002",
 	},
 	{
 		ID:       HardeningLatestTag,
 		Title:    "Base image uses the latest tag",
+		Tool:     HardeningTool,
+		Stage:    Dockerfile,
 		Severity: findings.SeverityMedium,
 		Help: "A FROM image has the tag latest, or neither tag nor digest (which means latest), so every build " +
-			"may pull a different image. Name an explicit version tag, and preferably a digest.",
+			"may pull a different image.",
+		Fix:     "Name an explicit version tag, and preferably a digest.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#from",
 		SameAs:  "AVD-DS-0001",
 	},
 	{
 		ID:       HardeningNoDigest,
 		Title:    "Base image is not pinned by digest",
+		Tool:     HardeningTool,
+		Stage:    Dockerfile,
 		Severity: findings.SeverityLow,
-		Help: "A FROM image is named by tag only; tags are mutable and can be moved to another image. Pin it " +
-			"as NAME:TAG@sha256:DIGEST so builds are reproducible and a retagged image is not pulled silently.",
+		Help:     "A FROM image is named by tag only; tags are mutable and can be moved to another image.",
+		Fix: "Pin it as NAME:TAG@sha256:DIGEST so builds are reproducible and a retagged image is not pulled " +
+			"silently.",
 		HelpURI: "https://docs.docker.com/build/building/best-practices/#pin-base-image-versions",
 	},
 	{
 		ID:       HardeningNoHealthcheck,
 		Title:    "No HEALTHCHECK",
+		Tool:     HardeningTool,
+		Stage:    Dockerfile,
 		Severity: findings.SeverityLow,
 		Help: "The final stage has no HEALTHCHECK instruction, or disables it with HEALTHCHECK NONE, so the " +
-			"runtime cannot tell a hung container from a healthy one. Add HEALTHCHECK CMD with a probe of the " +
-			"service.",
+			"runtime cannot tell a hung container from a healthy one.",
+		Fix:     "Add HEALTHCHECK CMD with a probe of the service.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#healthcheck",
 		SameAs:  "AVD-DS-0026",
 	},
@@ -114,6 +112,7 @@ func CheckDockerfile(path string, content []byte) ([]findings.Finding, error) {
 			Message:  msg,
 			Location: findings.Location{Path: path, Line: n.StartLine, EndLine: n.EndLine},
 			HelpURI:  r.HelpURI,
+			Rule:     OwnRuleDoc(r.ID),
 			Tags:     hardeningTags(r),
 			Identity: identity,
 		})
@@ -213,6 +212,8 @@ type hardeningStage struct {
 	user       *hardeningUser
 	health     *parser.Node // last HEALTHCHECK
 	env        map[string]string
+	// nodes are the stage's instructions after its FROM, in order.
+	nodes []*parser.Node
 }
 
 type hardeningUser struct {
@@ -254,6 +255,9 @@ func readHardeningStages(res *parser.Result) (*hardeningDockerfile, error) {
 		}
 		if cur == nil && cmd != command.Arg && cmd != command.From {
 			return nil, fmt.Errorf("line %d: %s before the first FROM", n.StartLine, strings.ToUpper(cmd))
+		}
+		if cur != nil && cmd != command.From {
+			cur.nodes = append(cur.nodes, n)
 		}
 		switch cmd {
 		case command.From:

@@ -30,25 +30,34 @@ var ImageRules = []HardeningRule{
 	{
 		ID:       ImageRootUser,
 		Title:    "Image runs as root",
+		Tool:     HardeningTool,
+		Stage:    Build,
 		Severity: findings.SeverityHigh,
 		Help: "The image's config sets no user, or a root one (root, 0, root:GROUP, 0:GROUP), so its processes " +
-			"run as UID 0. End the final stage with USER NAME or USER UID:GID of an unprivileged user.",
+			"run as UID 0.",
+		Fix:     "End the final stage with USER NAME or USER UID:GID of an unprivileged user.",
 		HelpURI: "https://docs.docker.com/reference/dockerfile/#user",
 	},
 	{
 		ID:       ImageOldBase,
 		Title:    "Base image is older than allowed",
+		Tool:     HardeningTool,
+		Stage:    Build,
 		Severity: findings.SeverityMedium,
 		Help: "The final stage's base image was built longer ago than the policy's max_base_age (30 days by " +
-			"default), so it likely lacks recent security fixes. Move to a current tag or digest and rebuild.",
+			"default), so it likely lacks recent security fixes.",
+		Fix:     "Move to a current tag or digest and rebuild.",
 		HelpURI: "https://docs.docker.com/build/building/best-practices/#rebuild-your-images-often",
 	},
 	{
 		ID:       ImageBaseNoDate,
 		Title:    "Base image build time unknown",
+		Tool:     HardeningTool,
+		Stage:    Build,
 		Severity: findings.SeverityLow,
 		Help: "The base image's config records no build time, or the Unix epoch that reproducible builds use " +
-			"as a placeholder, so its age cannot be checked. Track the base image's releases and rebuild on them.",
+			"as a placeholder, so its age cannot be checked.",
+		Fix:     "Track the base image's releases and rebuild on them.",
 		HelpURI: "https://github.com/opencontainers/image-spec/blob/main/config.md#properties",
 	},
 }
@@ -112,16 +121,6 @@ func (f ImageFacts) RunsAsRoot() bool {
 	return f.User == "" || isRootUser(f.User)
 }
 
-// ImageLocation is the Location.Path of findings about the image as a
-// whole: "image:" and the image's Ref (its tag, the Dockerfile it was built
-// from, or the saved tarball on the host). It names no file of the source.
-func ImageLocation(ref string) string {
-	if ref = strings.TrimSpace(ref); ref == "" {
-		return "image"
-	}
-	return "image:" + ref
-}
-
 // CheckImageConfig runs the build stage's checks on the built image's
 // config and its base image's config:
 //
@@ -135,7 +134,17 @@ func ImageLocation(ref string) string {
 // could not read, such as a saved tarball on the host) gives no age
 // finding. A base built in the future (beyond a few minutes of clock skew)
 // or a config that cannot be read is an error.
+//
+// The findings have no location; CheckImageConfigAt places them at the
+// Dockerfile.
 func CheckImageConfig(img BuiltImage, maxAge time.Duration, now time.Time) ([]findings.Finding, error) {
+	return CheckImageConfigAt(img, ImageOrigins{}, maxAge, now)
+}
+
+// CheckImageConfigAt is CheckImageConfig with the findings at the image's
+// Dockerfile: the root user at the USER instruction in effect (else the
+// final stage's FROM), the base image's age at its FROM.
+func CheckImageConfigAt(img BuiltImage, origins ImageOrigins, maxAge time.Duration, now time.Time) ([]findings.Finding, error) {
 	if maxAge <= 0 {
 		maxAge = DefaultMaxBaseAge
 	}
@@ -146,16 +155,15 @@ func CheckImageConfig(img BuiltImage, maxAge time.Duration, now time.Time) ([]fi
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
 	}
-	loc := ImageLocation(img.Ref)
 	var out []findings.Finding
 	if facts.RunsAsRoot() {
 		msg := "the image sets no user, so its processes run as root"
 		if facts.User != "" {
 			msg = fmt.Sprintf("the image runs as root (user %q)", facts.User)
 		}
-		out = append(out, imageFinding(ImageRootUser, loc, msg, "user"))
+		out = append(out, imageFinding(ImageRootUser, origins.User(), msg, "user"))
 	}
-	f, err := checkBaseAge(img, loc, maxAge, now)
+	f, err := checkBaseAge(img, origins.From(), maxAge, now)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +175,7 @@ func CheckImageConfig(img BuiltImage, maxAge time.Duration, now time.Time) ([]fi
 }
 
 // checkBaseAge returns the base image's age finding, if any.
-func checkBaseAge(img BuiltImage, loc string, maxAge time.Duration, now time.Time) (*findings.Finding, error) {
+func checkBaseAge(img BuiltImage, loc findings.Location, maxAge time.Duration, now time.Time) (*findings.Finding, error) {
 	if img.BaseConfig == nil {
 		return nil, nil
 	}
@@ -198,7 +206,7 @@ func checkBaseAge(img BuiltImage, loc string, maxAge time.Duration, now time.Tim
 	return &f, nil
 }
 
-func imageFinding(ruleID, loc, msg, identity string) findings.Finding {
+func imageFinding(ruleID string, loc findings.Location, msg, identity string) findings.Finding {
 	r, _ := LookupImageRule(ruleID)
 	return findings.Finding{
 		Stage:    Build,
@@ -207,8 +215,9 @@ func imageFinding(ruleID, loc, msg, identity string) findings.Finding {
 		RuleName: r.Title,
 		Severity: r.Severity,
 		Message:  msg,
-		Location: findings.Location{Path: loc},
+		Location: loc,
 		HelpURI:  r.HelpURI,
+		Rule:     OwnRuleDoc(r.ID),
 		Tags:     []string{"image", "hardening"},
 		Identity: identity,
 	}

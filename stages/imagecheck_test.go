@@ -50,7 +50,11 @@ func TestCheckImageConfigRootUser(t *testing.T) {
 	} {
 		t.Run(tc.user, func(t *testing.T) {
 			img := stages.BuiltImage{Ref: "app:1.0", Config: ociConfig(t, tc.user, "2026-11-20T00:00:00Z")}
-			fs, err := stages.CheckImageConfig(img, 0, checkNow)
+			df := "FROM debian:12\nRUN useradd app\n"
+			if tc.user != "" {
+				df += "USER " + tc.user + "\n"
+			}
+			fs, err := stages.CheckImageConfigAt(img, stages.NewImageOrigins("Dockerfile", []byte(df), "", nil), 0, checkNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,9 +65,14 @@ func TestCheckImageConfigRootUser(t *testing.T) {
 				return
 			}
 			f := fs[0]
+			// At the USER that sets root, or the FROM when none is set.
+			want := findings.Location{Path: "Dockerfile", Line: 1}
+			if tc.user != "" {
+				want.Line = 3
+			}
 			if f.Severity != findings.SeverityHigh || f.Stage != stages.Build || f.Tool != stages.HardeningTool ||
-				f.Location.Path != "image:app:1.0" || f.Fingerprint == "" || f.Validate() != nil {
-				t.Errorf("finding %+v", f)
+				f.Location != want || f.Fingerprint == "" || f.Validate() != nil {
+				t.Errorf("finding %+v, want at %+v", f, want)
 			}
 		})
 	}
@@ -120,7 +129,8 @@ func TestCheckImageConfigBaseAge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			img := stages.BuiltImage{Ref: "app:1.0", Config: ociConfig(t, "app", ""),
 				BaseRef: "python:3.12-slim", BaseConfig: tc.base}
-			fs, err := stages.CheckImageConfig(img, tc.maxAge, checkNow)
+			origins := stages.NewImageOrigins("build/Dockerfile", []byte("# app\nFROM python:3.12-slim\nCOPY . /app\n"), "", nil)
+			fs, err := stages.CheckImageConfigAt(img, origins, tc.maxAge, checkNow)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one with %q (findings %v)", err, tc.wantErr, ruleIDs(fs))
@@ -145,7 +155,8 @@ func TestCheckImageConfigBaseAge(t *testing.T) {
 				}
 			}
 			r, _ := stages.LookupImageRule(tc.want)
-			if fs[0].Severity != r.Severity || fs[0].Location.Path != "image:app:1.0" || fs[0].Validate() != nil {
+			// At the base image's FROM, never at the image as if it were a file.
+			if fs[0].Severity != r.Severity || fs[0].Location != (findings.Location{Path: "build/Dockerfile", Line: 2}) || fs[0].Validate() != nil {
 				t.Errorf("finding %+v", fs[0])
 			}
 		})
@@ -191,9 +202,6 @@ func TestParseImageConfigFacts(t *testing.T) {
 	if f.User != "1000:1000" || len(f.Env) != 2 || f.Env[1] != "TOKEN=x=y" || f.RunsAsRoot() ||
 		!f.Created.Equal(time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC)) {
 		t.Fatalf("facts %+v", f)
-	}
-	if stages.ImageLocation("") != "image" || stages.ImageLocation("Dockerfile") != "image:Dockerfile" {
-		t.Fatal("ImageLocation")
 	}
 }
 

@@ -35,13 +35,14 @@ func planBuild(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 		return nil, fmt.Errorf("stage %s: image %s: %w", Build, img.Ref, err)
 	}
 	c := newChooser(Build, opts, probe)
+	origins := img.Origins(ctx, probe)
 	var plans []Plan
 	for _, tool := range c.tools {
 		switch tool {
 		case HardeningTool:
 			maxAge, now := opts.MaxBaseAge, opts.Now
 			plans = append(plans, Plan{Stage: Build, Tool: tool, Inline: func(context.Context, Probe) ([]findings.Finding, error) {
-				return CheckImageConfig(img, maxAge, now)
+				return CheckImageConfigAt(img, origins, maxAge, now)
 			}})
 		case "gitleaks":
 			if len(facts.Env) == 0 {
@@ -52,7 +53,7 @@ func planBuild(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				plans = append(plans, unavailable(Build, tool, why))
 				continue
 			}
-			p, err := imageEnvPlan(ctx, opts, probe, img.Ref, facts.Env)
+			p, err := imageEnvPlan(ctx, opts, probe, origins, facts.Env)
 			if err != nil {
 				return nil, err
 			}
@@ -67,7 +68,7 @@ func planBuild(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 // imageEnvPlan runs gitleaks, as the secrets stage does (same flags, same
 // configuration: the source's .gitleaks.toml or dagsec's), over a file
 // holding the image's environment.
-func imageEnvPlan(ctx context.Context, opts Options, probe Probe, ref string, env []string) (Plan, error) {
+func imageEnvPlan(ctx context.Context, opts Options, probe Probe, origins ImageOrigins, env []string) (Plan, error) {
 	data, starts := imageEnvFile(env)
 	st := toolStep(Build, "gitleaks", ".", opts, 5*time.Minute)
 	// The file is scanned from the input folder, so gitleaks reports it
@@ -100,13 +101,14 @@ func imageEnvPlan(ctx context.Context, opts Options, probe Probe, ref string, en
 			if err != nil {
 				return nil, err
 			}
-			return imageEnvFindings(fs, ref, env, starts)
+			return imageEnvFindings(fs, origins, env, starts)
 		}}, nil
 }
 
 // imageEnvFindings turns gitleaks' findings in the environment file into
-// build findings at the image, naming the variable but never its value.
-func imageEnvFindings(fs []findings.Finding, ref string, env []string, starts []int) ([]findings.Finding, error) {
+// build findings at the ENV or ARG that set the variable (else the base
+// image's FROM), naming the variable but never its value.
+func imageEnvFindings(fs []findings.Finding, origins ImageOrigins, env []string, starts []int) ([]findings.Finding, error) {
 	for i := range fs {
 		f := &fs[i]
 		if f.Location.Path != ImageEnvInput {
@@ -119,7 +121,7 @@ func imageEnvFindings(fs []findings.Finding, ref string, env []string, starts []
 		f.Stage = Build
 		f.Message = fmt.Sprintf("the image's environment variable %s holds a secret (gitleaks rule %s): anyone who can pull the image can read it; pass it at run time instead",
 			name, f.RuleID)
-		f.Location = findings.Location{Path: ImageLocation(ref)}
+		f.Location = origins.Env(name)
 		f.Tags = append(f.Tags, "image-env")
 		f.Identity = "env|" + name + "|" + f.Identity
 	}
@@ -141,6 +143,7 @@ func planImage(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 		return nil, errors.New("stage image: no built image to scan")
 	}
 	c := newChooser(Image, opts, probe)
+	origins := opts.Image.Origins(ctx, probe)
 	tools := slices.Clone(c.tools)
 	if opts.Sign && !slices.Contains(tools, "cosign") {
 		tools = append(tools, "cosign")
@@ -163,13 +166,13 @@ func planImage(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 		}
 		switch tool {
 		case "trivy":
-			plans = append(plans, trivyImagePlans(opts, opts.Offline && !c.explicit)...)
+			plans = append(plans, trivyImagePlans(opts, origins, opts.Offline && !c.explicit)...)
 		case "grype":
 			if opts.Offline && !c.explicit {
 				plans = append(plans, skip(Image, tool, "grype's vulnerability database cannot be downloaded offline"))
 				continue
 			}
-			plans = append(plans, grypePlan(opts))
+			plans = append(plans, grypePlan(opts, origins))
 		case "syft":
 			plans = append(plans, syftImagePlan(opts))
 		default:
@@ -192,14 +195,14 @@ func imageStep(tool string, opts Options, def time.Duration) Step {
 // trivyImagePlans scans the image for vulnerabilities and secrets, with
 // its database in a cache refreshed by the step's DBUpdate; secretsOnly
 // (offline) drops the vulnerability scan and says so in a second plan.
-func trivyImagePlans(opts Options, secretsOnly bool) []Plan {
+func trivyImagePlans(opts Options, origins ImageOrigins, secretsOnly bool) []Plan {
 	st := imageStep("trivy", opts, 20*time.Minute)
 	cache := CacheDir + "/trivy"
 	st.Caches = []string{"trivy"}
 	st.Report = "trivy.json"
 	st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
 	parse := func(report []byte) ([]findings.Finding, error) {
-		fs, _, err := ParseTrivyImage(report)
+		fs, _, err := ParseTrivyImageAt(report, origins)
 		return fs, err
 	}
 	if secretsOnly {
@@ -265,7 +268,7 @@ func GrypeEnv(cacheDir string) map[string]string {
 	}
 }
 
-func grypePlan(opts Options) Plan {
+func grypePlan(opts Options, origins ImageOrigins) Plan {
 	st := imageStep("grype", opts, 20*time.Minute)
 	cache := CacheDir + "/grype"
 	st.Caches = []string{"grype"}
@@ -277,7 +280,8 @@ func grypePlan(opts Options) Plan {
 	st.DBRefresh = opts.dbRefresh()
 	st.Report = "grype.json"
 	st.OKCodes, st.FindingCodes = GrypeOKCodes, GrypeFindingCodes
-	return Plan{Stage: Image, Tool: "grype", Step: st, Parse: ParseGrype, Database: GrypeDatabase}
+	parse := func(report []byte) ([]findings.Finding, error) { return ParseGrypeAt(report, origins) }
+	return Plan{Stage: Image, Tool: "grype", Step: st, Parse: parse, Database: GrypeDatabase}
 }
 
 // SyftImageArgv writes the CycloneDX SBOM of the image tarball to cdx,

@@ -85,8 +85,40 @@ func EvaluateLicenses(cdx []byte, lp LicensePolicy) ([]findings.Finding, error) 
 	if err := walk(bom.Components, 0); err != nil {
 		return nil, err
 	}
+	docs := ruleDocs{}
+	for i := range out {
+		docs.attach(&out[i], func() findings.Doc { return licenseRuleDoc(out[i].RuleID, lp, pol.unknown) })
+	}
 	findings.AssignFingerprints(out)
 	return out, nil
+}
+
+// licenseRuleDoc explains a license rule (LicenseRules) with the lists
+// of the policy that judged this run; each finding's message names the
+// package, its licenses and the ones at fault.
+func licenseRuleDoc(id string, lp LicensePolicy, unknown LicenseAction) findings.Doc {
+	for _, r := range LicenseRules {
+		if r.ID != id {
+			continue
+		}
+		d := r.doc()
+		list := func(l []string) string {
+			if len(l) == 0 {
+				return "none"
+			}
+			return strings.Join(l, ", ")
+		}
+		switch id {
+		case RuleLicenseDenied:
+			d.Facts = append(d.Facts, findings.Fact{Label: "Denied by this run's policy", Value: list(lp.Deny)})
+		case RuleLicenseNotAllowed:
+			d.Facts = append(d.Facts, findings.Fact{Label: "Allowed by this run's policy", Value: list(lp.Allow)})
+		case RuleLicenseUnknown:
+			d.Facts = append(d.Facts, findings.Fact{Label: "This run's policy for unknown licenses", Value: string(unknown)})
+		}
+		return d
+	}
+	return findings.Doc{}
 }
 
 // skippedComponentTypes are CycloneDX component types that are not packages

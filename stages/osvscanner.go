@@ -117,6 +117,10 @@ type osvVuln struct {
 			Events []map[string]string `json:"events"`
 		} `json:"ranges"`
 	} `json:"affected"`
+	References []struct {
+		Type string `json:"type"`
+		URL  string `json:"url"`
+	} `json:"references"`
 }
 
 // ParseOSVScanner reads `osv-scanner scan source --format json` output whose
@@ -338,6 +342,7 @@ func osvPackageFindings(loc string, p osvPackage, info *DBInfo) ([]findings.Find
 			rule = id
 		}
 		out = append(out, findings.Finding{
+			Rule:     osvDoc(v, id, aliases, pkg.Name, pkg.Ecosystem).Rule(),
 			Stage:    SCA,
 			Tool:     "osv-scanner",
 			RuleID:   id,
@@ -410,6 +415,38 @@ func osvSeverity(maxSeverity string, v *osvVuln) (findings.Severity, error) {
 		}
 	}
 	return findings.SeverityMedium, nil
+}
+
+// osvDoc explains an OSV advisory for the package it was found in: its
+// summary and details, its aliases, the versions that fix the package and
+// its references. v may be nil (a group osv-scanner gave no entry for).
+func osvDoc(v *osvVuln, id string, aliases []string, pkg, ecosystem string) findings.Doc {
+	d := findings.Doc{Summary: "Advisory " + id + "."}
+	if len(aliases) > 0 {
+		d.Facts = append(d.Facts, findings.Fact{Label: "Aliases", Value: strings.Join(aliases, ", ")})
+	}
+	if v == nil {
+		d.Links = []string{"https://osv.dev/vulnerability/" + id}
+		return d
+	}
+	if v.Summary != "" {
+		d.Summary = v.Summary
+	}
+	d.Details = v.Details
+	if fixed := osvFixedVersions(v, pkg, ecosystem); len(fixed) > 0 {
+		d.Fix = "Upgrade " + pkg + " to " + strings.Join(fixed, " or ") + " or later."
+		d.Facts = append(d.Facts, findings.Fact{Label: "Fixed in", Value: pkg + " " + strings.Join(fixed, ", ")})
+	} else {
+		d.Fix = "No fixed version of " + pkg + " is known; follow the advisory for mitigations."
+	}
+	d.Links = []string{v.DatabaseSpecific.URL, "https://osv.dev/vulnerability/" + id}
+	for _, r := range v.References {
+		if len(d.Links) == maxRefs {
+			break
+		}
+		d.Links = append(d.Links, r.URL)
+	}
+	return d
 }
 
 // osvFixedVersions lists the fixed events of the entry's ranges for the

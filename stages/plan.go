@@ -67,6 +67,29 @@ type BuiltImage struct {
 	// config; BaseConfig is nil when the base is scratch or unknown.
 	BaseRef    string
 	BaseConfig []byte
+	// Dockerfile is the Dockerfile the image was built from, relative to
+	// the source, and Target its build stage ("" for the last); Dockerfile
+	// is "" when unknown (a caller's image). Findings about the image are
+	// placed at its instructions (ImageOrigins).
+	Dockerfile, Target string
+	// LayerConfig is the image's OCI config as its tarball holds it, whose
+	// rootfs and history pair layers with instructions; nil when the
+	// runner could not read it.
+	LayerConfig []byte
+}
+
+// Origins pairs the image with its Dockerfile, read through probe; the
+// zero ImageOrigins when the Dockerfile is unknown or cannot be read.
+func (b BuiltImage) Origins(ctx context.Context, probe Probe) ImageOrigins {
+	if b.Dockerfile == "" {
+		return ImageOrigins{}
+	}
+	content, err := probe.ReadFile(ctx, b.Dockerfile)
+	if err != nil {
+		return ImageOrigins{}
+	}
+	layers, _ := ImageLayers(b.LayerConfig)
+	return NewImageOrigins(b.Dockerfile, content, b.Target, layers)
 }
 
 // LicenseAction is what the licenses stage does with a license.

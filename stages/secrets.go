@@ -182,6 +182,7 @@ func ParseGitleaks(report []byte) ([]findings.Finding, error) {
 		return nil, fmt.Errorf("gitleaks report: trailing data after the JSON array")
 	}
 	out := make([]findings.Finding, 0, len(leaks))
+	docs := ruleDocs{}
 	for i, l := range leaks {
 		if l.RuleID == "" || l.File == "" {
 			return nil, fmt.Errorf("gitleaks report: leak %d has no rule id or file", i)
@@ -214,10 +215,32 @@ func ParseGitleaks(report []byte) ([]findings.Finding, error) {
 			// without keeping the value; the commit separates history hits.
 			Identity: redactedMatch(l.Match) + "|" + strconv.FormatFloat(float64(l.Entropy), 'f', 4, 32) + "|" + l.Commit,
 		}
+		docs.attach(&f, func() findings.Doc { return gitleaksDoc(l) })
 		out = append(out, f)
 	}
 	findings.AssignFingerprints(out)
 	return out, nil
+}
+
+// gitleaksDoc explains a gitleaks rule: its report gives the rule's
+// description and tags; the secret itself is never part of it.
+func gitleaksDoc(l gitleaksLeak) findings.Doc {
+	what := l.Description
+	if what == "" {
+		what = "a secret"
+	}
+	d := findings.Doc{
+		Summary: fmt.Sprintf("gitleaks rule %s found %s committed to the source.", l.RuleID, what),
+		Details: "Anyone who can read the repository or its history can use a committed credential. dagsec keeps " +
+			"neither the match nor the secret: gitleaks runs with --redact.",
+		Fix: "Revoke and rotate the credential, remove it from the code (and from history where it was " +
+			"committed), and load it at run time from a secret store or the environment.",
+		Links: []string{"https://github.com/gitleaks/gitleaks#rules"},
+	}
+	if len(l.Tags) > 0 {
+		d.Facts = append(d.Facts, findings.Fact{Label: "Tags", Value: strings.Join(l.Tags, ", ")})
+	}
+	return d
 }
 
 // redactedMatch keeps a gitleaks match only when it was redacted; a match

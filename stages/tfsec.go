@@ -83,6 +83,7 @@ func ParseTfsec(report []byte, root string) ([]findings.Finding, error) {
 		return nil, fmt.Errorf("tfsec report has no results array")
 	}
 	out := make([]findings.Finding, 0, len(*r.Results))
+	docs := ruleDocs{}
 	for i, res := range *r.Results {
 		if res.Status == nil {
 			return nil, fmt.Errorf("tfsec report: result %d has no status", i)
@@ -128,6 +129,10 @@ func ParseTfsec(report []byte, root string) ([]findings.Finding, error) {
 		if len(res.Links) > 0 {
 			f.HelpURI = res.Links[0]
 		}
+		docs.attach(&f, func() findings.Doc {
+			return findings.Doc{Summary: res.Description, Details: res.Impact, Fix: res.Resolution, Links: res.Links,
+				Facts: []findings.Fact{{Label: "AVD", Value: res.LongID}}}
+		})
 		out = append(out, f)
 	}
 	findings.AssignFingerprints(out)

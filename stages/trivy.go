@@ -133,6 +133,7 @@ type trivyMisconf struct {
 	Resolution    string
 	Severity      string
 	PrimaryURL    string
+	References    []string
 	Status        string
 	CauseMetadata struct {
 		Resource  string
@@ -154,8 +155,21 @@ type trivyVuln struct {
 	PrimaryURL       string
 	DataSource       *struct{ ID, Name string }
 	Title            string
+	Description      string
 	Severity         string
 	CweIDs           []string
+	References       []string
+	// Layer is the image layer the package came in with (image scans).
+	Layer *trivyLayer
+}
+
+type trivyLayer struct{ DiffID string }
+
+func (l *trivyLayer) diffID() string {
+	if l == nil {
+		return ""
+	}
+	return l.DiffID
 }
 
 // trivySecret leaves out Match and Code on purpose: even masked, the
@@ -167,6 +181,7 @@ type trivySecret struct {
 	Title     string
 	StartLine int
 	EndLine   int
+	Layer     *trivyLayer
 }
 
 type trivyLicense struct {
@@ -200,6 +215,12 @@ var trivyStages = []string{IaC, Dockerfile, SCA, Secrets, Licenses, Image}
 // trivy versions) has no findings. Paths are the report's Targets, which are
 // relative to the scanned folder for `trivy config .` and `trivy fs .`.
 func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error) {
+	return parseTrivy(report, stage, nil)
+}
+
+// parseTrivy is ParseTrivy; place, when set, relocates each vulnerability
+// and secret finding given the diff id of the image layer it is in.
+func parseTrivy(report []byte, stage string, place func(f *findings.Finding, diffID string)) ([]findings.Finding, TrivyDB, error) {
 	if !slices.Contains(trivyStages, stage) {
 		return nil, TrivyDB{}, fmt.Errorf("trivy: unknown stage %q", stage)
 	}
@@ -218,6 +239,7 @@ func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error
 	image := r.ArtifactType == "container_image" || r.ArtifactType == "vm"
 
 	var out []findings.Finding
+	docs := ruleDocs{}
 	for i, res := range r.Results {
 		if res.Target == nil {
 			return nil, TrivyDB{}, fmt.Errorf("trivy report: result %d has no Target", i)
@@ -234,6 +256,7 @@ func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error
 				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: misconfiguration %d: %w", target, j, err)
 			}
 			if keep {
+				docs.attach(&f, func() findings.Doc { return trivyMisconfDoc(m) })
 				out = append(out, f)
 			}
 		}
@@ -256,6 +279,10 @@ func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error
 			if err != nil {
 				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: vulnerability %d: %w", target, j, err)
 			}
+			docs.attach(&f, func() findings.Doc { return trivyVulnDoc(v) })
+			if place != nil {
+				place(&f, v.Layer.diffID())
+			}
 			out = append(out, f)
 		}
 
@@ -263,6 +290,10 @@ func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error
 			f, err := trivySecretFinding(base, s)
 			if err != nil {
 				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: secret %d: %w", target, j, err)
+			}
+			docs.attach(&f, func() findings.Doc { return trivySecretDoc(s) })
+			if place != nil {
+				place(&f, s.Layer.diffID())
 			}
 			out = append(out, f)
 		}
@@ -272,6 +303,7 @@ func ParseTrivy(report []byte, stage string) ([]findings.Finding, TrivyDB, error
 			if err != nil {
 				return nil, TrivyDB{}, fmt.Errorf("trivy report: %s: license %d: %w", target, j, err)
 			}
+			docs.attach(&f, func() findings.Doc { return trivyLicenseDoc(l) })
 			out = append(out, f)
 		}
 	}
@@ -466,6 +498,71 @@ func trivyLicenseFinding(base findings.Finding, res trivyResult, l trivyLicense,
 	f.Identity = l.PkgName + "|" + l.FilePath
 	return f, nil
 }
+
+// maxRefs bounds the references a rule's help lists; advisories can have
+// dozens, the first ones are the advisory's own.
+const maxRefs = 8
+
+// trivyMisconfDoc explains a check with its AVD entry as trivy reports it:
+// title, description, resolution and links.
+func trivyMisconfDoc(m trivyMisconf) findings.Doc {
+	d := findings.Doc{Summary: m.Description, Fix: m.Resolution, Links: append([]string{m.PrimaryURL}, m.References...)}
+	if d.Summary == "" {
+		d.Summary = m.Title
+	} else if m.Title != "" {
+		d.Summary = strings.TrimSuffix(m.Title, ".") + ". " + d.Summary
+	}
+	if m.AVDID != "" {
+		d.Facts = append(d.Facts, findings.Fact{Label: "AVD", Value: m.AVDID})
+	}
+	return d
+}
+
+// trivyVulnDoc explains a vulnerability with trivy's advisory data: title,
+// description, the fixed version, weaknesses and references.
+func trivyVulnDoc(v trivyVuln) findings.Doc {
+	d := findings.Doc{Summary: v.Title, Details: v.Description, Links: append([]string{v.PrimaryURL}, firstN(v.References, maxRefs)...)}
+	if v.FixedVersion != "" {
+		d.Fix = "Upgrade " + v.PkgName + " to " + v.FixedVersion + " or later."
+		d.Facts = append(d.Facts, findings.Fact{Label: "Fixed in", Value: v.PkgName + " " + v.FixedVersion})
+	} else {
+		d.Fix = "No fixed version of " + v.PkgName + " is known yet; follow the advisory for mitigations."
+	}
+	if len(v.CweIDs) > 0 {
+		d.Facts = append(d.Facts, findings.Fact{Label: "CWE", Value: strings.Join(v.CweIDs, ", ")})
+	}
+	return d
+}
+
+// trivySecretDoc explains a secret rule: trivy gives its title and
+// category only.
+func trivySecretDoc(s trivySecret) findings.Doc {
+	what := s.Title
+	if what == "" {
+		what = "a secret (trivy rule " + s.RuleID + ")"
+	}
+	return findings.Doc{
+		Summary: "trivy found " + what + " in the scanned files.",
+		Fix:     "Remove the secret from the files, rotate it (it is exposed to anyone who can read them) and load it at run time instead.",
+		Facts:   []findings.Fact{{Label: "Category", Value: s.Category}},
+		Links:   []string{"https://trivy.dev/latest/docs/scanner/secret/"},
+	}
+}
+
+// trivyLicenseDoc explains a license trivy classified.
+func trivyLicenseDoc(l trivyLicense) findings.Doc {
+	summary := "Files or packages licensed under " + l.Name + "."
+	if l.Category != "" {
+		summary = "Files or packages licensed under " + l.Name + ", which trivy classifies as " + l.Category + "."
+	}
+	return findings.Doc{
+		Summary: summary,
+		Facts:   []findings.Fact{{Label: "License", Value: l.Name}, {Label: "Category", Value: l.Category}},
+		Links:   []string{l.Link, "https://trivy.dev/latest/docs/scanner/license/"},
+	}
+}
+
+func firstN(list []string, n int) []string { return list[:min(n, len(list))] }
 
 // findingMessage joins a check's message (or its title when it has none),
 // the resource at fault and the fix into one sentence.

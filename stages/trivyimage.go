@@ -65,12 +65,41 @@ func osPackageDB(family string) string {
 //     TrivyImageConfigTarget.
 //
 // Any other report, including one of `trivy fs`, is an error.
+//
+// Those paths are inside the image, not files of the source: each finding
+// names its path in its message and identity, and has no location.
+// ParseTrivyImageAt places the findings at the Dockerfile.
 func ParseTrivyImage(report []byte) ([]findings.Finding, TrivyDB, error) {
+	return ParseTrivyImageAt(report, ImageOrigins{})
+}
+
+// ParseTrivyImageAt is ParseTrivyImage with each finding placed at the
+// Dockerfile instruction that brought in its layer (trivy's Layer.DiffID);
+// a secret in the image's config, at the Dockerfile.
+func ParseTrivyImageAt(report []byte, o ImageOrigins) ([]findings.Finding, TrivyDB, error) {
 	norm, err := normalizeTrivyImage(report)
 	if err != nil {
 		return nil, TrivyDB{}, err
 	}
-	return ParseTrivy(norm, Image)
+	return parseTrivy(norm, Image, func(f *findings.Finding, diffID string) {
+		loc := o.Layer(diffID)
+		if f.Location.Path == TrivyImageConfigTarget {
+			loc = o.File()
+		}
+		placeInImage(f, loc)
+	})
+}
+
+// placeInImage moves an image finding from the path inside the image its
+// tool named to loc (a Dockerfile line, or nowhere): the path stays in its
+// message and, so that copies of a package in two places stay apart, in
+// its identity.
+func placeInImage(f *findings.Finding, loc findings.Location) {
+	if p := f.Location.Path; p != "" {
+		f.Identity = p + "|" + f.Identity
+		f.Message += " [in the image: " + p + "]"
+	}
+	f.Location = loc
 }
 
 // normalizeTrivyImage rewrites the Targets of an image report as

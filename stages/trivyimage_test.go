@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -37,8 +38,21 @@ func parseTrivyImage(t *testing.T, report []byte) []findings.Finding {
 			t.Errorf("finding %+v", f)
 		}
 		seen[f.Fingerprint] = true
+		// No Dockerfile known: a path in the image is no file of the source.
+		if f.Location.Path != "" && !slices.Contains(f.Tags, "license") {
+			t.Errorf("%s placed at %q without a Dockerfile", f.RuleID, f.Location.Path)
+		}
 	}
 	return fs
+}
+
+// inImage is the path inside the image an image finding names.
+func inImage(f findings.Finding) string {
+	_, p, ok := strings.Cut(f.Message, " [in the image: ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(p, "]")
 }
 
 func TestParseTrivyImageGenuineSamples(t *testing.T) {
@@ -70,8 +84,8 @@ func TestParseTrivyImageGenuineSamples(t *testing.T) {
 			for i, w := range tc.want {
 				f := fs[i]
 				sevs[f.Severity]++
-				if f.RuleID != w.id || f.Location.Path != w.path || !strings.HasPrefix(f.Message, w.pkg+" is affected by "+w.id) {
-					t.Errorf("finding %d: %s at %s: %q, want %s of %s at %s", i, f.RuleID, f.Location.Path, f.Message, w.id, w.pkg, w.path)
+				if f.RuleID != w.id || inImage(f) != w.path || !strings.HasPrefix(f.Message, w.pkg+" is affected by "+w.id) {
+					t.Errorf("finding %d: %s at %s: %q, want %s of %s at %s", i, f.RuleID, inImage(f), f.Message, w.id, w.pkg, w.path)
 				}
 				if strings.Contains(f.Location.Path, "testdata/fixtures") || strings.Contains(f.Message, ".tar.gz") {
 					t.Errorf("finding %d names the scanned tarball: %+v", i, f)
@@ -132,7 +146,7 @@ func TestParseTrivyImageLocations(t *testing.T) {
 	fs := parseTrivyImage(t, report)
 	var got []string
 	for _, f := range fs {
-		got = append(got, f.RuleID+"@"+f.Location.Path)
+		got = append(got, f.RuleID+"@"+inImage(f))
 	}
 	want := []string{
 		"CVE-2023-45853@var/lib/dpkg/status",
@@ -190,7 +204,13 @@ func TestParseTrivyImageRejectsBadReports(t *testing.T) {
 // tarball, private caches and only pinned tools.
 func imageRunner(t *testing.T, tarball string) *host.Runner {
 	t.Helper()
-	r, err := host.NewRunner(t.TempDir(), testenv.Installer(t))
+	return imageRunnerIn(t, tarball, t.TempDir())
+}
+
+// imageRunnerIn is imageRunner over a source folder.
+func imageRunnerIn(t *testing.T, tarball, source string) *host.Runner {
+	t.Helper()
+	r, err := host.NewRunner(source, testenv.Installer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,12 +237,24 @@ func planFor(t *testing.T, plans []stages.Plan, tool string) stages.Plan {
 // environment are both found, and trivy's report never holds the key.
 func TestTrivyImageFindsPlantedSecrets(t *testing.T) {
 	testenv.Tool(t, "trivy")
-	tarball, _ := testenv.ImageTarball(t, testenv.ImageSpec{Files: testenv.PlantedImageFiles(),
-		Env: []string{"PATH=/usr/bin", "AWS_ACCESS_KEY_ID=" + testenv.AWSKeyID}})
-	r := imageRunner(t, tarball)
+	// Two layers: the base image's, and the app COPY brought in.
+	base, app := map[string]string{}, map[string]string{}
+	for name, body := range testenv.PlantedImageFiles() {
+		if strings.HasPrefix(name, "app/") {
+			app[name] = body
+		} else {
+			base[name] = body
+		}
+	}
+	tarball, cfg := testenv.ImageTarball(t, testenv.ImageSpec{Layers: []testenv.LayerSpec{
+		{CreatedBy: "/bin/sh -c #(nop) ADD file:4c2a8b5e1f0d in / ", Files: base},
+		{CreatedBy: "COPY app/ /app/ # buildkit", Files: app},
+	}, Env: []string{"PATH=/usr/bin", "AWS_ACCESS_KEY_ID=" + testenv.AWSKeyID}})
+	src := testenv.Dir(t, map[string]string{"Dockerfile": "FROM debian:12\nWORKDIR /app\nCOPY app/ /app/\nUSER 1000\n"})
+	r := imageRunnerIn(t, tarball, src)
 	ctx := context.Background()
-	plans, err := stages.PlanStage(ctx, stages.Image, stages.Options{Tools: []string{"trivy"}, Offline: true,
-		Image: &stages.BuiltImage{Ref: "dagsec-test:latest", Config: []byte(`{}`)}}, r)
+	built := &stages.BuiltImage{Ref: "dagsec-test:latest", Config: cfg, LayerConfig: cfg, Dockerfile: "Dockerfile"}
+	plans, err := stages.PlanStage(ctx, stages.Image, stages.Options{Tools: []string{"trivy"}, Offline: true, Image: built}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,8 +263,7 @@ func TestTrivyImageFindsPlantedSecrets(t *testing.T) {
 	if p := planFor(t, plans, "trivy"); !slices.Contains(p.Step.Argv, "vuln,secret") {
 		t.Fatalf("named trivy offline: argv %v", p.Step.Argv)
 	}
-	plans, err = stages.PlanStage(ctx, stages.Image, stages.Options{Offline: true,
-		Image: &stages.BuiltImage{Ref: "dagsec-test:latest", Config: []byte(`{}`)}}, r)
+	plans, err = stages.PlanStage(ctx, stages.Image, stages.Options{Offline: true, Image: built}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,15 +290,17 @@ func TestTrivyImageFindsPlantedSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, res.Report)
 	}
+	// The key in app/config.env is at the COPY that brought its layer in;
+	// the one in the image's config at the Dockerfile, which set it.
 	var got []string
 	for _, f := range fs {
-		got = append(got, f.RuleID+"@"+f.Location.Path)
+		got = append(got, fmt.Sprintf("%s@%s:%d (%s)", f.RuleID, f.Location.Path, f.Location.Line, inImage(f)))
 		if f.Severity != findings.SeverityCritical || strings.Contains(f.Message, testenv.AWSKeyID) || f.Validate() != nil {
 			t.Errorf("finding %+v", f)
 		}
 	}
 	slices.Sort(got)
-	want := []string{"aws-access-key-id@app/config.env", "aws-access-key-id@" + stages.TrivyImageConfigTarget}
+	want := []string{"aws-access-key-id@Dockerfile:1 (" + stages.TrivyImageConfigTarget + ")", "aws-access-key-id@Dockerfile:3 (app/config.env)"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("findings %v, want %v", got, want)
 	}

@@ -66,7 +66,9 @@ type wapitiReport struct {
 }
 
 type wapitiClass struct {
-	Ref map[string]string `json:"ref"` // reference title → URL
+	Desc string            `json:"desc"`
+	Sol  string            `json:"sol"`
+	Ref  map[string]string `json:"ref"` // reference title → URL
 }
 
 type wapitiEntry struct {
@@ -203,8 +205,9 @@ func wapitiFinding(section, cat string, e wapitiEntry, class wapitiClass) (findi
 		RuleName: cat,
 		Severity: sev,
 		Message:  msg + " (" + where + ")",
-		Location: findings.Location{Path: p},
+		Location: findings.Location{Request: &findings.Request{Method: method, Path: p, Param: e.Parameter}},
 		HelpURI:  help,
+		Rule:     wapitiDoc(cat, class, help).Rule(),
 		Tags:     tags,
 		Identity: method + "|" + p + "|" + e.Parameter + "|" + info,
 	})
@@ -234,6 +237,19 @@ func wapitiSeverity(raw json.RawMessage) (findings.Severity, error) {
 }
 
 var cweTitle = regexp.MustCompile(`^CWE-(\d+)\b`)
+
+// wapitiDoc explains a category with wapiti's own classification: its
+// description, solution and references.
+func wapitiDoc(cat string, class wapitiClass, help string) findings.Doc {
+	d := findings.Doc{Summary: class.Desc, Fix: class.Sol, Links: []string{help}}
+	if d.Summary == "" {
+		d.Summary = "wapiti category " + cat + "."
+	}
+	for _, t := range sortedKeys(class.Ref) {
+		d.Links = append(d.Links, class.Ref[t])
+	}
+	return d
+}
 
 // wapitiRefs picks a help link from a category's references (an OWASP page
 // first) and tags its CWE ids.

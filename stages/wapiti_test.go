@@ -25,7 +25,7 @@ type wapitiWant struct {
 func wapitiCount(fs []findings.Finding, rule, path string) int {
 	n := 0
 	for _, f := range fs {
-		if f.RuleID == rule && f.Location.Path == path {
+		if f.RuleID == rule && f.Location.Path == "" && f.Location.Where() == path {
 			n++
 		}
 	}
@@ -34,7 +34,7 @@ func wapitiCount(fs []findings.Finding, rule, path string) int {
 
 func wapitiFind(fs []findings.Finding, rule, path string) (findings.Finding, bool) {
 	for _, f := range fs {
-		if f.RuleID == rule && f.Location.Path == path {
+		if f.RuleID == rule && f.Location.Path == "" && f.Location.Where() == path {
 			return f, true
 		}
 	}
@@ -169,7 +169,7 @@ func TestParseWapitiEntries(t *testing.T) {
 			}},
 		{"empty path is the root", "vulnerabilities", "Open Redirect",
 			`{"method": "get", "path": "", "info": "x", "level": 1, "parameter": ""}`, func(t *testing.T, f findings.Finding) {
-				if f.Location.Path != "/" || f.Message != "x (GET /)" {
+				if f.Location.Where() != "/" || f.Message != "x (GET /)" {
 					t.Errorf("%+v", f)
 				}
 			}},

@@ -2,7 +2,9 @@ package stages
 
 import (
 	"fmt"
+	"html"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/dagsec/dagsec/findings"
@@ -84,6 +86,10 @@ type zapAlert struct {
 	RiskCode   *string        `json:"riskcode"`
 	Confidence string         `json:"confidence"`
 	CWEID      string         `json:"cweid"`
+	WASCID     string         `json:"wascid"`
+	Desc       string         `json:"desc"`
+	Solution   string         `json:"solution"`
+	Reference  string         `json:"reference"`
 	Instances  *[]zapInstance `json:"instances"`
 }
 
@@ -190,6 +196,7 @@ func zapFindings(site zapSite, a zapAlert) ([]findings.Finding, error) {
 		help = "https://www.zaproxy.org/docs/alerts/"
 	}
 
+	doc := zapDoc(a, name, help).Rule()
 	instances := []zapInstance{}
 	if a.Instances != nil {
 		instances = *a.Instances
@@ -215,8 +222,9 @@ func zapFindings(site zapSite, a zapAlert) ([]findings.Finding, error) {
 			RuleName: name,
 			Severity: sev,
 			Message:  msg,
-			Location: findings.Location{Path: p},
+			Location: findings.Location{Request: &findings.Request{Method: method, Path: p, Param: in.Param}},
 			HelpURI:  help,
+			Rule:     doc,
 			Tags:     tags,
 			Identity: ref + "|" + method + "|" + p + "|" + in.Param,
 		})
@@ -227,6 +235,33 @@ func zapFindings(site zapSite, a zapAlert) ([]findings.Finding, error) {
 	}
 	return out, nil
 }
+
+// zapDoc explains an alert with ZAP's own texts: its description,
+// solution and references (HTML paragraphs in the report), CWE and WASC.
+func zapDoc(a zapAlert, name, help string) findings.Doc {
+	d := findings.Doc{Summary: htmlText(a.Desc), Fix: htmlText(a.Solution), Links: []string{help}}
+	if d.Summary == "" {
+		d.Summary = name + "."
+	}
+	for _, f := range strings.Fields(htmlText(a.Reference)) {
+		d.Links = append(d.Links, f)
+	}
+	if c := strings.TrimSpace(a.CWEID); c != "" && c != "0" && c != "-1" {
+		d.Facts = append(d.Facts, findings.Fact{Label: "CWE", Value: "CWE-" + c})
+	}
+	if w := strings.TrimSpace(a.WASCID); w != "" && w != "0" && w != "-1" {
+		d.Facts = append(d.Facts, findings.Fact{Label: "WASC", Value: w})
+	}
+	return d
+}
+
+// htmlText is the text of ZAP's HTML snippets: tags become spaces and the
+// few entities ZAP writes are decoded.
+func htmlText(s string) string {
+	return html.UnescapeString(strings.Join(strings.Fields(htmlTag.ReplaceAllString(s, " ")), " "))
+}
+
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
 
 // zapSeverity maps riskcode; see ParseZAP.
 func zapSeverity(code string) (findings.Severity, error) {

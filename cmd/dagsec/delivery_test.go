@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/dagsec/dagsec/internal/testenv"
+	"github.com/dagsec/dagsec/sarifio"
 )
 
 type savedRun struct {
@@ -22,7 +25,11 @@ type savedRun struct {
 		RuleID   string `json:"rule_id"`
 		Severity string `json:"severity"`
 		Location struct {
-			Path string `json:"path"`
+			Path    string `json:"path"`
+			Line    int    `json:"line"`
+			Request *struct {
+				Method, Path, Param string
+			} `json:"request"`
 		} `json:"location"`
 	} `json:"findings"`
 }
@@ -41,11 +48,11 @@ func readRun(t *testing.T, dir string) savedRun {
 }
 
 // The host's DAST path end to end: a running staging given by URL, real
-// wapiti against the sample app, the planted XSS found, and the gate
-// deciding by the policy.
+// wapiti against the sample app, the planted XSS found at the request and
+// at the route's handler, and the gate deciding by the policy.
 func TestScanDASTFindsTheSampleAppsXSS(t *testing.T) {
 	if _, err := exec.LookPath("wapiti"); err != nil {
-		t.Skip("wapiti is not installed (apt-get install wapiti)")
+		t.Fatalf("wapiti is required (apt-get install wapiti; make deps installs it): %v", err)
 	}
 	target := testenv.StartSampleApp(t)
 	src := testenv.SampleAppDir(t)
@@ -78,13 +85,19 @@ func TestScanDASTFindsTheSampleAppsXSS(t *testing.T) {
 			}
 			found := false
 			for _, f := range run.Findings {
-				if f.Stage == "dast" && f.Tool == "wapiti" && f.RuleID == "wapiti-xss" && f.Location.Path == "/search" {
+				if q := f.Location.Request; f.Stage == "dast" && f.Tool == "wapiti" && f.RuleID == "wapiti-xss" &&
+					q != nil && q.Method == "GET" && q.Path == "/search" && q.Param == "q" {
 					found = true
+					// The handler the sample app registers for GET /search.
+					if f.Location.Path != "main.go" || f.Location.Line != sampleAppRouteLine(t, src, `"GET /search"`) {
+						t.Errorf("wapiti-xss at %s:%d, want the /search handler in main.go", f.Location.Path, f.Location.Line)
+					}
 				}
 			}
 			if !found {
-				t.Fatalf("no wapiti-xss finding on /search in %+v", run.Findings)
+				t.Fatalf("no wapiti-xss finding on GET /search?q in %+v", run.Findings)
 			}
+			checkDASTReports(t, out)
 		})
 	}
 }
@@ -122,7 +135,8 @@ func TestScanChecksAndScansASavedImage(t *testing.T) {
 		Files: testenv.PlantedImageFiles(),
 		Env:   []string{"PATH=/usr/bin", "AWS_ACCESS_KEY_ID=" + testenv.AWSKeyID},
 	})
-	src := testenv.Dir(t, testenv.CleanFiles())
+	// A source with the Dockerfile the image was built from.
+	src := testenv.Dir(t, testenv.CleanCodeFiles())
 	out := t.TempDir()
 	code, stdout, stderr := dagsec(t, "scan", "--stages", "build,image", "--image-tar", tar, "--out", out, src)
 	if code != 1 {
@@ -153,6 +167,31 @@ func TestScanChecksAndScansASavedImage(t *testing.T) {
 		if !ok {
 			t.Errorf("missing finding %s in %+v\n%s", k, run.Findings, stdout)
 		}
+	}
+	// The image was built from the source's Dockerfile: every finding about
+	// it is at an instruction there, never at the tarball as if it were a
+	// file: the root user at USER, the environment's key at the FROM that
+	// brought it (no ENV sets it), the layer's key at the COPY of its layer.
+	at := map[string]string{}
+	for _, f := range run.Findings {
+		if f.Location.Path != "Dockerfile" || f.Location.Line < 1 {
+			t.Errorf("%s/%s %s at %s:%d, want a line of the Dockerfile", f.Stage, f.Tool, f.RuleID, f.Location.Path, f.Location.Line)
+		}
+		at[f.Stage+"/"+f.Tool+"/"+f.RuleID] += fmt.Sprintf(" %d", f.Location.Line)
+	}
+	for k, lines := range map[string]string{"build/dagsec/DAGSEC-IMG001": " 3", "build/gitleaks/aws-access-token": " 1", "image/trivy/aws-access-key-id": " 1 2"} {
+		got := strings.Fields(at[k])
+		slices.Sort(got)
+		if strings.Join(got, " ") != strings.TrimSpace(lines) {
+			t.Errorf("%s at Dockerfile lines %v, want%s", k, got, lines)
+		}
+	}
+	sarif, err := os.ReadFile(filepath.Join(out, "results.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range sarifio.CodeScanningProblems(sarif) {
+		t.Errorf("results.sarif: %s", p)
 	}
 	for _, name := range []string{"report.json", "results.sarif", "summary.md"} {
 		data, err := os.ReadFile(filepath.Join(out, name))

@@ -263,4 +263,6 @@ func TestScanCodeStagesOnPlantedRepository(t *testing.T) {
 			t.Errorf("results.sarif has no run %s", id)
 		}
 	}
+	checkCodeScanning(t, dir, sarif)
+	checkDependencyScanning(t, out)
 }

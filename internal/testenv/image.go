@@ -14,14 +14,25 @@ import (
 	"time"
 )
 
-// ImageSpec describes a one-layer image for ImageTarball.
+// ImageSpec describes an image for ImageTarball: one layer of Files, or
+// Layers.
 type ImageSpec struct {
 	// Files are the layer's files by path in the image (no leading slash).
-	Files   map[string]string
+	Files map[string]string
+	// Layers, when set, replace Files: each layer with the history command
+	// that made it, in order.
+	Layers  []LayerSpec
 	User    string   // config.User; "" means none (root)
 	Env     []string // config.Env, NAME=value
 	Created time.Time
 	Tag     string // RepoTags entry; "" means dagsec-test:latest
+}
+
+// LayerSpec is one layer of an image and the command that made it, as a
+// builder writes it in the config's history ("COPY app/ /app/ # buildkit").
+type LayerSpec struct {
+	CreatedBy string
+	Files     map[string]string
 }
 
 // ImageTarball writes a docker-archive tarball (what `docker save` writes:
@@ -30,9 +41,10 @@ type ImageSpec struct {
 // JSON. No daemon or registry is involved.
 func ImageTarball(t testing.TB, spec ImageSpec) (path string, config []byte) {
 	t.Helper()
-	layer := layerTar(t, spec.Files)
-	layerSum := sha256.Sum256(layer)
-	diffID := "sha256:" + hex.EncodeToString(layerSum[:])
+	layers := spec.Layers
+	if len(layers) == 0 {
+		layers = []LayerSpec{{CreatedBy: "COPY . / # dagsec test image", Files: spec.Files}}
+	}
 	created := spec.Created
 	if created.IsZero() {
 		created = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -46,31 +58,42 @@ func ImageTarball(t testing.TB, spec ImageSpec) (path string, config []byte) {
 			"Env":  spec.Env,
 			"Cmd":  []string{"/app/run"},
 		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{diffID}},
-		"history": []map[string]any{{"created": created.UTC().Format(time.RFC3339Nano), "created_by": "COPY . / # dagsec test image"}},
 	}
+	var diffIDs, layerNames []string
+	var history []map[string]any
+	var tars [][]byte
+	for _, l := range layers {
+		data := layerTar(t, l.Files)
+		sum := sha256.Sum256(data)
+		diffIDs = append(diffIDs, "sha256:"+hex.EncodeToString(sum[:]))
+		layerNames = append(layerNames, hex.EncodeToString(sum[:])+"/layer.tar")
+		history = append(history, map[string]any{"created": created.UTC().Format(time.RFC3339Nano), "created_by": l.CreatedBy})
+		tars = append(tars, data)
+	}
+	// An instruction that makes no layer, as builders record them.
+	history = append(history, map[string]any{"created": created.UTC().Format(time.RFC3339Nano), "created_by": `CMD ["/app/run"]`, "empty_layer": true})
+	cfg["rootfs"] = map[string]any{"type": "layers", "diff_ids": diffIDs}
+	cfg["history"] = history
 	config, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfgSum := sha256.Sum256(config)
 	cfgName := hex.EncodeToString(cfgSum[:]) + ".json"
-	layerName := hex.EncodeToString(layerSum[:]) + "/layer.tar"
 	tag := spec.Tag
 	if tag == "" {
 		tag = "dagsec-test:latest"
 	}
-	manifest, err := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": []string{layerName}}})
+	manifest, err := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": layerNames}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, m := range []struct {
-		name string
-		data []byte
-	}{{"manifest.json", manifest}, {cfgName, config}, {layerName, layer}} {
-		writeTarFile(t, tw, m.name, m.data)
+	writeTarFile(t, tw, "manifest.json", manifest)
+	writeTarFile(t, tw, cfgName, config)
+	for i, name := range layerNames {
+		writeTarFile(t, tw, name, tars[i])
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagsec/dagsec/internal/testtools"
 	"github.com/dagsec/dagsec/pipeline/host"
 	"github.com/dagsec/dagsec/stages"
 )
@@ -38,6 +39,19 @@ func Tool(t testing.TB, name string) string {
 	p, err := Installer(t).Ensure(ctx, tool)
 	if err != nil {
 		t.Fatalf("pinned %s: %v", name, err)
+	}
+	return p
+}
+
+// Actionlint returns the pinned actionlint (testtools.Actionlint), built
+// like the scanners; it fails the test when it cannot be had.
+func Actionlint(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	p, err := Installer(t).Ensure(ctx, testtools.Actionlint)
+	if err != nil {
+		t.Fatalf("pinned actionlint: %v", err)
 	}
 	return p
 }

@@ -19,8 +19,10 @@ import (
 var _ pipeline.Engine = (*Runner)(nil)
 
 // Build reads the saved image tarball given as ImageTar (`docker save`, or
-// Dagger's asTarball export) in place of building one.
-func (r *Runner) Build(_ context.Context, spec pipeline.BuildSpec) (stages.BuiltImage, error) {
+// Dagger's asTarball export) in place of building one. It was built from
+// the spec's Dockerfile when the source has one: findings about the image
+// are placed there.
+func (r *Runner) Build(ctx context.Context, spec pipeline.BuildSpec) (stages.BuiltImage, error) {
 	if r.ImageTar == "" {
 		return stages.BuiltImage{}, fmt.Errorf("building an image %w; on the host, give a saved image with --image-tar", pipeline.ErrNeedsEngine)
 	}
@@ -29,7 +31,15 @@ func (r *Runner) Build(_ context.Context, spec pipeline.BuildSpec) (stages.Built
 		return stages.BuiltImage{}, fmt.Errorf("image %s: %w", r.ImageTar, err)
 	}
 	// The base image is not in a saved tarball, so its age is not checked here.
-	return stages.BuiltImage{Ref: r.ImageTar, Config: cfg}, nil
+	img := stages.BuiltImage{Ref: r.ImageTar, Config: cfg, LayerConfig: cfg, Target: spec.Target}
+	df := spec.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	if ok, err := r.Exists(ctx, df); err == nil && ok {
+		img.Dockerfile = df
+	}
+	return img, nil
 }
 
 // Serve cannot run an image without an engine.

@@ -71,7 +71,8 @@ const stageRank = 100
 //   - notice: findings of severity info.
 //
 // A finding's annotation carries file, line, endLine, col and endColumn as far
-// as its location has them, and the title "<rule> (<stage>/<tool>, <severity>)";
+// as its location has them (columns only on a single line, as GitHub reads
+// them), and the title "<rule> (<stage>/<tool>, <severity>)";
 // the message is the finding's. At most MaxErrors errors, MaxWarnings warnings
 // and MaxNotices notices are written, most severe first; when any were left
 // out, the last notice says how many. Findings carry no secret values (gitleaks
@@ -223,9 +224,10 @@ func findingProps(f findings.Finding) map[string]string {
 	if l.EndLine >= l.Line {
 		p["endLine"] = strconv.Itoa(l.EndLine)
 	}
-	if l.Column > 0 {
+	// GitHub reads col and endColumn only on an annotation of one line.
+	if l.Column > 0 && (l.EndLine == 0 || l.EndLine == l.Line) {
 		p["col"] = strconv.Itoa(l.Column)
-		if l.EndColumn > 0 && (l.EndLine > l.Line || l.EndColumn >= l.Column) {
+		if l.EndColumn >= l.Column {
 			p["endColumn"] = strconv.Itoa(l.EndColumn)
 		}
 	}

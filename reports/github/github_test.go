@@ -447,3 +447,36 @@ func TestSARIFFilesForCodeScanning(t *testing.T) {
 		t.Errorf("%d automation ids, want 25", ids)
 	}
 }
+
+// GitHub reads col and endColumn only on a one-line annotation: a finding
+// over several lines is annotated by lines alone.
+func TestAnnotationColumnsOnlyOnOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		loc              findings.Location
+		col, endCol, end string
+	}{
+		{"one line", findings.Location{Path: "a.go", Line: 3, EndLine: 3, Column: 5, EndColumn: 9}, "5", "9", "3"},
+		{"no end line", findings.Location{Path: "a.go", Line: 3, Column: 5}, "5", "", ""},
+		{"several lines", findings.Location{Path: "a.go", Line: 3, EndLine: 7, Column: 5, EndColumn: 2}, "", "", "7"},
+		{"several lines, end after start", findings.Location{Path: "a.go", Line: 3, EndLine: 4, Column: 5, EndColumn: 9}, "", "", "4"},
+		{"end column before start", findings.Location{Path: "a.go", Line: 3, EndLine: 3, Column: 5, EndColumn: 2}, "5", "", "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &pipeline.Report{Findings: []findings.Finding{{Stage: "sast", Tool: "gosec", RuleID: "G101",
+				Severity: findings.SeverityLow, Message: "m", Location: tc.loc}}}
+			var buf bytes.Buffer
+			if err := github.Annotations(rep, &buf); err != nil {
+				t.Fatal(err)
+			}
+			cmds := parseCommands(t, buf.String())
+			if len(cmds) != 1 {
+				t.Fatalf("%d annotations: %s", len(cmds), buf.String())
+			}
+			p := cmds[0].props
+			if p["col"] != tc.col || p["endColumn"] != tc.endCol || p["endLine"] != tc.end || p["line"] != "3" {
+				t.Errorf("annotation %v, want col %q endColumn %q endLine %q", p, tc.col, tc.endCol, tc.end)
+			}
+		})
+	}
+}

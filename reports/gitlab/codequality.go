@@ -7,6 +7,7 @@ import (
 
 	"github.com/dagsec/dagsec/findings"
 	"github.com/dagsec/dagsec/pipeline"
+	"github.com/dagsec/dagsec/stages"
 )
 
 // cqIssue is one Code Quality entry: the fields GitLab documents
@@ -54,9 +55,10 @@ var cqSeverity = map[findings.Severity]string{
 //
 //   - check_name is "<tool>/<rule id>", engine_name the tool.
 //   - description is the message, with the stage, tool and rule.
-//   - location.path is the finding's path (a file of the source; for image
-//     and DAST findings the image path or URL path they name), and
-//     location.lines.begin its line, or 1 when the tool gave none.
+//   - location.path is the finding's file, and location.lines.begin its
+//     line, or 1 when the tool gave none. Findings without a file, and DAST
+//     findings, whose place is a URL (the DAST report has them), get no
+//     entry: Code Quality lists places in files.
 //   - fingerprint is the finding's own fingerprint (the one in report.json
 //     and in SARIF's partialFingerprints), so an entry keeps its identity
 //     across runs; when two entries would share one (the same finding
@@ -74,6 +76,9 @@ func CodeQuality(rep *pipeline.Report) ([]byte, error) {
 		if err := f.Validate(); err != nil {
 			return nil, fmt.Errorf("gitlab code quality: finding %d: %w", i, err)
 		}
+		if f.Location.Path == "" || f.Stage == stages.DAST {
+			continue
+		}
 		line := f.Location.Line
 		if line <= 0 {
 			line = 1
@@ -83,9 +88,6 @@ func CodeQuality(rep *pipeline.Report) ([]byte, error) {
 			lines.End = f.Location.EndLine
 		}
 		path := f.Location.Path
-		if path == "" {
-			path = "."
-		}
 		out = append(out, cqIssue{
 			Type:        "issue",
 			CheckName:   f.Tool + "/" + f.RuleID,

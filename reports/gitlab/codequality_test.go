@@ -75,16 +75,28 @@ func TestCodeQualityFromGenuineToolOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := codeQuality(t, data)
-	// Every finding, licenses included.
-	if len(entries) != len(rep.Findings) {
-		t.Fatalf("%d entries for %d findings", len(entries), len(rep.Findings))
+	// Every finding at a file, licenses included; DAST findings (a URL)
+	// and findings without a file have none.
+	inFiles := slices.DeleteFunc(slices.Clone(rep.Findings), func(f findings.Finding) bool {
+		return f.Location.Path == "" || f.Stage == stages.DAST
+	})
+	if len(inFiles) == len(rep.Findings) || !slices.ContainsFunc(rep.Findings, func(f findings.Finding) bool { return f.Stage == stages.DAST }) {
+		t.Fatal("the samples have no DAST finding or none without a file")
+	}
+	if len(entries) != len(inFiles) {
+		t.Fatalf("%d entries for %d findings at files", len(entries), len(inFiles))
+	}
+	for _, e := range entries {
+		if e.Location.Path == "" || e.Location.Path == "." || strings.HasPrefix(e.Location.Path, "/") {
+			t.Errorf("entry at %q, not a file of the source", e.Location.Path)
+		}
 	}
 	want := map[findings.Severity]string{
 		findings.SeverityCritical: "blocker", findings.SeverityHigh: "critical", findings.SeverityMedium: "major",
 		findings.SeverityLow: "minor", findings.SeverityInfo: "info",
 	}
 	bySev := map[string]bool{}
-	for i, f := range rep.Findings {
+	for i, f := range inFiles {
 		e := entries[i]
 		if e.Severity != want[f.Severity] {
 			t.Errorf("%s %s: severity %s, want %s", f.Tool, f.RuleID, e.Severity, want[f.Severity])
@@ -103,10 +115,19 @@ func TestCodeQualityFromGenuineToolOutput(t *testing.T) {
 			t.Errorf("description %q does not name stage and tool", e.Description)
 		}
 	}
+	// The samples' info findings are all DAST: one at a file shows info.
+	info := fx.sast[0]
+	info.Severity = findings.SeverityInfo
+	infoRep := runReport(t, stageRun{name: stages.SAST, status: policies.StatusWarned, fs: []findings.Finding{info}})
+	if data, err := gitlab.CodeQuality(infoRep); err != nil || codeQuality(t, data)[0].Severity != "info" {
+		t.Errorf("info finding: %s %v", data, err)
+	} else {
+		bySev["info"] = true
+	}
 	if len(bySev) != 5 {
 		t.Errorf("the samples cover severities %v, want all five", bySev)
 	}
-	g401 := entries[slices.IndexFunc(rep.Findings, func(f findings.Finding) bool { return f.RuleID == "G401" })]
+	g401 := entries[slices.IndexFunc(inFiles, func(f findings.Finding) bool { return f.RuleID == "G401" })]
 	if g401.Location.Path != "main.go" || *g401.Location.Lines.Begin != 15 || g401.Severity != "major" {
 		t.Errorf("G401: %+v", g401)
 	}

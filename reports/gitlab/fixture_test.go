@@ -27,6 +27,8 @@ const (
 	testCommit   = "3f2a9c1e5b7d4a6c8e0f1a2b3c4d5e6f7a8b9c0d"
 	testImage    = "registry.example.com/shop/app:3f2a9c1e"
 	testBuiltRef = "shop-app:dev"
+	// testDockerfile is what testBuiltRef was built from.
+	testDockerfile = "FROM python:3.12-slim\nWORKDIR /app\nENV DATABASE_URL=set-at-build\nCOPY . .\nCMD [\"python\", \"app.py\"]\n"
 	// The staging URL carries credentials, as a target behind basic auth
 	// does: they must never reach a report.
 	testStagingUser = "stageuser"
@@ -88,6 +90,7 @@ func runReport(t testing.TB, runs ...stageRun) *pipeline.Report {
 		Policy:        "default",
 		StartedAt:     start,
 		Errors:        []string{},
+		Image:         &pipeline.ImageInfo{Ref: testBuiltRef},
 	}
 	var all []findings.Finding
 	at := start
@@ -169,25 +172,27 @@ func loadFixture(t testing.TB) fixture {
 
 	// The build stage's own checks on an image that runs as root, built on
 	// a base without a build time.
-	fx.buildChecks = ok(stages.CheckImageConfig(stages.BuiltImage{
+	origins := stages.NewImageOrigins("Dockerfile", []byte(testDockerfile), "", nil)
+	fx.buildChecks = ok(stages.CheckImageConfigAt(stages.BuiltImage{
 		Ref:        testBuiltRef,
 		Config:     []byte(`{"created":"2026-11-19T10:00:00Z","config":{"Env":["PATH=/usr/bin"]}}`),
 		BaseRef:    "python:3.12-slim",
 		BaseConfig: []byte(`{"created":"1970-01-01T00:00:00Z","config":{}}`),
-	}, 0, time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)))
+	}, origins, 0, time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)))
 	// gitleaks on the image's environment: the build stage turns each leak
 	// into a finding at the image (stages.imageEnvFindings), as here.
 	for _, f := range ok(stages.ParseGitleaks(samples.Read(t, "gitleaks-v8.30.1.json")))[:1] {
 		f.Stage = stages.Build
 		f.Message = "the image's environment variable DATABASE_URL holds a secret (gitleaks rule " + f.RuleID + "): anyone who can pull the image can read it; pass it at run time instead"
-		f.Location = findings.Location{Path: stages.ImageLocation(testBuiltRef)}
+		f.Location = origins.Env("DATABASE_URL")
 		f.Tags = append(f.Tags, "image-env")
 		fx.buildEnv = append(fx.buildEnv, f)
 	}
 	findings.AssignFingerprints(fx.buildEnv)
 
-	fx.image = append(fx.image, okT(stages.ParseTrivyImage(samples.Read(t, "trivy-golden-alpine-310-image.json")))...)
-	fx.image = append(fx.image, ok(stages.ParseGrype(samples.Read(t, "grype-v0.112.0-npm-directory.json")))...)
+	// Image findings at the Dockerfile the image was built from.
+	fx.image = append(fx.image, okT(stages.ParseTrivyImageAt(samples.Read(t, "trivy-golden-alpine-310-image.json"), origins))...)
+	fx.image = append(fx.image, ok(stages.ParseGrypeAt(samples.Read(t, "grype-v0.112.0-npm-directory.json"), origins))...)
 	for _, f := range okT(stages.ParseTrivy(samples.Read(t, "trivy-defectdojo-misconfigurations-and-secrets.json"), stages.Image)) {
 		if slices.Contains(f.Tags, "secret") {
 			fx.imageSecrets = append(fx.imageSecrets, f)

@@ -28,8 +28,8 @@ type Options struct {
 	Commit string
 	// Image names the built image in container scanning locations (for
 	// example $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA, or the reference the image
-	// was published to). Without it, the reference the build stage's
-	// findings carry ("image:REF"), else "unknown".
+	// was published to). Without it, the run report's image reference,
+	// else "unknown".
 	Image string
 	// Target is the URL DAST attacked. Without it, the URL the staging
 	// stage's reason names; without either, DAST locations have no
@@ -235,15 +235,10 @@ func (o Options) context(rep *pipeline.Report) runContext {
 	return c
 }
 
-// builtImageRef is the reference the build stage's findings name
-// (stages.ImageLocation: "image:REF"), else "unknown".
+// builtImageRef is the run report's image reference, else "unknown".
 func builtImageRef(rep *pipeline.Report) string {
-	for _, f := range rep.Findings {
-		if f.Stage == stages.Build {
-			if ref, ok := strings.CutPrefix(f.Location.Path, "image:"); ok && ref != "" {
-				return ref
-			}
-		}
+	if rep.Image != nil && strings.TrimSpace(rep.Image.Ref) != "" {
+		return rep.Image.Ref
 	}
 	return "unknown"
 }
@@ -410,7 +405,12 @@ func (ctx runContext) vulnerability(c category, f findings.Finding, ids map[stri
 			v.Location.EndLine = l.EndLine
 		}
 	case DependencyScanFile:
-		file := l.Path
+		// The manifest or lockfile: a reachable vulnerability's call site
+		// (govulncheck) is in a source file, its module in go.mod.
+		file := l.Manifest
+		if file == "" {
+			file = l.Path
+		}
 		if file == "" {
 			file = "unknown"
 		}
@@ -422,8 +422,10 @@ func (ctx runContext) vulnerability(c category, f findings.Finding, ids map[stri
 		}
 		v.Location = location{Image: ctx.image, OperatingSystem: os, Dependency: dependencyOf(f)}
 	case DASTFile:
-		method, param := dastRequest(f)
-		v.Location = location{Hostname: ctx.host, Method: method, Path: l.Path, Param: param}
+		v.Location = location{Hostname: ctx.host}
+		if q := l.Request; q != nil {
+			v.Location.Method, v.Location.Path, v.Location.Param = q.Method, q.Path, q.Param
+		}
 	}
 	return v
 }
@@ -548,49 +550,6 @@ func operatingSystem(f findings.Finding) string {
 		}
 	}
 	return ""
-}
-
-// dastRequest reads the method and parameter back from a DAST finding's
-// message: stages.ParseZAP and ParseWapiti end it with "(METHOD PATH)" or
-// "(METHOD PATH, parameter NAME)", PATH being the finding's path.
-func dastRequest(f findings.Finding) (method, param string) {
-	p := f.Location.Path
-	msg, ok := strings.CutSuffix(f.Message, ")")
-	if !ok || p == "" {
-		return "", ""
-	}
-	for i := 0; ; {
-		j := strings.Index(msg[i:], " (")
-		if j < 0 {
-			return "", ""
-		}
-		rest := msg[i+j+2:]
-		i += j + 2
-		m := ""
-		if !strings.HasPrefix(rest, p) {
-			sp := strings.IndexByte(rest, ' ')
-			if sp <= 0 || !isMethod(rest[:sp]) || !strings.HasPrefix(rest[sp+1:], p) {
-				continue
-			}
-			m, rest = rest[:sp], rest[sp+1:]
-		}
-		after := rest[len(p):]
-		if after == "" {
-			return m, ""
-		}
-		if prm, ok := strings.CutPrefix(after, ", parameter "); ok {
-			return m, prm
-		}
-	}
-}
-
-func isMethod(s string) bool {
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // scannedResources lists each method and URL the DAST findings name, once,

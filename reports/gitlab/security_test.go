@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -229,7 +230,8 @@ func TestSecurityReportsFromGenuineToolOutput(t *testing.T) {
 		if hist.Location.Commit.Sha != "9b1deb4d3b7d" {
 			t.Errorf("history secret at commit %q, want the one gitleaks named (9b1deb4d3b7d, as the finding keeps it)", hist.Location.Commit.Sha)
 		}
-		env := find(t, r, func(v glVuln) bool { return v.Location.File == stages.ImageLocation(testBuiltRef) })
+		// At the ENV that set the variable in the image's Dockerfile.
+		env := find(t, r, func(v glVuln) bool { return v.Location.File == "Dockerfile" && v.Location.StartLine == 3 })
 		if !strings.Contains(env.Description, "dagsec's build stage") || env.Identifiers[0].Type != "dagsec_gitleaks" {
 			t.Errorf("image environment secret: %+v", env)
 		}
@@ -248,6 +250,15 @@ func TestSecurityReportsFromGenuineToolOutput(t *testing.T) {
 			if v.Location.File == "" || v.Location.Dependency == nil || v.Location.Dependency.Package.Name == "" || v.Location.Dependency.Version == nil {
 				t.Errorf("%+v lacks file or dependency", v.Location)
 			}
+			// The manifest or lockfile, never the source file a
+			// reachable vulnerability is called from.
+			if base := path.Base(v.Location.File); base != "go.mod" && base != "requirements.txt" {
+				t.Errorf("%s at %q, not a manifest or lockfile", v.Identifiers[0].Value, v.Location.File)
+			}
+		}
+		// The govulncheck sample's reachable findings are at call sites.
+		if !slices.ContainsFunc(fx.sca, func(f findings.Finding) bool { return strings.HasSuffix(f.Location.Path, ".go") }) {
+			t.Fatal("no govulncheck finding at a call site in the samples")
 		}
 		// GO-2021-0113 in golang.org/x/text v0.3.0, from both govulncheck and osv-scanner.
 		n := 0
@@ -376,7 +387,7 @@ func TestSecurityReportsAreStable(t *testing.T) {
 		t.Error("ids changed when the findings moved to other lines")
 	}
 	// Without Options, a working-tree secret is placed at the placeholder
-	// commit, the image is named by the build's findings.
+	// commit, the image is named by the run report's image.
 	r := securityReports(t, gitlab.Options{}, fx.fullRun(t))
 	wt := find(t, r[gitlab.SecretDetectionFile], func(v glVuln) bool {
 		return v.Location.File == fx.secrets[0].Location.Path && v.Location.StartLine == fx.secrets[0].Location.Line

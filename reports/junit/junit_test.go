@@ -5,6 +5,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,7 +141,7 @@ func TestJUnit(t *testing.T) {
 	if err := xml.Unmarshal(data, &x); err != nil {
 		t.Fatal(err)
 	}
-	if x.Name != "dagsec" || x.Tests != 6 || x.Failures != 2 || x.Errors != 1 || x.Skipped != 1 || x.Time != "75.300" {
+	if x.Name != "dagsec" || x.Tests != 6 || x.Failures != 2 || x.Errors != 1 || x.Skipped != 0 || x.Time != "75.300" {
 		t.Errorf("root: %+v", x)
 	}
 	if len(x.Suites) != 1 {
@@ -264,5 +267,60 @@ func TestJUnitRejectsBadInput(t *testing.T) {
 	var x xSuites
 	if err := xml.Unmarshal(data, &x); err != nil || x.Tests != 0 || len(x.Suites) != 1 {
 		t.Errorf("empty run: %v %+v", err, x)
+	}
+}
+
+// Jenkins' xUnit plugin validates a JUnit file against its schema and
+// skips one that does not validate: every shape of run must, checked by
+// xmllint (Debian libxml2-utils) against the plugin's own XSD.
+func TestJUnitValidatesAgainstJenkinsSchema(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Fatalf("xmllint is required (apt-get install libxml2-utils; make deps installs it): %v", err)
+	}
+	full, _, _ := run(t)
+	for _, tc := range []struct {
+		name string
+		rep  *pipeline.Report
+	}{
+		{"every status, escapes, capped lists", full},
+		{"no stage", &pipeline.Report{}},
+		{"one skipped stage", &pipeline.Report{Stages: []pipeline.StageReport{{Name: stages.DAST, Status: policies.StatusSkipped, Reason: "no staging"}}}},
+		{"long run", &pipeline.Report{DurationMS: 12345678, Stages: []pipeline.StageReport{{Name: stages.SAST, Status: policies.StatusPassed, DurationMS: 9876543}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := junit.JUnit(tc.rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), junit.FileName)
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "jenkins-xunit-junit-10.xsd"), file).CombinedOutput()
+			if err != nil {
+				t.Errorf("junit.xml does not validate against Jenkins xUnit's schema: %v\n%s\n%s", err, out, data)
+			}
+		})
+	}
+}
+
+// The schema check is not vacuous: xmllint rejects the root attribute
+// Jenkins reported ("Element 'testsuites', attribute 'skipped'").
+func TestJenkinsSchemaRejectsRootSkipped(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Fatalf("xmllint is required (apt-get install libxml2-utils): %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "bad.xml")
+	bad := `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="dagsec" tests="1" failures="0" errors="0" skipped="1" time="1.000"><testsuite name="dagsec" tests="1" failures="0" errors="0" skipped="1" time="1.000"><testcase name="dast" classname="dagsec.dast" time="0.000"><skipped message="x"></skipped></testcase></testsuite></testsuites>
+`
+	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "jenkins-xunit-junit-10.xsd"), file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "'skipped'") {
+		t.Errorf("xmllint accepted skipped on testsuites: %v\n%s", err, out)
 	}
 }
