@@ -36,9 +36,7 @@ import (
 //     aws-access-key-id are both "aws"), or the same non-empty Identity (the
 //     redacted match, when two tools describe it alike).
 //   - Everything else (IaC and Dockerfile checks, SAST, DAST, licenses): the
-//     same path (required) and line — a check with no line (about the whole
-//     file) matches the same check at any line of it, two lines must be
-//     equal — and a shared check id: the RuleID
+//     same path (required) and line (0 only matches 0) and a shared check id: the RuleID
 //     or a tag shaped like an AVD id (AVD-AWS-0086). Different rule ids are
 //     merged only through such an alias: trivy's AWS-0086 carries the tag
 //     AVD-AWS-0086, which is tfsec's rule id, so they merge; checkov's
@@ -155,8 +153,8 @@ func DedupInPlace(fs []Finding) []Finding {
 // input order.
 func dedupBuckets(fs []Finding) ([]dedupInfo, [][]int32) {
 	infos := make([]dedupInfo, len(fs))
-	keys := make([]dedupKey, 0, len(fs))
-	keyEnd := make([]int32, len(fs)) // finding i's keys end at keys[keyEnd[i]]
+	keys := make([]dedupKey, 0, 2*len(fs)) // most findings have one or two ids
+	keyEnd := make([]int32, len(fs))       // finding i's keys end at keys[keyEnd[i]]
 	for i := range fs {
 		infos[i], keys = dedupKeys(&fs[i], keys)
 		keyEnd[i] = int32(len(keys))
@@ -216,13 +214,6 @@ func dedupBuckets(fs []Finding) ([]dedupInfo, [][]int32) {
 // go.mod) cost no pairs.
 func linkCopies(fs []Finding, infos []dedupInfo, b []int32, uf *unionFind, edges []edge) []edge {
 	link := func(a, b int32) {
-		// Checks share a file-level key across lines (keyCheckFile): it
-		// links a check without a line to one at a line, never two checks
-		// at different lines.
-		la, lb := fs[a].Location.Line, fs[b].Location.Line
-		if !infos[a].vuln && !infos[b].vuln && la > 0 && lb > 0 && la != lb {
-			return
-		}
 		if mergeable(&fs[a], &fs[b], &infos[a], &infos[b]) {
 			// A pair sharing several keys is linked more than once, which
 			// changes no group.
@@ -312,7 +303,6 @@ const (
 	keySecretFamily
 	keySecretIdentity
 	keyCheck
-	keyCheckFile // a check's file, whatever its line
 )
 
 // dedupKeys appends f's keys to keys.
@@ -336,10 +326,7 @@ func dedupKeys(f *Finding, keys []dedupKey) (dedupInfo, []dedupKey) {
 	if f.Location.Path == "" {
 		return dedupInfo{}, keys
 	}
-	keys = appendIDKeys(keys, f, dedupKey{kind: keyCheck, line: line, stage: f.Stage, where: f.Location.Path}, isCheckID)
-	// A check about a whole file (trivy's missing USER has no line) is the
-	// same issue as the same check placed at a line of it (dagsec's at FROM).
-	return dedupInfo{}, appendIDKeys(keys, f, dedupKey{kind: keyCheckFile, stage: f.Stage, where: f.Location.Path}, isCheckID)
+	return dedupInfo{}, appendIDKeys(keys, f, dedupKey{kind: keyCheck, line: line, stage: f.Stage, where: f.Location.Path}, isCheckID)
 }
 
 // appendIDKeys appends base with each id of f: its RuleID and every tag
