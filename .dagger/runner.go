@@ -181,7 +181,9 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	start := time.Now()
 	res, err := r.run(ctx, step, image, ctr, user)
 	res.Duration, res.Image = time.Since(start), image
-	if t, ok := stages.LookupTool(step.Tool); ok && !t.Network {
+	if need := step.NetworkNeed(); need != "" {
+		res.Network = "needed: " + need
+	} else {
 		// Said in the report rather than implied: the engine's API has no
 		// way to run one exec without a network.
 		res.Network = "not isolated: Dagger v0.21 has no per-exec network switch"

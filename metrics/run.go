@@ -89,7 +89,11 @@ type FindingTotals struct {
 //   - skipped: the stage did not run (disabled by the policy, no tool had
 //     anything to scan or could run here, a stage it needs blocked);
 //   - error: a tool failed, so the stage's result is incomplete: it counts
-//     as not scanned.
+//     as not scanned;
+//   - partial: judged, but some of what the stage's detection found was not
+//     scanned (report.json's coverage): not complete either;
+//   - nothing: the stage found nothing to scan, which neither scans nor
+//     fails to.
 //
 // Stages that scan nothing (staging and production deploy) are left out:
 // production is skipped on every branch but the production branch by design.
@@ -97,12 +101,14 @@ type StageCoverage struct {
 	Scanned []string `json:"scanned"`
 	Skipped []string `json:"skipped"`
 	Error   []string `json:"error"`
+	Partial []string `json:"partial"`
+	Nothing []string `json:"nothing_to_scan"`
 }
 
 // Complete reports whether at least one stage scanned and none was skipped
 // or failed.
 func (c StageCoverage) Complete() bool {
-	return len(c.Scanned) > 0 && len(c.Skipped) == 0 && len(c.Error) == 0
+	return len(c.Scanned) > 0 && len(c.Skipped) == 0 && len(c.Error) == 0 && len(c.Partial) == 0
 }
 
 // ToolVersion is one tool that ran in a stage.
@@ -118,6 +124,8 @@ const (
 	StateScanned = "scanned"
 	StateSkipped = "skipped"
 	StateError   = "error"
+	StatePartial = "partial"
+	StateNothing = "nothing to scan"
 )
 
 // scanning reports whether a stage scans something: the catalog's stages
@@ -133,10 +141,14 @@ func scanState(s pipeline.StageReport) string {
 		return ""
 	}
 	switch {
+	case judged(s.Status) && s.Coverage.Partial():
+		return StatePartial
 	case judged(s.Status):
 		return StateScanned
 	case s.Status == policies.StatusError:
 		return StateError
+	case s.Coverage.Nothing():
+		return StateNothing
 	}
 	return StateSkipped
 }
@@ -148,7 +160,7 @@ func judged(s policies.Status) bool {
 
 // Coverage sorts a report's scanning stages by state (see StageCoverage).
 func Coverage(rep *pipeline.Report) StageCoverage {
-	c := StageCoverage{Scanned: []string{}, Skipped: []string{}, Error: []string{}}
+	c := StageCoverage{Scanned: []string{}, Skipped: []string{}, Error: []string{}, Partial: []string{}, Nothing: []string{}}
 	for _, s := range rep.Stages {
 		switch scanState(s) {
 		case StateScanned:
@@ -157,6 +169,10 @@ func Coverage(rep *pipeline.Report) StageCoverage {
 			c.Skipped = append(c.Skipped, s.Name)
 		case StateError:
 			c.Error = append(c.Error, s.Name)
+		case StatePartial:
+			c.Partial = append(c.Partial, s.Name)
+		case StateNothing:
+			c.Nothing = append(c.Nothing, s.Name)
 		}
 	}
 	return c

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -367,5 +368,97 @@ func TestDockerfileChecksOfBothToolsCountOnce(t *testing.T) {
 		if fs := find(rep, stages.Dockerfile, "trivy", rule); len(fs) != 0 {
 			t.Errorf("trivy's %s is still separate: %+v", rule, fs)
 		}
+	}
+}
+
+// Every tool that ran says what network it had: none for the tools and
+// steps that need none (trivy config, osv-scanner against the local
+// database, gitleaks, syft), cut off in a namespace of their own, or why
+// it needed it (gosec and govulncheck: Go module downloads).
+func TestEveryToolRunSaysItsNetwork(t *testing.T) {
+	dir := testenv.Dir(t, testenv.PlantedFiles())
+	testenv.GoModTidy(t, dir)
+	rep := runCode(t, dir, preset(t, "default"))
+	want := map[string]string{
+		"secrets/gitleaks": "none", "sast/bandit": "none", "sca/osv-scanner": "none", "licenses/syft": "none",
+		"iac/trivy": "none", "dockerfile/trivy": "none",
+		"sast/gosec": "needed: go/packages", "sca/govulncheck": "needed: Go module downloads",
+	}
+	seen := map[string]bool{}
+	for _, s := range rep.Stages {
+		for _, tr := range s.Tools {
+			if tr.Skipped != "" || tr.Name == stages.HardeningTool {
+				continue
+			}
+			key := s.Name + "/" + tr.Name
+			if tr.Network == "" {
+				t.Errorf("%s (%s) records no network", key, tr.Target)
+			}
+			// The host knows each tool run's peak memory.
+			if tr.PeakMemoryMB <= 0 {
+				t.Errorf("%s (%s) records no peak memory", key, tr.Target)
+			}
+			if w, ok := want[key]; ok {
+				seen[key] = true
+				if !strings.HasPrefix(tr.Network, w) {
+					t.Errorf("%s: network %q, want %q…", key, tr.Network, w)
+				}
+			}
+		}
+	}
+	for k := range want {
+		if !seen[k] {
+			t.Errorf("%s did not run", k)
+		}
+	}
+}
+
+// countingRunner counts the steps the real host runner runs, by tool.
+type countingRunner struct {
+	*host.Runner
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingRunner) Run(ctx context.Context, step stages.Step) (stages.StepResult, error) {
+	c.mu.Lock()
+	c.n[step.Tool]++
+	c.mu.Unlock()
+	return c.Runner.Run(ctx, step)
+}
+
+// With Terraform and a Dockerfile, iac and dockerfile share one trivy
+// config run, and each stage keeps its own part of the report.
+func TestTrivyConfigRunsOnceForIaCAndDockerfile(t *testing.T) {
+	dir := testenv.Dir(t, map[string]string{
+		"infra/main.tf": "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n  acl    = \"public-read\"\n}\n",
+		"Dockerfile":    "FROM alpine:3.20\nRUN echo hi\nCMD [\"sh\"]\n",
+	})
+	r, err := host.NewRunner(dir, testenv.Installer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := &countingRunner{Runner: r, n: map[string]int{}}
+	rep, err := pipeline.Run(context.Background(), pipeline.Config{Runner: cr, Policy: preset(t, "default"),
+		Stages: []string{stages.IaC, stages.Dockerfile}, Source: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.n["trivy"] != 1 {
+		t.Errorf("trivy ran %d times, want once for both stages", cr.n["trivy"])
+	}
+	for _, f := range rep.Findings {
+		if f.Tool != "trivy" {
+			continue
+		}
+		if dockerfile := f.Location.Path == "Dockerfile"; dockerfile != (f.Stage == stages.Dockerfile) {
+			t.Errorf("%s finding %s at %s: in the wrong stage", f.Stage, f.RuleID, f.Location.Path)
+		}
+	}
+	if len(find(rep, stages.IaC, "trivy", "AWS-0092")) == 0 {
+		t.Errorf("iac lost trivy's public-read finding: %+v", rep.Findings)
+	}
+	if fs := find(rep, stages.Dockerfile, stages.HardeningTool, stages.HardeningRootUser); len(fs) != 1 || !slices.Contains(fs[0].AlsoFoundBy, "trivy") {
+		t.Errorf("dockerfile lost trivy's DS-0002: %+v", fs)
 	}
 }

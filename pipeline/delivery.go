@@ -348,8 +348,12 @@ func EarlierVerdicts(names []string, reports []*Report) (map[string]policies.Sta
 			if _, known := rank[s.Status]; !known {
 				return nil, fmt.Errorf("%s: stage %s has status %q", names[i], s.Name, s.Status)
 			}
-			if prev, seen := out[s.Name]; !seen || rank[s.Status] > rank[prev] {
-				out[s.Name] = s.Status
+			st := s.Status
+			if st == policies.StatusSkipped && s.Coverage.Nothing() {
+				st = policies.StatusPassed // nothing there to gate
+			}
+			if prev, seen := out[s.Name]; !seen || rank[st] > rank[prev] {
+				out[s.Name] = st
 			}
 		}
 	}

@@ -73,7 +73,7 @@ func runToolReporting(ctx context.Context, cfg Config, stage string, opts stages
 	start := time.Now()
 	e.Kind = ToolStarted
 	cfg.emit(e)
-	tr, fs, arts, err := runTool(ctx, cfg.Runner, p)
+	tr, fs, arts, err := runTool(ctx, sharingRunner{cfg.Runner, cfg.shared}, p)
 	e.Kind, e.Duration, e.Findings = ToolFinished, time.Since(start), len(fs)
 	if err != nil {
 		e.Error = err.Error()

@@ -49,6 +49,9 @@ type Report struct {
 	Errors        []string           `json:"errors"`
 	// Branch is the branch built, when known (production's gate).
 	Branch string `json:"branch,omitempty"`
+	// Concurrency is how many tool runs, and Go analysers among them, the
+	// run let go at once.
+	Concurrency *Limits `json:"concurrency,omitempty"`
 	// ManifestsDigest hashes the source's dependency manifests, so metrics
 	// over saved runs can tell when dependencies last changed.
 	ManifestsDigest string `json:"manifests_digest,omitempty"`
@@ -144,9 +147,11 @@ type StageReport struct {
 	Known      int          `json:"known,omitempty"`
 	Suppressed int          `json:"suppressed,omitempty"`
 	Tools      []ToolReport `json:"tools,omitempty"`
-	Errors     []string     `json:"errors,omitempty"`
-	StartedAt  time.Time    `json:"started_at,omitzero"`
-	DurationMS int64        `json:"duration_ms"`
+	// Coverage accounts for what a code stage's detection found to scan.
+	Coverage   *Coverage `json:"coverage,omitempty"`
+	Errors     []string  `json:"errors,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	DurationMS int64     `json:"duration_ms"`
 
 	// TopSeverity is the highest severity the stage's tools that ran can
 	// give, the policy's overrides included; "" when unknown. A BlockOn
@@ -167,8 +172,13 @@ type ToolReport struct {
 	Runner     string `json:"runner"`
 	ExitCode   int    `json:"exit_code"`
 	DurationMS int64  `json:"duration_ms"`
-	Findings   int    `json:"findings"`
-	Error      string `json:"error,omitempty"`
+	// Covers lists the coverage targets ("kind path") the run scanned.
+	Covers []string `json:"covers,omitempty"`
+	// PeakMemoryMB is the most memory the tool's processes held at once,
+	// where the runner can tell (the host).
+	PeakMemoryMB float64 `json:"peak_memory_mb,omitempty"`
+	Findings     int     `json:"findings"`
+	Error        string  `json:"error,omitempty"`
 	// ErrorAllowed names the policy setting that let Error pass the gate
 	// (per_tool.<tool>.on_error: warn); "" when the error blocks.
 	ErrorAllowed string `json:"error_allowed,omitempty"`
@@ -495,7 +505,7 @@ func (r *Report) toolRuns() iter.Seq[sarifio.ToolRun] {
 				for j, i := range idx {
 					fs[j] = r.Findings[i]
 				}
-				if !yield(sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Target: k.target, Findings: fs}) {
+				if !yield(sarifio.ToolRun{Stage: s.Name, Tool: t.Name, Version: t.Version, Target: k.target, Covers: t.Covers, Findings: fs}) {
 					return
 				}
 			}
@@ -522,7 +532,11 @@ const TopFindings = 20
 // findings is escaped so it cannot break a table row or add formatting.
 func (r *Report) Markdown() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# dagsec: %s\n\n", strings.ToUpper(mdCell(string(r.Status))))
+	title := strings.ToUpper(mdCell(string(r.Status)))
+	if r.Status == policies.StatusSkipped {
+		title = "NOTHING SCANNED (every stage was skipped: this is not a pass)"
+	}
+	fmt.Fprintf(&b, "# dagsec: %s\n\n", title)
 	fmt.Fprintf(&b, "Exit code %d · policy `%s` · runner %s · %s\n\n", r.ExitCode, mdInlineCode(r.Policy), mdCell(r.Runner), (time.Duration(r.DurationMS) * time.Millisecond).String())
 	b.WriteString("| Stage | Status | Critical | High | Medium | Low | Info | Reason |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|\n")
@@ -533,6 +547,7 @@ func (r *Report) Markdown() string {
 	}
 	b.WriteString(r.triageLine())
 	b.WriteString(r.reachLine())
+	b.WriteString(r.coverageSection())
 	var stops []StageReport
 	for _, s := range r.Stages {
 		if s.Status == policies.StatusBlocked || s.Status == policies.StatusError {
@@ -640,6 +655,33 @@ func shortCell(s string, limit int) string {
 		cut = limit
 	}
 	return s[:cut] + " … (whole in report.json)"
+}
+
+// coverageSection lists, per code stage, what its detection found that no
+// tool scanned, and why ("" when every stage covered all of it).
+func (r *Report) coverageSection() string {
+	var b strings.Builder
+	n := 0
+	for _, s := range r.Stages {
+		c := s.Coverage
+		if c == nil || len(c.NotCovered) == 0 {
+			continue
+		}
+		if n == 0 {
+			b.WriteString("\n## Not scanned\n\n")
+		}
+		fmt.Fprintf(&b, "- **%s** scanned %d of %d:", mdCell(s.Name), c.Covered, c.Targets)
+		for i, u := range c.NotCovered {
+			if i == 10 {
+				fmt.Fprintf(&b, " and %d more in report.json", len(c.NotCovered)-10)
+				break
+			}
+			fmt.Fprintf(&b, " %s %s (%s);", mdCell(u.Kind), mdCodeSpan(u.Path), mdCell(u.Reason))
+		}
+		b.WriteString("\n")
+		n++
+	}
+	return b.String()
 }
 
 // onTarget names a tool run's target after the tool, for a target other

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +42,13 @@ type Config struct {
 	History bool
 	// Parallel caps how many stages run at once (0: no cap).
 	Parallel int
+	// Limits bound the tool runs going at once (zero fields: the policy's
+	// concurrency, else DefaultLimits).
+	Limits Limits
+	// slots enforce them through a run, and shared runs each shared step
+	// once (Run sets both).
+	slots  *slots
+	shared *sharedRuns
 	// VulnDB is a local vulnerability database for sca (see stages.Options);
 	// Offline says tools cannot download theirs.
 	VulnDB     string
@@ -69,7 +77,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(selected) == 0 {
 		selected = stages.Implemented()
 	}
+	lim := limitsFor(cfg)
+	cfg.slots, cfg.shared = newSlots(lim), &sharedRuns{}
 	rep := newReport(cfg)
+	rep.Concurrency = &lim
 	rec := &recorder{stages: map[string]*StageReport{}, now: rep.StartedAt}
 	// A failure leaves the digest out; only history metrics read it.
 	if d, err := manifests.Digest(ctx, cfg.Runner); err == nil {
@@ -173,16 +184,34 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		return *res
 	}
 	plans, err := stages.PlanStage(ctx, name, opts, cfg.Runner)
+	var targets []stages.CoverageTarget
+	accounts := false
+	if err == nil {
+		targets, accounts, err = stages.StageTargets(ctx, name, opts, cfg.Runner)
+	}
 	if err != nil {
 		v := policies.Evaluate(name, sp, nil, []error{err})
 		sr.Errors = append(sr.Errors, err.Error())
 		return NodeResult{Status: v.Status, Reason: v.Reason}
 	}
 
+	if accounts && len(targets) == 0 {
+		// Nothing to scan is not a failure, and not a pass either: the
+		// stage is skipped without holding back what comes after it.
+		sr.Coverage = &Coverage{NotCovered: []UncoveredTarget{}}
+		for _, p := range plans {
+			tr, _, _, _ := runTool(ctx, cfg.Runner, stages.Plan{Stage: p.Stage, Tool: p.ToolName(), Target: p.Target, Skipped: nothingToScan(p)})
+			sr.Tools = append(sr.Tools, tr)
+		}
+		return NodeResult{Status: policies.StatusSkipped, Reason: "nothing to scan: " + nothingToScanReason[name], Quiet: true}
+	}
 	if why := noToolRan(plans); why != "" {
 		for _, p := range plans {
 			tr, _, _, _ := runTool(ctx, cfg.Runner, p) // each one only records its skip
 			sr.Tools = append(sr.Tools, tr)
+		}
+		if accounts {
+			sr.Coverage = coverage(targets, plans, make([]bool, len(plans)))
 		}
 		return NodeResult{Status: policies.StatusSkipped, Reason: why}
 	}
@@ -199,6 +228,15 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if p.Skipped == "" && p.Inline == nil {
+				release, err := cfg.slots.acquire(ctx, p.ToolName(), p.Step.Memory())
+				if err != nil {
+					te := &policies.ToolError{Tool: p.ToolName(), Target: p.Target, Err: fmt.Errorf("cancelled: %w", err)}
+					outs[i] = outcome{ToolReport{Name: p.ToolName(), Target: p.Target, Error: te.Error()}, nil, nil, te}
+					return
+				}
+				defer release()
+			}
 			tr, fs, arts, err := runToolReporting(ctx, cfg, name, opts, p)
 			outs[i] = outcome{tr, fs, arts, err}
 		}()
@@ -231,6 +269,18 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 			rec.mu.Unlock()
 		}
 	}
+	if accounts {
+		ran := make([]bool, len(plans))
+		for i, o := range outs {
+			ran[i] = o.err == nil && plans[i].Skipped == ""
+		}
+		sr.Coverage = coverage(targets, plans, ran)
+		for i := range sr.Tools {
+			if ran[i] {
+				sr.Tools[i].Covers = coveredPaths(plans[i].Covers(targets))
+			}
+		}
+	}
 	all = dropTargetCopies(all)
 	stages.Anchor(ctx, cfg.Runner, all, cfg.Delivery.Build.dockerfile())
 	all = triage(cfg, sp, all, rec.now)
@@ -246,7 +296,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	rec.mu.Lock()
 	rec.findings = append(rec.findings, all)
 	rec.mu.Unlock()
-	return NodeResult{Status: v.Status, Reason: v.Reason}
+	return judgeCoverage(NodeResult{Status: v.Status, Reason: v.Reason}, sr.Coverage, len(toolErrs) > 0)
 }
 
 // dropTargetCopies keeps one of the findings a tool reported identically
@@ -435,6 +485,7 @@ func runPlan(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	tr.DurationMS = res.Duration.Milliseconds()
 	tr.Network = res.Network
 	tr.Image = res.Image
+	tr.PeakMemoryMB = math.Round(float64(res.PeakMemory)/1e5) / 10
 	if res.ToolVersion != "" {
 		tr.Version = res.ToolVersion
 	}
@@ -509,25 +560,48 @@ func validate(fs []findings.Finding) error {
 	return nil
 }
 
-// ExitCode is the process exit code for a run status.
+// ExitNothingScanned is the exit code of a run none of whose scanning
+// stages scanned anything (run status skipped): not a pass, not a block.
+const ExitNothingScanned = 3
+
+// ExitCode is a run status's exit code: 0 passed or warned, 1 blocked, 2 a
+// tool or input error, 3 nothing scanned.
 func ExitCode(s policies.Status) int {
 	switch s {
 	case policies.StatusError:
 		return 2
 	case policies.StatusBlocked:
 		return 1
+	case policies.StatusSkipped:
+		return ExitNothingScanned
 	}
 	return 0
 }
 
-// overall folds stage statuses: error over blocked over warned over passed.
+// scanningStages scan something (not staging and production, which
+// deploy): a run that requested some of them and in which none scanned
+// anything is not a pass.
+var scanningStages = []string{stages.Secrets, stages.SAST, stages.SCA, stages.Licenses, stages.IaC, stages.Dockerfile,
+	stages.Build, stages.Image, stages.DAST}
+
+// overall folds stage statuses: error over blocked over warned over passed;
+// skipped when every scanning stage of the run was skipped (nothing to
+// scan, no tool could run, disabled).
 func overall(srs []StageReport) policies.Status {
 	rank := map[policies.Status]int{policies.StatusError: 4, policies.StatusBlocked: 3, policies.StatusWarned: 2}
 	best := policies.StatusPassed
+	requested, scanned := false, false
 	for _, s := range srs {
 		if rank[s.Status] > rank[best] {
 			best = s.Status
 		}
+		if slices.Contains(scanningStages, s.Name) {
+			requested = true
+			scanned = scanned || s.Status != policies.StatusSkipped
+		}
+	}
+	if best == policies.StatusPassed && requested && !scanned {
+		return policies.StatusSkipped
 	}
 	return best
 }

@@ -70,7 +70,7 @@ func TestImagesBadInputs(t *testing.T) {
 		{"tab", "images:\n  helper: \"m/busybox:1\\t\"\n", 2, "images.helper: an image reference has no whitespace"},
 		{"not a mapping", "images: [trivy]\n", 1, "images: want a mapping of tool names to image references, got a list"},
 		{"string", "images: m/trivy:1\n", 1, `images: want a mapping of tool names to image references, got "m/trivy:1"`},
-		{"top-level typo", "version: 1\nimage:\n  trivy: m/trivy:1\n", 2, `unknown key "image" at top level (known: version, extends, production_branch, stages, suppressions, targets, images); did you mean "images"?`},
+		{"top-level typo", "version: 1\nimage:\n  trivy: m/trivy:1\n", 2, `unknown key "image" at top level (known: version, extends, production_branch, stages, suppressions, targets, images, concurrency); did you mean "images"?`},
 		{"duplicate", "images:\n  trivy: a/t:1\n  trivy: b/t:1\n", 3, `duplicate key "trivy" in images (first at line 2)`},
 	}
 	for _, tt := range tests {

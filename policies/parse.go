@@ -59,7 +59,7 @@ func joinErrors(errs []error) error {
 const CurrentVersion = 1
 
 var (
-	topKeys   = []string{"version", "extends", "production_branch", "stages", "suppressions", "targets", "images"}
+	topKeys   = []string{"version", "extends", "production_branch", "stages", "suppressions", "targets", "images", "concurrency"}
 	stageKeys = []string{"enabled", "tools", "block_on", "warn_only", "on_tool_error", "timeout", "per_tool", "config", "baseline", "severity"}
 	// stageOnlyKeys are the settings of a single stage, listed after
 	// stageKeys in this order.
@@ -117,7 +117,8 @@ type rawPolicy struct {
 	suppressions []Suppression
 	targets      rawTargets
 	// images are laid over the base's key by key.
-	images map[string]string
+	images      map[string]string
+	concurrency rawConcurrency
 }
 
 type rawStage struct {
@@ -154,6 +155,7 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 	p.Suppressions = append(p.Suppressions, r.suppressions...)
 	r.targets.apply(&p.Targets)
 	applyImages(&p.Images, r.images)
+	r.concurrency.apply(&p.Concurrency)
 	for name, rs := range r.stages {
 		sp := p.Stage(name)
 		set(&sp.Enabled, rs.enabled)
@@ -309,6 +311,8 @@ func decode(data []byte, file string) (*rawPolicy, []error) {
 			p.targets(v, &raw.targets)
 		case "images":
 			p.images(v, raw)
+		case "concurrency":
+			p.concurrency(v, &raw.concurrency)
 		default:
 			return false
 		}

@@ -114,6 +114,9 @@ type Policy struct {
 	// Images replace pinned images, by tool name or HelperImageKey, for
 	// registry mirrors; nil means none (presets set none).
 	Images map[string]string
+	// Concurrency bounds the tool runs a run has going at once; zero
+	// fields keep the runner's defaults.
+	Concurrency Concurrency
 }
 
 // DefaultPreset is the base of a file that names no other.
@@ -377,6 +380,9 @@ func (p *Policy) Marshal() ([]byte, error) {
 	addPair(root, "targets", p.Targets.marshal())
 	if len(p.Images) > 0 {
 		addPair(root, "images", marshalImages(p.Images))
+	}
+	if p.Concurrency != (Concurrency{}) {
+		addPair(root, "concurrency", p.Concurrency.marshal())
 	}
 
 	var buf bytes.Buffer

@@ -223,7 +223,7 @@ func TestBadInputs(t *testing.T) {
 		{"null document", "~\n", 1, "policy is empty"},
 		{"not a mapping", "- version: 1\n", 1, "a policy is a mapping of settings"},
 		{"two documents", "version: 1\n---\nversion: 1\n", 2, "more than one YAML document"},
-		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages, suppressions, targets, images); did you mean "stages"?`},
+		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages, suppressions, targets, images, concurrency); did you mean "stages"?`},
 		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, sca, licenses, iac, dockerfile, build, image, staging, dast, production); did you mean "secrets"?`},
 		{"unsupported version", "version: 2\n", 1, "unsupported policy version 2 (supported: 1)"},
 		{"version not a number", "version: one\n", 1, `version: want an integer, got "one"`},

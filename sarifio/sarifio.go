@@ -38,7 +38,10 @@ type ToolRun struct {
 	Stage, Tool, Version, InformationURI string
 	// Target is the part of the source the run covered (a Go module's
 	// folder) when the tool ran once per part; "" or "." for the source.
-	Target   string
+	Target string
+	// Covers are the coverage targets the run scanned ("kind path"), for
+	// the run's properties.
+	Covers   []string
 	Findings []findings.Finding
 }
 
@@ -222,6 +225,9 @@ func buildRun(tr ToolRun) (*sarif.Run, error) {
 	// NewRun starts Results as [] so an empty run serializes "results": [].
 	run := sarif.NewRun(*sarif.NewTool(driver))
 	run.WithAutomationDetails(sarif.NewRunAutomationDetails().WithID(TargetAutomationID(tr.Stage, tr.Tool, tr.Target)))
+	if len(tr.Covers) > 0 {
+		run.Properties = sarif.Properties{"covers": tr.Covers}
+	}
 
 	var levels [findings.SeverityCritical + 1]string
 	var sevNames, secSevs [findings.SeverityCritical + 1]any

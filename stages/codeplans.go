@@ -137,11 +137,26 @@ func skipTarget(stage, tool, target, why string) Plan {
 }
 
 // goStep is the step of a Go analyser for one module: in its folder, with
-// the Go toolchain's caches and the environment the module needs.
+// the Go toolchain's caches and the environment the module needs. Its
+// default timeout grows with the module (GoTimeout).
 func goStep(stage, tool string, m GoModule, opts Options) Step {
-	st := toolStep(stage, tool, m.Dir, opts, 15*time.Minute)
+	st := toolStep(stage, tool, m.Dir, opts, GoTimeout(len(m.Packages)))
 	st.UsesGo, st.Env = true, m.GoEnv()
+	st.MemoryMB = GoMemoryMB(len(m.Packages))
 	return st
+}
+
+// GoMemoryMB estimates what a Go analyser holds on a module of n packages:
+// it loads and type-checks them all (and govulncheck builds their call
+// graph). 256 MB and 32 MB a package: a 350-package module, about 11 GB,
+// as govulncheck took on one.
+func GoMemoryMB(n int) int64 { return 256 + 32*int64(n) }
+
+// GoTimeout is a Go analyser's default timeout for a module of n packages:
+// 15 minutes, and 10 seconds more a package (a cold build cache compiles
+// every one), at most 3 hours. A policy timeout replaces it.
+func GoTimeout(n int) time.Duration {
+	return min(15*time.Minute+time.Duration(n)*10*time.Second, 3*time.Hour)
 }
 
 // inDir makes a parser's paths, relative to a sub-folder the tool ran in,
@@ -334,7 +349,9 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				// Go modules and say which manifests were left out.
 				goMods, others := splitGoMods(locks)
 				if len(others) > 0 {
-					plans = append(plans, skip(SCA, tool, "the offline database holds Go only; not checked: "+strings.Join(others, ", ")))
+					p := skip(SCA, tool, "the offline database holds Go only; not checked: "+strings.Join(others, ", "))
+					p.CoversOnly = others
+					plans = append(plans, p)
 				}
 				if len(goMods) == 0 {
 					continue
@@ -357,6 +374,9 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			}
 			st.Report = "osv-scanner.json"
 			st.OKCodes, st.FindingCodes = OSVScannerOKCodes, OSVScannerFindingCodes
+			// --offline-vulnerabilities --no-resolve: local databases only
+			// (the update step, when there is one, fetches them).
+			st.NoNetwork = true
 			plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st,
 				ParseIn: func(report []byte, workdir string) ([]findings.Finding, error) {
 					fs, _, err := ParseOSVScannerIn(report, workdir)
@@ -385,6 +405,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			cache := CacheDir + "/trivy"
 			st.Caches = []string{"trivy"}
 			st.Argv = TrivyFSVulnArgv(OutputDir+"/trivy.json", cache, true)
+			st.NoNetwork = true // the update step fetches the databases
 			st.DBUpdate = trivyUpdateArgv(cache)
 			st.DBInfo = []string{"trivy", "version", "--cache-dir", cache, "--format", "json"}
 			st.DBRefresh = opts.dbRefresh()
@@ -568,6 +589,57 @@ func trivySkipping(argv []string) []string {
 // Dockerfiles belong to the dockerfile stage.
 var iacScanners = []string{"terraform", "cloudformation", "kubernetes", "helm", "azure-arm"}
 
+// trivyConfigShare is the Step.Share of the one `trivy config` run that
+// serves both iac and dockerfile when the source has files for both.
+const trivyConfigShare = "trivy-config"
+
+// trivyConfigStep is trivy config for stage (iac, or dockerfile). When the
+// source has both IaC files and Dockerfiles the two stages get the same
+// step, shared: one run with every misconfiguration scanner, whose report
+// each stage reads its own part of (trivyConfigParse).
+func trivyConfigStep(ctx context.Context, stage string, opts Options, probe Probe, iac bool) (Step, error) {
+	scanners := []string{"dockerfile"}
+	if iac {
+		scanners = iacScanners
+	}
+	share := ""
+	var other []string
+	if iac {
+		other, _ = FindFiles(ctx, probe, DockerfilePatterns...)
+	} else {
+		tf, cands, err := iacFiles(ctx, probe)
+		if err != nil {
+			return Step{}, fmt.Errorf("stage %s: %w", stage, err)
+		}
+		other = append(tf, cands...)
+	}
+	if len(other) > 0 {
+		scanners, share = append(slices.Clone(iacScanners), "dockerfile"), trivyConfigShare
+	}
+	st := toolStep(stage, "trivy", ".", opts, 15*time.Minute)
+	st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", scanners))
+	st.NoNetwork = true // the checks bundle in its cache, or built in
+	st.Env = maps.Clone(trivyConfigEnv)
+	st.Report = "trivy.json"
+	st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
+	st.Share = share
+	return st, nil
+}
+
+// trivyConfigParse reads a trivy config report for stage: the Dockerfile
+// checks for dockerfile, the others for iac.
+func trivyConfigParse(stage string) func([]byte) ([]findings.Finding, error) {
+	return func(report []byte) ([]findings.Finding, error) {
+		fs, _, err := ParseTrivy(report, stage)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(fs, func(f findings.Finding) bool {
+			return slices.Contains(f.Tags, "dockerfile") != (stage == Dockerfile)
+		}), nil
+	}
+}
+
 func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	c := newChooser(IaC, opts, probe)
 	tf, other, err := iacFiles(ctx, probe)
@@ -582,16 +654,11 @@ func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				plans = append(plans, *p)
 				continue
 			}
-			st := toolStep(IaC, tool, ".", opts, 15*time.Minute)
-			st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", iacScanners))
-			st.Env = maps.Clone(trivyConfigEnv)
-			st.Report = "trivy.json"
-			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
-			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st,
-				Parse: func(report []byte) ([]findings.Finding, error) {
-					fs, _, err := ParseTrivy(report, IaC)
-					return fs, err
-				}})
+			st, err := trivyConfigStep(ctx, IaC, opts, probe, true)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, Plan{Stage: IaC, Tool: tool, Step: st, Parse: trivyConfigParse(IaC)})
 		case "checkov":
 			if p := c.gate(ctx, tool, append(slices.Clone(tf), other...), "no Terraform, Kubernetes, Helm or CloudFormation files"); p != nil {
 				plans = append(plans, *p)
@@ -661,16 +728,11 @@ func planDockerfile(ctx context.Context, opts Options, probe Probe) ([]Plan, err
 			st.OKCodes = []int{0}
 			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st, Parse: ParseHadolint})
 		case "trivy":
-			st := toolStep(Dockerfile, tool, ".", opts, 10*time.Minute)
-			st.Argv = trivySkipping(TrivyConfigArgv(OutputDir+"/trivy.json", []string{"dockerfile"}))
-			st.Env = maps.Clone(trivyConfigEnv)
-			st.Report = "trivy.json"
-			st.OKCodes, st.FindingCodes = TrivyOKCodes, TrivyFindingCodes
-			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st,
-				Parse: func(report []byte) ([]findings.Finding, error) {
-					fs, _, err := ParseTrivy(report, Dockerfile)
-					return fs, err
-				}})
+			st, err := trivyConfigStep(ctx, Dockerfile, opts, probe, false)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st, Parse: trivyConfigParse(Dockerfile)})
 		default:
 			return nil, fmt.Errorf("stage %s: tool %q is not wired", Dockerfile, tool)
 		}

@@ -207,6 +207,7 @@ func trivyImagePlans(opts Options, origins ImageOrigins, secretsOnly bool) []Pla
 	}
 	if secretsOnly {
 		st.Argv = TrivyImageArgv(OutputDir+"/trivy.json", cache, []string{"secret"})
+		st.NoNetwork = true // the scan reads the cached database; DBUpdate fetches it
 		return []Plan{
 			skip(Image, "trivy", "vulnerabilities not checked by trivy: its database cannot be downloaded offline; the image was scanned for secrets only"),
 			{Stage: Image, Tool: "trivy", Step: st, Parse: parse,
@@ -214,6 +215,7 @@ func trivyImagePlans(opts Options, origins ImageOrigins, secretsOnly bool) []Pla
 		}
 	}
 	st.Argv = TrivyImageArgv(OutputDir+"/trivy.json", cache, []string{"vuln", "secret"})
+	st.NoNetwork = true // the scan reads the cached database; DBUpdate fetches it
 	st.DBUpdate = trivyUpdateArgv(cache)
 	st.DBInfo = []string{"trivy", "version", "--cache-dir", cache, "--format", "json"}
 	st.DBRefresh = opts.dbRefresh()
@@ -275,6 +277,7 @@ func grypePlan(opts Options, origins ImageOrigins) Plan {
 	st.Env = GrypeEnv(cache)
 	st.Inputs = map[string][]byte{GrypeConfigInput: []byte(grypeConfig)}
 	st.Argv = GrypeArgv(OutputDir + "/grype.json")
+	st.NoNetwork = true // the scan reads the cached database; DBUpdate fetches it
 	st.DBUpdate = []string{"grype", "db", "update"}
 	st.DBInfo = []string{"grype", "db", "status", "-o", "json"}
 	st.DBRefresh = opts.dbRefresh()

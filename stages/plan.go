@@ -167,6 +167,11 @@ type Plan struct {
 	// Target is what the run covers when a tool runs once per part of the
 	// source: a Go module's folder. "" means the whole source.
 	Target string
+	// CoversOnly, when set, lists the paths of the stage's coverage
+	// targets the plan is about, where its tool does not imply them (see
+	// Covers): osv-scanner's skip of the manifests its offline database
+	// cannot check.
+	CoversOnly []string
 }
 
 // PlanStage returns the tool runs of a stage for the given options.

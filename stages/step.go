@@ -42,7 +42,19 @@ type Step struct {
 	Argv    []string          // argv[0] is the tool binary
 	Workdir string            // working folder; placeholders allowed, default SourceDir
 	Env     map[string]string // plain settings only; never credentials
-	Inputs  map[string][]byte // files placed under InputDir by relative name
+	// MemoryMB is what the run may hold at once, for the runner's memory
+	// budget; 0 means DefaultToolMemoryMB. Go analysers scale with the
+	// module (GoMemoryMB).
+	MemoryMB int64
+	// Share, when set, names a run other stages' plans may have too: the
+	// pipeline runs a shared step once and gives each plan its result
+	// (one trivy config for iac and dockerfile).
+	Share string
+	// NoNetwork marks a run that needs no network although its tool may:
+	// trivy config, or a scan against databases a separate update step
+	// fetched (Step.DBUpdate keeps the network). Runners cut it off.
+	NoNetwork bool
+	Inputs    map[string][]byte // files placed under InputDir by relative name
 	// Report is the file, relative to OutputDir, the tool writes; empty when
 	// the step's result is its exit code alone.
 	Report string
@@ -245,8 +257,11 @@ type StepResult struct {
 	ToolVersion string
 	// Image is the image the runner ran the tool from (a mirror when one
 	// replaced Step.Image); "" when it ran no image (the host).
-	Image    string
-	Duration time.Duration
+	Image string
+	// PeakMemory is the most memory, in bytes, the tool's processes held at
+	// once, where the runner can tell (the host); 0 unknown.
+	PeakMemory int64
+	Duration   time.Duration
 	// Network says what network the tool had: "none" when the runner cut it
 	// off, or why it could not; "" when the tool needs the network.
 	Network string
@@ -259,4 +274,26 @@ func Tail(s string, max int) string {
 		return s
 	}
 	return "…" + s[len(s)-max:]
+}
+
+// NetworkNeed says why the step's tool run needs the network, "" when it
+// needs none (the tool needs none, or the step says so).
+func (s Step) NetworkNeed() string {
+	t, ok := LookupTool(s.Tool)
+	if !ok || s.NoNetwork {
+		return ""
+	}
+	return t.Network
+}
+
+// DefaultToolMemoryMB is a tool run's memory estimate when its step names
+// none: what a scanner holds on an ordinary repository.
+const DefaultToolMemoryMB = 512
+
+// Memory is the step's estimate for the memory budget.
+func (s Step) Memory() int64 {
+	if s.MemoryMB > 0 {
+		return s.MemoryMB
+	}
+	return DefaultToolMemoryMB
 }

@@ -32,10 +32,11 @@ type Tool struct {
 	// ImageBinary is the tool's path in its image when that is not on the
 	// image's PATH (images whose entrypoint is /<tool>).
 	ImageBinary string
-	// Network is true for a tool that needs the network as dagsec runs it:
-	// a vulnerability database, a rules registry, Go module downloads, or a
-	// DAST target. A runner that can runs the others with no network.
-	Network bool
+	// Network says why the tool needs the network as dagsec runs it (a
+	// vulnerability database, a rules registry, Go module downloads, a DAST
+	// target); "" for none. A runner that can runs the others, and steps
+	// that need none of it (Step.NoNetwork), with no network.
+	Network string
 }
 
 var tools = map[string]Tool{
@@ -54,7 +55,7 @@ var tools = map[string]Tool{
 		GoModule:  "github.com/securego/gosec/v2",
 		GoPackage: "github.com/securego/gosec/v2/cmd/gosec",
 		LDFlags:   "-X main.Version=2.30.0",
-		Network:   true, // go/packages loads the code and may download its modules
+		Network:   "go/packages loads the code and may download its modules",
 	},
 	"govulncheck": {
 		Name:    "govulncheck",
@@ -65,7 +66,7 @@ var tools = map[string]Tool{
 		Install:   []string{"go install golang.org/x/vuln/cmd/govulncheck@v1.9.0"},
 		GoModule:  "golang.org/x/vuln",
 		GoPackage: "golang.org/x/vuln/cmd/govulncheck",
-		Network:   true, // the vulnerability database and Go module downloads
+		Network:   "Go module downloads, and its online vulnerability database when no local one is given",
 	},
 	"osv-scanner": {
 		Name:      "osv-scanner",
@@ -77,7 +78,7 @@ var tools = map[string]Tool{
 		BuildEnv:  []string{"GOTOOLCHAIN=go1.27.3"},
 		// goreleaser.dockerfile: COPY osv-scanner ./ (WORKDIR /).
 		ImageBinary: "/osv-scanner",
-		Network:     true, // the osv.dev databases
+		Network:     "the osv.dev databases",
 	},
 	"trivy": {
 		Name:      "trivy",
@@ -87,7 +88,7 @@ var tools = map[string]Tool{
 		GoPackage: "github.com/aquasecurity/trivy/cmd/trivy",
 		LDFlags:   "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.74.0",
 		BuildEnv:  []string{"GOEXPERIMENT=jsonv2"},
-		Network:   true, // its vulnerability database and checks bundle
+		Network:   "its vulnerability database and checks bundle",
 	},
 	"syft": {
 		Name:      "syft",
@@ -119,7 +120,7 @@ var tools = map[string]Tool{
 		Name:    "semgrep",
 		Version: "1.100.0",
 		Image:   "docker.io/semgrep/semgrep:1.100.0",
-		Network: true, // rulesets from the registry
+		Network: "rulesets from the registry",
 	},
 	"checkov": {
 		Name:    "checkov",
@@ -138,7 +139,7 @@ var tools = map[string]Tool{
 		// A scratch image: COPY grype / (grype's Dockerfile). Not built for
 		// the host: its database host is unreachable offline.
 		ImageBinary: "/grype",
-		Network:     true, // its vulnerability database
+		Network:     "its vulnerability database",
 	},
 	"cosign": {
 		Name:    "cosign",
@@ -154,13 +155,13 @@ var tools = map[string]Tool{
 		Image:   "docker.io/library/debian:12.12-slim",
 		Install: []string{"apt-get update && apt-get install -y --no-install-recommends wapiti=3.0.4+dfsg-2 && rm -rf /var/lib/apt/lists/*"},
 		Debian:  "wapiti",
-		Network: true, // the DAST target
+		Network: "the DAST target",
 	},
 	"zap": {
 		Name:    "zap",
 		Version: "2.16.1",
 		Image:   "ghcr.io/zaproxy/zaproxy:2.16.1",
-		Network: true, // the DAST target
+		Network: "the DAST target",
 	},
 }
 

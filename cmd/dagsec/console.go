@@ -317,7 +317,11 @@ func printResults(d display, errs io.Writer, rep *pipeline.Report, out string, c
 			}
 		}
 	}
-	fmt.Fprintf(d.w, "dagsec: %s (exit %d); summary: %s\n", d.status(rep.Status), code, filepath.Join(out, reports.SummaryFile))
+	verdict := d.status(rep.Status)
+	if rep.Status == policies.StatusSkipped {
+		verdict = d.paint(colorYellow, "nothing scanned: every stage was skipped, not passed")
+	}
+	fmt.Fprintf(d.w, "dagsec: %s (exit %d); summary: %s\n", verdict, code, filepath.Join(out, reports.SummaryFile))
 }
 
 // printBlocking lists the findings that blocked a gate: severity, file and

@@ -209,3 +209,25 @@ func TestScanChecksAndScansASavedImage(t *testing.T) {
 		t.Fatalf("image SBOM missing or without the image's package: %v", err)
 	}
 }
+
+// Without a container engine or a saved image, build and image are
+// skipped; a run of only those scanned nothing, which is not a pass: exit
+// 3, the verdict line and GitHub's outputs say so.
+func TestSkippedDeliveryIsNotAPass(t *testing.T) {
+	src := testenv.Dir(t, map[string]string{"Dockerfile": "FROM alpine:3.20\nUSER app\n"})
+	out := filepath.Join(t.TempDir(), "r")
+	code, stdout, stderr := dagsec(t, "scan", "--stages", "build,image", "--out", out, src)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (nothing scanned)\n%s\n%s", code, stdout, stderr)
+	}
+	if all := stdout + stderr; !strings.Contains(all, "nothing scanned: every stage was skipped, not passed (exit 3)") {
+		t.Errorf("the verdict line does not say nothing was scanned:\n%s", all)
+	}
+	outputs, err := os.ReadFile(filepath.Join(out, "github-outputs.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(outputs), "passed=false") || !strings.Contains(string(outputs), "status=skipped") {
+		t.Errorf("github outputs:\n%s", outputs)
+	}
+}

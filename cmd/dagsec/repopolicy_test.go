@@ -61,7 +61,7 @@ func TestScanAppliesSourcePolicy(t *testing.T) {
 	}{
 		{"no .dagsec.yaml", "", nil, 1, "blocked", "default"},
 		{"warn_only", "version: 1\nstages:\n  secrets:\n    warn_only: true\n", nil, 0, "warned", "<repo>"},
-		{"stage disabled", "stages: {secrets: {enabled: false}}\n", nil, 0, "skipped", "<repo>"},
+		{"stage disabled", "stages: {secrets: {enabled: false}}\n", nil, 3, "skipped", "<repo>"}, // nothing scanned
 		{"over --preset", "version: 1\nstages:\n  secrets:\n    warn_only: true\n", []string{"--preset", "audit"}, 0, "warned", "<repo>"},
 		{"--preset conflicts with its extends", "extends: strict\n", []string{"--preset", "audit"}, 2, "", ""},
 		{"--policy wins", "stages: {secrets: {blok_on: high}}\n", []string{"--policy", elsewhere}, 0, "warned", elsewhere},

@@ -22,7 +22,7 @@ import (
 type scanOptions struct {
 	policy, preset, stages, out, toolsDir, vulnDB, suppressions string
 	failOn, format                                              string
-	exitCode                                                    int
+	exitCode, jobs, goAnalysers, memoryMB                       int
 	history, noInstall, quiet, noColor, online                  bool
 	baselines                                                   listFiles
 	delivery                                                    deliveryFlags
@@ -43,6 +43,9 @@ func (o *scanOptions) register(fs *flag.FlagSet) {
 	alias(fs, "q", "quiet")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colour on a terminal (NO_COLOR=1 does the same)")
 	fs.BoolVar(&o.history, "history", false, "secrets: scan git history as well as the working tree")
+	fs.IntVar(&o.jobs, "jobs", 0, "run at most `N` tools at once (default: the policy's concurrency.jobs, else four a core)")
+	fs.IntVar(&o.memoryMB, "memory-mb", 0, "let the tools running at once hold at most `MB` of memory together, by each run's estimate (default: the policy's concurrency.memory_mb, else half the machine's memory)")
+	fs.IntVar(&o.goAnalysers, "go-analysers", 0, "also run at most `N` Go analysers (gosec, govulncheck) at once (default: the policy's concurrency.go_analysers, else no cap but memory)")
 	fs.StringVar(&o.toolsDir, "tools-dir", "", "`DIR` of pinned tool builds (default: $"+host.ToolsDirEnv+", else dagsec/tools in the user cache folder, ~/.cache on Linux)")
 	fs.BoolVar(&o.noInstall, "no-install", false, "do not build missing pinned tools; use PATH")
 	fs.StringVar(&o.vulnDB, "vuln-db", "", "sca: local vulnerability database `DIR` (default: built from the pinned golang.org/x/vulndb into the tools folder)")
@@ -56,6 +59,17 @@ func (o *scanOptions) register(fs *flag.FlagSet) {
 func (o *scanOptions) check() error {
 	if o.format != "" && !slices.Contains(scanFormats, o.format) {
 		return usageError{fmt.Sprintf("--format %q: want %s", o.format, strings.Join(scanFormats, ", ")), "scan"}
+	}
+	for _, n := range []struct {
+		flag string
+		v    int
+	}{{"jobs", o.jobs}, {"go-analysers", o.goAnalysers}} {
+		if n.v < 0 || n.v > 256 {
+			return usageError{fmt.Sprintf("--%s %d: want 1 to 256", n.flag, n.v), "scan"}
+		}
+	}
+	if o.memoryMB < 0 {
+		return usageError{fmt.Sprintf("--memory-mb %d: want a positive number of megabytes", o.memoryMB), "scan"}
 	}
 	if o.exitCode < 0 || o.exitCode > 125 || o.exitCode == exitError {
 		return usageError{fmt.Sprintf("--exit-code %d: want 0 to 125, and not 2, which means a tool or input error", o.exitCode), "scan"}
@@ -135,7 +149,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: runner, Policy: pol, Stages: selected, Source: source, History: o.history,
 		VulnDB: db, VulnDBName: dbName, Offline: !o.online, Delivery: delivery, Baseline: base,
-		Progress: prog.event,
+		Progress: prog.event, Limits: pipeline.Limits{Jobs: o.jobs, MemoryMB: int64(o.memoryMB), GoAnalysers: o.goAnalysers},
 	})
 	prog.stop()
 	if err != nil {

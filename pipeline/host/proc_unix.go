@@ -3,7 +3,9 @@
 package host
 
 import (
+	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 )
 
@@ -16,4 +18,20 @@ func killGroup(cmd *exec.Cmd) {
 		}
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+}
+
+// peakMemory is the most memory, in bytes, the tool or any process it
+// waited for held at once (wait4's maximum resident set size); 0 unknown.
+func peakMemory(ps *os.ProcessState) int64 {
+	if ps == nil {
+		return 0
+	}
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok || ru == nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" {
+		return ru.Maxrss // bytes there, kilobytes elsewhere
+	}
+	return ru.Maxrss * 1024
 }

@@ -379,7 +379,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	}
 	start := time.Now()
 	if len(step.DBUpdate) > 0 {
-		ures, err := r.exec(ctx, step, step.ExpandUpdate(paths, bin), wd, tmp, env, nil)
+		ures, err := r.exec(ctx, step, step.ExpandUpdate(paths, bin), wd, tmp, env, nil, "the database update")
 		if err == nil && !step.UpdateOK(ures.ExitCode) {
 			err = fmt.Errorf("exited with code %d: %s", ures.ExitCode, ures.Stderr)
 		}
@@ -398,7 +398,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 		defer stdoutFile.Close()
 		stdout = stdoutFile
 	}
-	res, err := r.exec(ctx, step, argv, wd, tmp, env, stdout)
+	res, err := r.exec(ctx, step, argv, wd, tmp, env, stdout, step.NetworkNeed())
 	res.Stderr = redactor(secrets)(res.Stderr)
 	res.Duration = time.Since(start)
 	res.ToolVersion = version
@@ -414,7 +414,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	if len(step.DBInfo) > 0 {
 		// A failure only leaves the database unnamed in the report.
 		var info bytes.Buffer
-		if ires, err := r.exec(ctx, step, step.ExpandDBInfo(paths, bin), wd, tmp, env, &info); err == nil && ires.ExitCode == 0 && info.Len() <= stages.MaxDBInfoBytes {
+		if ires, err := r.exec(ctx, step, step.ExpandDBInfo(paths, bin), wd, tmp, env, &info, step.NetworkNeed()); err == nil && ires.ExitCode == 0 && info.Len() <= stages.MaxDBInfoBytes {
 			res.DBInfo = info.Bytes()
 		}
 	}
@@ -475,7 +475,8 @@ func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 
 // exec runs one command in the step's process group, with its timeout
 // already in ctx; stdout goes to out when one is given (the report file).
-func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, tmp string, env map[string]string, out io.Writer) (stages.StepResult, error) {
+// need says why the command needs the network ("" cuts it off).
+func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, tmp string, env map[string]string, out io.Writer, need string) (stages.StepResult, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = wd
 	cmd.Env = toolEnv(tmp, env, step.UsesGo)
@@ -488,16 +489,19 @@ func (r *Runner) exec(ctx context.Context, step stages.Step, argv []string, wd, 
 	killGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var res stages.StepResult
-	if t, ok := stages.LookupTool(step.Tool); ok && !t.Network {
-		if err := networkIsolation(); err != nil {
-			res.Network = "not isolated: " + err.Error()
-		} else {
-			isolateNetwork(cmd)
-			res.Network = "none"
-		}
+	if need != "" {
+		res.Network = "needed: " + need
+	} else if err := networkIsolation(); err != nil {
+		res.Network = "not isolated: " + err.Error()
+	} else {
+		isolateNetwork(cmd)
+		res.Network = "none"
 	}
 
 	runErr := cmd.Run()
+	if cmd.ProcessState != nil {
+		res.PeakMemory = peakMemory(cmd.ProcessState)
+	}
 	res.Stderr = stages.Tail(stderr.String(), 2000)
 	if res.Stderr == "" {
 		res.Stderr = stages.Tail(stdout.String(), 2000)
