@@ -636,9 +636,11 @@ type Report struct {
 	// Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 	// sbom.spdx.json, sbom-image.cdx.json) and the image signature.
 	Artifacts *dagger.Directory `json:"artifacts"`
-	// Overall status: passed, warned, blocked or error.
+	// Overall status: passed, warned, blocked, error, or skipped when nothing
+	// was scanned.
 	Status string `json:"status"`
-	// Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
+	// Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
+	// nothing scanned.
 	ExitCode int `json:"exitCode"`
 	// Every report file, as directory returns them.
 	Files *dagger.Directory `json:"files"`

@@ -1447,7 +1447,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:697:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:699:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1459,7 +1459,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:733:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:735:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1467,8 +1467,9 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 	}
 }
 
-// Exit code for the status: 0 passed or warned, 1 blocked, 2 error.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:642:2)
+// Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
+// nothing scanned.
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:644:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1481,7 +1482,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:644:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:646:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1493,7 +1494,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:678:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:680:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1509,7 +1510,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:691:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:693:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1580,7 +1581,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:683:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:685:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1599,8 +1600,9 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:63
 	}
 }
 
-// Overall status: passed, warned, blocked or error.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:640:2)
+// Overall status: passed, warned, blocked, error, or skipped when nothing
+// was scanned.
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:641:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
