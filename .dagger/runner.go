@@ -223,8 +223,12 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 	if step.DB {
 		paths.DB = dbPath
 	}
+	src, err := r.stepSource(ctx, step)
+	if err != nil {
+		return res, fmt.Errorf("step %s: %w", step.Name, err)
+	}
 	ctr = ctr.
-		WithMountedDirectory(srcPath, r.source, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: true}).
+		WithMountedDirectory(srcPath, src, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: true}).
 		WithDirectory(outPath, dag.Directory(), dagger.ContainerWithDirectoryOpts{Owner: user})
 	if step.DB {
 		ctr = ctr.WithMountedDirectory(dbPath, r.vulnDB, dagger.ContainerWithMountedDirectoryOpts{ReadOnly: true})
@@ -269,7 +273,6 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 			ctr = ctr.WithServiceBinding(stagingAlias, svc)
 		}
 	}
-	var err error
 	if ctr, err = r.withSecretEnv(ctr, step.SecretEnv); err != nil {
 		return res, fmt.Errorf("step %s: %w", step.Name, err)
 	}
@@ -347,6 +350,50 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 		res.Report = data
 	}
 	return res, nil
+}
+
+// stepSource is the part of the source a step reads (stages.Step.Reads), at
+// the same paths: the engine keys the step's cache on its content, so a
+// tool whose inputs did not change is not run again.
+func (r *daggerRunner) stepSource(ctx context.Context, step stages.Step) (*dagger.Directory, error) {
+	if len(step.Reads) == 0 {
+		return r.source, nil
+	}
+	out := dag.Directory()
+	for _, p := range step.Reads {
+		var exclude []string
+		for _, e := range step.ReadsExcept {
+			if p == "." {
+				exclude = append(exclude, e)
+			} else if rest, ok := strings.CutPrefix(e, p+"/"); ok {
+				exclude = append(exclude, rest)
+			}
+		}
+		if p == "." {
+			out = out.WithDirectory(".", r.source, dagger.DirectoryWithDirectoryOpts{Exclude: exclude})
+			continue
+		}
+		clean, err := stages.CleanRel(p)
+		if err != nil {
+			return nil, err
+		}
+		isDir, err := r.source.Exists(ctx, clean, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeDirectoryType})
+		if err != nil {
+			return nil, fmt.Errorf("checking %s: %w", clean, err)
+		}
+		if isDir {
+			out = out.WithDirectory(clean, r.source.Directory(clean), dagger.DirectoryWithDirectoryOpts{Exclude: exclude})
+			continue
+		}
+		isFile, err := r.source.Exists(ctx, clean, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+		if err != nil {
+			return nil, fmt.Errorf("checking %s: %w", clean, err)
+		}
+		if isFile {
+			out = out.WithFile(clean, r.source.File(clean))
+		}
+	}
+	return out, nil
 }
 
 // imageBinary is argv[0] in the tool's image: its name, or its path where

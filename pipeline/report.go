@@ -172,6 +172,10 @@ type ToolReport struct {
 	Runner     string `json:"runner"`
 	ExitCode   int    `json:"exit_code"`
 	DurationMS int64  `json:"duration_ms"`
+	// Cached says the result is an earlier run's, taken because nothing the
+	// tool reads changed; CachedFrom is when that run was.
+	Cached     bool      `json:"cached,omitempty"`
+	CachedFrom time.Time `json:"cached_from,omitzero"`
 	// Covers lists the coverage targets ("kind path") the run scanned.
 	Covers []string `json:"covers,omitempty"`
 	// PeakMemoryMB is the most memory the tool's processes held at once,
@@ -609,6 +613,9 @@ func (r *Report) Markdown() string {
 			}
 			if t.Database != "" {
 				notes = append(notes, "database "+t.Database)
+			}
+			if t.Cached {
+				notes = append(notes, "cached: inputs unchanged since the run of "+t.CachedFrom.Format(time.RFC3339))
 			}
 			target := t.Target
 			if target == "" {

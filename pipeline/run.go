@@ -30,6 +30,12 @@ type Runner interface {
 	Kind() string
 }
 
+// Forgetter is a Runner that caches results and can drop one the pipeline
+// rejected (an unreadable report, findings promised but none listed).
+type Forgetter interface {
+	Forget(res stages.StepResult)
+}
+
 // Config is one run of the pipeline.
 type Config struct {
 	Runner Runner
@@ -485,12 +491,23 @@ func runPlan(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	tr.DurationMS = res.Duration.Milliseconds()
 	tr.Network = res.Network
 	tr.Image = res.Image
+	if !res.CachedAt.IsZero() {
+		tr.Cached, tr.CachedFrom = true, res.CachedAt.UTC()
+	}
 	tr.PeakMemoryMB = math.Round(float64(res.PeakMemory)/1e5) / 10
 	if res.ToolVersion != "" {
 		tr.Version = res.ToolVersion
 	}
 	if err != nil {
 		return fail(err)
+	}
+	if f, ok := r.(Forgetter); ok {
+		// A result the pipeline cannot use is not one to replay.
+		failRun := fail
+		fail = func(err error) (ToolReport, []findings.Finding, map[string][]byte, error) {
+			f.Forget(res)
+			return failRun(err)
+		}
 	}
 	outcome := p.Step.Classify(res.ExitCode)
 	if outcome == stages.OutcomeToolError {

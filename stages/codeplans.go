@@ -143,6 +143,7 @@ func goStep(stage, tool string, m GoModule, opts Options) Step {
 	st := toolStep(stage, tool, m.Dir, opts, GoTimeout(len(m.Packages)))
 	st.UsesGo, st.Env = true, m.GoEnv()
 	st.MemoryMB = GoMemoryMB(len(m.Packages))
+	st.Reads, st.ReadsExcept = m.Reads, m.ReadsExcept
 	return st
 }
 
@@ -357,6 +358,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					continue
 				}
 				st.Argv = OSVScannerLockfilesArgv(report, DBDir+"/"+VulnDBOSVScanner, true, goMods)
+				st.Reads = goMods
 				st.DB = true
 			case opts.Offline && !c.explicit:
 				plans = append(plans, skip(SCA, tool, "no local OSV database and no network (run `dagsec tools install vulndb`)"))
@@ -723,6 +725,7 @@ func planDockerfile(ctx context.Context, opts Options, probe Probe) ([]Plan, err
 		case "hadolint":
 			st := toolStep(Dockerfile, tool, ".", opts, 10*time.Minute)
 			st.Argv = append(hadolintArgv(), files...)
+			st.Reads = files
 			st.Report = HadolintReportFile
 			st.StdoutReport = true
 			st.OKCodes = []int{0}

@@ -33,6 +33,14 @@ type GoModule struct {
 	// Empty explains an empty Packages (only tests, or only files that
 	// build under tags of their own), for the report.
 	Empty string
+	// Reads and ReadsExcept are what a Go analyser of the module reads of
+	// the source (Step.Reads): its folder without the modules nested in
+	// it, the folders its replace directives name, and in a workspace the
+	// go.work files and every module the workspace uses.
+	Reads, ReadsExcept []string
+	// replaces are the local folders the module's go.mod replaces others
+	// with, relative to the source.
+	replaces []string
 }
 
 // Target names the module in reports: its folder.
@@ -124,9 +132,62 @@ func FindGoModules(ctx context.Context, probe Probe) (GoLayout, error) {
 		if m.Packages, m.Empty, err = modulePackages(ctx, probe, dir, dirs, goFiles); err != nil {
 			return GoLayout{}, err
 		}
+		if mf, err := modfile.ParseLax(path.Join(dir, "go.mod"), data, nil); err == nil {
+			for _, r := range mf.Replace {
+				if modfile.IsDirectoryPath(r.New.Path) {
+					if rel, err := CleanRel(path.Join(dir, r.New.Path)); err == nil {
+						m.replaces = append(m.replaces, rel)
+					}
+				}
+			}
+		}
 		layout.Modules = append(layout.Modules, m)
 	}
+	for i := range layout.Modules {
+		layout.Modules[i].Reads, layout.Modules[i].ReadsExcept = layout.reads(layout.Modules[i], uses)
+	}
 	return layout, nil
+}
+
+// reads is what a Go analyser of m reads: m's folder and its local
+// replaces, or in a workspace the go.work files and every used module's;
+// without the modules nested in those folders that are not read as well.
+func (l GoLayout) reads(m GoModule, uses map[string][]string) (reads, except []string) {
+	add := func(p string) {
+		if !slices.Contains(reads, p) {
+			reads = append(reads, p)
+		}
+	}
+	add(m.Dir)
+	for _, r := range m.replaces {
+		add(r)
+	}
+	if m.InWork {
+		add(m.Work)
+		add(m.Work + ".sum")
+		for _, u := range uses[m.Work] {
+			add(u)
+			if o, ok := l.Module(u); ok {
+				for _, r := range o.replaces {
+					add(r)
+				}
+			}
+		}
+	}
+	for _, o := range l.Modules {
+		if slices.Contains(reads, o.Dir) {
+			continue
+		}
+		for _, r := range reads {
+			if _, under := within(r, o.Dir); under && r != o.Dir {
+				except = append(except, o.Dir)
+				break
+			}
+		}
+	}
+	slices.Sort(reads)
+	slices.Sort(except)
+	return reads, except
 }
 
 // nearestWork is the go.work in dir or the closest folder above it.

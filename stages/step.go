@@ -42,6 +42,13 @@ type Step struct {
 	Argv    []string          // argv[0] is the tool binary
 	Workdir string            // working folder; placeholders allowed, default SourceDir
 	Env     map[string]string // plain settings only; never credentials
+	// Reads are the parts of the source the tool reads (folders or files,
+	// relative to it), without ReadsExcept (folders inside them); nil is
+	// the whole source. The Dagger runner mounts only these, so the
+	// engine's cache reruns the step only when they change, and the host's
+	// result cache keys on their content. A path that does not exist is
+	// left out.
+	Reads, ReadsExcept []string
 	// MemoryMB is what the run may hold at once, for the runner's memory
 	// budget; 0 means DefaultToolMemoryMB. Go analysers scale with the
 	// module (GoMemoryMB).
@@ -261,7 +268,12 @@ type StepResult struct {
 	// PeakMemory is the most memory, in bytes, the tool's processes held at
 	// once, where the runner can tell (the host); 0 unknown.
 	PeakMemory int64
-	Duration   time.Duration
+	// CachedAt is when the result was made, for a result the runner took
+	// from its cache of earlier runs (unchanged inputs); zero for a run.
+	CachedAt time.Time
+	// CacheKey names the result in the runner's cache, if it keeps one.
+	CacheKey string
+	Duration time.Duration
 	// Network says what network the tool had: "none" when the runner cut it
 	// off, or why it could not; "" when the tool needs the network.
 	Network string

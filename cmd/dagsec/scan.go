@@ -23,7 +23,7 @@ type scanOptions struct {
 	policy, preset, stages, out, toolsDir, vulnDB, suppressions string
 	failOn, format                                              string
 	exitCode, jobs, goAnalysers, memoryMB                       int
-	history, noInstall, quiet, noColor, online                  bool
+	history, noInstall, quiet, noColor, online, noCache         bool
 	baselines                                                   listFiles
 	delivery                                                    deliveryFlags
 }
@@ -48,6 +48,7 @@ func (o *scanOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.goAnalysers, "go-analysers", 0, "also run at most `N` Go analysers (gosec, govulncheck) at once (default: the policy's concurrency.go_analysers, else no cap but memory)")
 	fs.StringVar(&o.toolsDir, "tools-dir", "", "`DIR` of pinned tool builds (default: $"+host.ToolsDirEnv+", else dagsec/tools in the user cache folder, ~/.cache on Linux)")
 	fs.BoolVar(&o.noInstall, "no-install", false, "do not build missing pinned tools; use PATH")
+	fs.BoolVar(&o.noCache, "no-cache", false, "run every tool, even one whose inputs did not change since an earlier run (the result cache is in dagsec/results beside the tools folder)")
 	fs.StringVar(&o.vulnDB, "vuln-db", "", "sca: local vulnerability database `DIR` (default: built from the pinned golang.org/x/vulndb into the tools folder)")
 	fs.BoolVar(&o.online, "online", false, "let tools download their vulnerability databases (trivy, osv-scanner ecosystems beyond Go)")
 	o.delivery.register(fs)
@@ -141,6 +142,9 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	runner.DBDir = db
+	if !o.noCache {
+		runner.ResultsDir = host.ResultsDir(toolsDir)
+	}
 	delivery, err := o.delivery.apply(runner)
 	if err != nil {
 		return exitError, err

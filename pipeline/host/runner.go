@@ -32,6 +32,12 @@ type Runner struct {
 	CacheDir string
 	// DBDir is the local vulnerability database (stages.DBDir), if any.
 	DBDir string
+	// ResultsDir keeps results of earlier runs (results.go): a step whose
+	// inputs did not change is not run again. "" runs every step.
+	ResultsDir string
+	// ResultsMaxBytes bounds ResultsDir (0: DefaultResultsMaxBytes).
+	ResultsMaxBytes int64
+	hashes          fileHashes
 	// ImageTar is a saved image tarball standing in for the build stage's
 	// image (stages.ImageTar), if any.
 	ImageTar string
@@ -322,6 +328,28 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	if err != nil {
 		return stages.StepResult{}, err
 	}
+	if r.ResultsDir == "" || !cacheable(step) {
+		return r.run(ctx, step, bin, version)
+	}
+	key, err := r.resultKey(ctx, step, bin, version, step.Env)
+	if err != nil {
+		return stages.StepResult{}, fmt.Errorf("step %s: result cache: %w", step.Name, err)
+	}
+	if res, ok := r.loadResult(key); ok {
+		return res, nil
+	}
+	res, err := r.run(ctx, step, bin, version)
+	if err == nil {
+		res.CacheKey = key
+		if serr := r.storeResult(step, key, res); serr != nil {
+			return res, fmt.Errorf("step %s: result cache: %w", step.Name, serr)
+		}
+	}
+	return res, err
+}
+
+// run executes one step with the tool's binary bin.
+func (r *Runner) run(ctx context.Context, step stages.Step, bin, version string) (stages.StepResult, error) {
 	tmp, err := os.MkdirTemp("", "dagsec-step-")
 	if err != nil {
 		return stages.StepResult{}, err
