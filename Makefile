@@ -5,10 +5,11 @@ GO ?= go
 
 test: deps fmt-check vet unit module
 
-# The scanners the tests run for real: bandit and wapiti from Debian, the Go
+# The scanners the tests run for real: bandit and wapiti from Debian (and
+# the pre-commit framework the hook tests commit through), the Go
 # scanners and the offline Go vulnerability database built once, one at a
 # time, and cached by version (a no-op afterwards; .ci/run builds them ahead).
-DEBIAN_TOOLS = bandit wapiti
+DEBIAN_TOOLS = bandit wapiti pre-commit
 
 deps:
 	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \

@@ -228,6 +228,20 @@ func commands() *command {
 					flags: func(fs *flag.FlagSet) { new(dockerfileHookOptions).register(fs) },
 					run:   hookDockerfile,
 				},
+				{
+					name: "hook merge-conflict", args: "[FILE...]",
+					summary: "conflict markers (<<<<<<<, =======, >>>>>>>) in the files, while a merge or rebase is in progress",
+					about: "Refuses files with a line that starts with a git conflict marker, as pre-commit-hooks' " +
+						"check-merge-conflict does: only while a merge or rebase is in progress, unless " +
+						"--assume-in-merge. Each marker is named by file and line.",
+					examples: []string{
+						"dagsec hook merge-conflict",
+						"dagsec hook merge-conflict --assume-in-merge README.md",
+					},
+					exits: hookExits,
+					flags: func(fs *flag.FlagSet) { new(mergeConflictOptions).register(fs) },
+					run:   hookMergeConflict,
+				},
 			},
 		},
 		{
