@@ -130,7 +130,11 @@ type ToolReport struct {
 	// "none", or why a tool that needs none still had the host's.
 	Network string `json:"network,omitempty"`
 	// Database is the vulnerability database the tool used, as it said.
-	Database  string   `json:"database,omitempty"`
+	Database string `json:"database,omitempty"`
+	// Config lists the configuration files of the source the tool ran
+	// with (the repository's bandit.yaml, .trivyignore, or the policy's
+	// per_tool config).
+	Config    []string `json:"config,omitempty"`
 	Artifacts []string `json:"artifacts,omitempty"`
 }
 
@@ -533,6 +537,9 @@ func (r *Report) Markdown() string {
 			}
 			if t.Database != "" {
 				notes = append(notes, "database "+t.Database)
+			}
+			if len(t.Config) > 0 {
+				notes = append(notes, "config "+strings.Join(t.Config, ", "))
 			}
 			target := t.Target
 			if target == "" {

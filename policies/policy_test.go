@@ -253,11 +253,11 @@ func TestBadInputs(t *testing.T) {
 		{"bad on_tool_error", "stages:\n  sca:\n    on_tool_error: ignore\n", 3, `stages.sca.on_tool_error: want block, got "ignore"`},
 		{"stage-wide on_tool_error warn", "stages:\n  sca:\n    on_tool_error: warn\n", 3, `stages.sca.on_tool_error: warn is not allowed for a whole stage; name each tool whose errors may only warn, e.g. per_tool: {govulncheck: {on_error: warn}}`},
 		{"per_tool unknown tool", "stages:\n  sca:\n    per_tool:\n      gosec: {timeout: 1m}\n", 4, `stages.sca.per_tool: `},
-		{"per_tool unknown key", "stages:\n  sca:\n    per_tool:\n      trivy: {timout: 1m}\n", 4, `unknown key "timout" in stages.sca.per_tool.trivy (known: timeout, on_error); did you mean "timeout"?`},
+		{"per_tool unknown key", "stages:\n  sca:\n    per_tool:\n      trivy: {timout: 1m}\n", 4, `unknown key "timout" in stages.sca.per_tool.trivy (known: timeout, on_error, config); did you mean "timeout"?`},
 		{"per_tool bad on_error", "stages:\n  sca:\n    per_tool:\n      trivy:\n        on_error: pass\n", 5, `stages.sca.per_tool.trivy.on_error: want block or warn, got "pass"`},
 		{"per_tool bad timeout", "stages:\n  sca:\n    per_tool:\n      trivy: {timeout: soon}\n", 4, `stages.sca.per_tool.trivy.timeout: invalid duration`},
 		{"per_tool not a mapping", "stages:\n  sca:\n    per_tool: [trivy]\n", 3, `stages.sca.per_tool: want a mapping of tools to settings`},
-		{"per_tool tool not a mapping", "stages:\n  sca:\n    per_tool:\n      trivy: warn\n", 4, `stages.sca.per_tool.trivy: want a mapping with timeout or on_error, got`},
+		{"per_tool tool not a mapping", "stages:\n  sca:\n    per_tool:\n      trivy: warn\n", 4, `stages.sca.per_tool.trivy: want a mapping with timeout, on_error or config, got`},
 		{"absolute config", "stages:\n  secrets:\n    config: /etc/gitleaks.toml\n", 3, `stages.secrets.config: "/etc/gitleaks.toml" must be a file path inside the source`},
 		{"escaping baseline", "stages:\n  secrets:\n    baseline: ../other/baseline.json\n", 3, "stages.secrets.baseline:"},
 		{"config not a string", "stages:\n  secrets:\n    config: 12\n", 3, `stages.secrets.config: want a string, got "12" (quote it`},
@@ -309,6 +309,9 @@ func TestBadInputs(t *testing.T) {
 			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, allow, deny, unknown_license); did you mean "deny"?`},
 		{"unknown key under sast", "stages:\n  sast:\n    ruleset: [p/jwt]\n", 3, `did you mean "rulesets"?`},
 		{"unknown key under sca", "stages:\n  sca:\n    db_refersh: 1h\n", 3, `did you mean "db_refresh"?`},
+		{"per_tool config of a tool without one", "stages:\n  sast:\n    per_tool:\n      gosec: {config: x.yml}\n", 4, "stages.sast.per_tool.gosec.config: gosec reads no configuration file"},
+		{"per_tool config outside the source", "stages:\n  sast:\n    per_tool:\n      bandit: {config: ../bandit.yaml}\n", 4, `stages.sast.per_tool.bandit.config: "../bandit.yaml" must be a file path inside the source`},
+		{"per_tool config not a string", "stages:\n  sast:\n    per_tool:\n      bandit:\n        config: [a]\n", 5, "stages.sast.per_tool.bandit.config: want a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,9 @@ type Options struct {
 	Timeout  time.Duration // per tool; zero means the stage's default
 	// ToolTimeouts replace Timeout for single tools (policy per_tool).
 	ToolTimeouts map[string]time.Duration
+	// ToolConfigs name a tool's configuration file in the source in place
+	// of the one it is found under (policy per_tool config).
+	ToolConfigs map[string]string
 
 	// Rulesets are semgrep configs for sast (registry names such as
 	// p/owasp-top-ten, or paths inside the source).
@@ -144,6 +147,9 @@ type Plan struct {
 	// Target is what the run covers when a tool runs once per part of the
 	// source: a Go module's folder. "" means the whole source.
 	Target string
+	// Config lists the configuration files of the source the tool runs
+	// with (bandit.yaml, .trivyignore), for the report.
+	Config []string
 }
 
 // PlanStage returns the tool runs of a stage for the given options.
@@ -158,6 +164,9 @@ func PlanStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 	for i := range plans {
 		if d := opts.ToolTimeouts[plans[i].ToolName()]; d > 0 && plans[i].Inline == nil && plans[i].Skipped == "" {
 			plans[i].Step.Timeout = d
+		}
+		if err := applyToolConfig(ctx, probe, opts, &plans[i]); err != nil {
+			return nil, fmt.Errorf("stage %s: %w", stage, err)
 		}
 	}
 	return plans, nil

@@ -61,6 +61,10 @@ func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) 
 	if err != nil {
 		return Plan{}, err
 	}
+	var used []string
+	if cfg != "" {
+		used = []string{cfg}
+	}
 	if cfg == "" {
 		inputs["gitleaks.toml"] = GitleaksConfig()
 		argv = append(argv, "--config", InputDir+"/gitleaks.toml")
@@ -100,35 +104,27 @@ func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) 
 			Timeout:      opts.timeout(10 * time.Minute),
 			NeedsGit:     opts.History,
 		},
-		Parse: func(report []byte) ([]findings.Finding, error) { return ParseGitleaks(report) },
+		Parse:  func(report []byte) ([]findings.Finding, error) { return ParseGitleaks(report) },
+		Config: used,
 	}, nil
 }
 
-// secretsConfig picks the gitleaks configuration: the policy's config path,
-// else the repository's .gitleaks.toml, else "" for dagsec's own.
+// secretsConfig picks the gitleaks configuration, checked: the policy's
+// per_tool or stage config path, else the repository's .gitleaks.toml,
+// else "" for dagsec's own.
 func secretsConfig(ctx context.Context, opts Options, probe Probe) (string, error) {
-	if opts.Config != "" {
-		rel, err := CleanRel(opts.Config)
-		if err != nil {
-			return "", fmt.Errorf("stage %s: config: %w", Secrets, err)
-		}
-		ok, err := probe.Exists(ctx, rel)
-		if err != nil {
-			return "", fmt.Errorf("stage %s: config %s: %w", Secrets, rel, err)
-		}
-		if !ok {
-			return "", fmt.Errorf("stage %s: config %s does not exist in the source", Secrets, rel)
-		}
-		return rel, nil
+	override := opts.ToolConfigs["gitleaks"]
+	if override == "" {
+		override = opts.Config
 	}
-	ok, err := probe.Exists(ctx, ".gitleaks.toml")
+	cs, err := findConfigs(ctx, probe, "gitleaks", override)
 	if err != nil {
-		return "", fmt.Errorf("stage %s: looking for .gitleaks.toml: %w", Secrets, err)
+		return "", fmt.Errorf("stage %s: %w", Secrets, err)
 	}
-	if ok {
-		return ".gitleaks.toml", nil
+	if len(cs) == 0 {
+		return "", nil
 	}
-	return "", nil
+	return cs[0].path, nil
 }
 
 // CleanRel cleans a slash path and accepts it only if it stays inside the
