@@ -179,9 +179,12 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 		defer cancel()
 	}
 	start := time.Now()
+	if err := r.runPrepare(ctx, step); err != nil {
+		return stages.StepResult{Duration: time.Since(start), Image: image}, err
+	}
 	res, err := r.run(ctx, step, image, ctr, user)
 	res.Duration, res.Image = time.Since(start), image
-	if t, ok := stages.LookupTool(step.Tool); ok && !t.Network {
+	if t, ok := stages.LookupTool(step.Tool); (ok && !t.Network) || step.Offline {
 		// Said in the report rather than implied: the engine's API has no
 		// way to run one exec without a network.
 		res.Network = "not isolated: Dagger v0.21 has no per-exec network switch"
@@ -193,6 +196,30 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 		return res, fmt.Errorf("cancelled: %w", ctx.Err())
 	}
 	return res, err
+}
+
+// runPrepare runs the step's Prepare steps, each in a container of its own
+// tool's image; they share the step's cache volumes (the go-mod cache a
+// `go mod download` fills for syft).
+func (r *daggerRunner) runPrepare(ctx context.Context, step stages.Step) error {
+	for _, p := range step.Prepare {
+		image := p.Image
+		if img := r.images[p.Tool]; img != "" {
+			image = img
+		}
+		ctr, user, err := r.prepare(ctx, p, image)
+		if err != nil {
+			return fmt.Errorf("preparing (%s): %w", p.Name, err)
+		}
+		res, err := r.run(ctx, p, image, ctr, user)
+		if err == nil && p.Classify(res.ExitCode) != stages.OutcomeClean {
+			err = fmt.Errorf("exited with code %d: %s", res.ExitCode, res.Stderr)
+		}
+		if err != nil {
+			return fmt.Errorf("preparing (%s): %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // prepare pulls the image and runs the tool's install commands, before the
@@ -237,6 +264,11 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 			// The Go the module's go.mod selects, as on the host (Go's
 			// images default to local).
 			WithEnvVariable("GOTOOLCHAIN", "auto")
+	}
+	if step.GoModCache {
+		// The module cache UsesGo steps fill, read by syft.
+		ctr = withCache(ctr, goModCache, user, dagger.CacheSharingModeShared)
+		paths.GoModCache = cachePath + "/" + goModCache
 	}
 	// Database caches are locked: parallel scans take turns updating them.
 	for _, c := range step.Caches {

@@ -134,7 +134,10 @@ type ToolReport struct {
 	// Config lists the configuration files of the source the tool ran
 	// with (the repository's bandit.yaml, .trivyignore, or the policy's
 	// per_tool config).
-	Config    []string `json:"config,omitempty"`
+	Config []string `json:"config,omitempty"`
+	// Note says how the tool ran where that changes what its findings
+	// mean (trufflehog: "verification did not run (offline): …").
+	Note      string   `json:"note,omitempty"`
 	Artifacts []string `json:"artifacts,omitempty"`
 }
 
@@ -540,6 +543,9 @@ func (r *Report) Markdown() string {
 			}
 			if len(t.Config) > 0 {
 				notes = append(notes, "config "+strings.Join(t.Config, ", "))
+			}
+			if t.Note != "" {
+				notes = append(notes, t.Note)
 			}
 			target := t.Target
 			if target == "" {

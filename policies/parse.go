@@ -65,6 +65,7 @@ var (
 	// stageKeys in this order.
 	stageOnlyKeys = []struct{ key, stage string }{
 		{"history", stages.Secrets},
+		{"verify", stages.Secrets},
 		{"rulesets", stages.SAST},
 		{"unreachable_severity", stages.SCA},
 		{"db_refresh", stages.SCA},
@@ -131,6 +132,7 @@ type rawStage struct {
 	config      *string
 	baseline    *string
 	history     *bool
+	verify      *bool
 	// severity replaces the base's overrides; an empty map clears them.
 	severity *map[string]findings.Severity
 
@@ -171,6 +173,9 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Config, rs.config)
 		set(&sp.Baseline, rs.baseline)
 		set(&sp.History, rs.history)
+		if rs.verify != nil {
+			sp.NoVerify = !*rs.verify
+		}
 		if rs.severity != nil {
 			sp.Severity = nil
 			if len(*rs.severity) > 0 {
@@ -361,6 +366,8 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 			rs.warnOnly = p.boolean(v, at)
 		case "history":
 			rs.history = p.boolean(v, at)
+		case "verify":
+			rs.verify = p.boolean(v, at)
 		case "tools":
 			rs.tools = p.tools(name, v, at)
 		case "block_on":

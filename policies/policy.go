@@ -62,6 +62,9 @@ type StagePolicy struct {
 	Baseline string
 	// History is for secrets only: scan git history too.
 	History bool
+	// NoVerify is for secrets only (verify: false): trufflehog does not
+	// check the secrets it finds with their services.
+	NoVerify bool
 	// Rulesets (sast only) are semgrep configs: registry names like
 	// p/owasp-top-ten or paths inside the source; empty means the stage's
 	// default.
@@ -406,8 +409,11 @@ func marshalStageOnly(m *yaml.Node, name string, sp StagePolicy) error {
 	switch {
 	case name == stages.Secrets:
 		addPair(m, "history", boolNode(sp.History))
+		addPair(m, "verify", boolNode(!sp.NoVerify))
 	case sp.History:
 		return wrong("history")
+	case sp.NoVerify:
+		return wrong("verify")
 	}
 	switch {
 	case name == stages.SAST:

@@ -201,7 +201,7 @@ stages:
     blok_on: info
 `
 	_, err := Parse([]byte(src), "policy.yaml", "")
-	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, history); did you mean "block_on"?`
+	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, history, verify); did you mean "block_on"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -237,7 +237,7 @@ func TestBadInputs(t *testing.T) {
 		{"enabled: yes", "stages:\n  secrets:\n    enabled: yes\n", 3, `stages.secrets.enabled: want true or false, got "yes"`},
 		{"quoted bool", "stages:\n  secrets:\n    warn_only: \"true\"\n", 3, `stages.secrets.warn_only: want true or false, got "true"`},
 		{"bool is a list", "stages:\n  secrets:\n    enabled: [true]\n", 3, "stages.secrets.enabled: want true or false, got a list"},
-		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - trufflehog\n", 5, `stages.secrets.tools: unknown tool "trufflehog" for stage secrets (tools: gitleaks)`},
+		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - truffleog\n", 5, `stages.secrets.tools: unknown tool "truffleog" for stage secrets (tools: gitleaks, trufflehog)`},
 		{"tool for a stage without tools", "stages:\n  staging:\n    tools: [semgrep]\n", 3, `stage staging has no tools yet, so tool "semgrep" cannot be chosen`},
 		{"tool of another stage", "stages:\n  build:\n    tools: [semgrep]\n", 3, `unknown tool "semgrep" for stage build (tools: dagsec, gitleaks)`},
 		{"max_base_age outside build", "stages:\n  image:\n    max_base_age: 720h\n", 3, "max_base_age only applies to the build stage"},

@@ -44,7 +44,7 @@ type Def struct {
 }
 
 var defs = []Def{
-	{Name: Secrets, Tools: []string{"gitleaks"}, Implemented: true},
+	{Name: Secrets, Tools: []string{"gitleaks", "trufflehog"}, Implemented: true},
 	{Name: SAST, Tools: []string{"gosec", "bandit", "semgrep"}, Implemented: true},
 	// The code stages (secrets to dockerfile) all start at once: none reads
 	// another's output, and `scan` runs them in parallel.

@@ -498,6 +498,9 @@ func planLicenses(ctx context.Context, opts Options, probe Probe) ([]Plan, error
 			st.Report = SBOMCycloneDX
 			st.Artifacts = []string{SBOMCycloneDX, SBOMSPDX}
 			st.OKCodes = SyftOKCodes
+			if err := withGoModCache(ctx, &st, opts, probe); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", Licenses, err)
+			}
 			lp := opts.Licenses
 			plans = append(plans, Plan{Stage: Licenses, Tool: tool, Step: st,
 				Parse: func(report []byte) ([]findings.Finding, error) { return EvaluateLicenses(report, lp) }})

@@ -10,10 +10,13 @@ import (
 
 // Options carry what a stage takes from the policy and the caller, as plain values.
 type Options struct {
-	Tools    []string      // tools to run; empty means every tool of the stage
-	Config   string        // tool configuration, relative to the source
-	Baseline string        // baseline file, relative to the source
-	History  bool          // secrets: scan git history instead of the working tree
+	Tools    []string // tools to run; empty means every tool of the stage
+	Config   string   // tool configuration, relative to the source
+	Baseline string   // baseline file, relative to the source
+	History  bool     // secrets: scan git history instead of the working tree
+	// NoVerify (secrets, policy verify: false) keeps trufflehog from
+	// checking secrets with their services; offline it never does.
+	NoVerify bool
 	Timeout  time.Duration // per tool; zero means the stage's default
 	// ToolTimeouts replace Timeout for single tools (policy per_tool).
 	ToolTimeouts map[string]time.Duration
@@ -150,6 +153,9 @@ type Plan struct {
 	// Config lists the configuration files of the source the tool runs
 	// with (bandit.yaml, .trivyignore), for the report.
 	Config []string
+	// Note is what the report should say about how the tool ran
+	// (trufflehog: verification did not run).
+	Note string
 }
 
 // PlanStage returns the tool runs of a stage for the given options.

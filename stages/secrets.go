@@ -34,6 +34,13 @@ func planSecrets(ctx context.Context, opts Options, probe Probe) ([]Plan, error)
 				return nil, err
 			}
 			plans = append(plans, p)
+		case "trufflehog":
+			c := newChooser(Secrets, opts, probe)
+			if why := c.available(ctx, tool); why != "" {
+				plans = append(plans, unavailable(Secrets, tool, why))
+				continue
+			}
+			plans = append(plans, planTrufflehog(opts))
 		default:
 			return nil, fmt.Errorf("stage %s: tool %q is not wired", Secrets, tool)
 		}

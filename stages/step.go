@@ -23,6 +23,10 @@ const (
 	// ImageTar is the built image (Options.Image) as a docker-archive
 	// tarball, for steps with NeedsImage.
 	ImageTar = "${DAGSEC_IMAGE}"
+	// GoModCacheDir is the Go module cache a step with GoModCache reads:
+	// the host's GOMODCACHE (`go env GOMODCACHE`), or the Dagger module's
+	// go-mod cache volume, which UsesGo steps fill.
+	GoModCacheDir = "${DAGSEC_GOMODCACHE}"
 )
 
 // CosignKeySecret names the secret holding the cosign private key; its
@@ -53,6 +57,18 @@ type Step struct {
 	Timeout      time.Duration
 	// NeedsGit marks steps that read the source's .git folder.
 	NeedsGit bool
+	// Prepare are steps run before this one, in order, each with its own
+	// tool and image, over the same source (a `go mod download` that fills
+	// the Go module cache syft reads). A prepare step that cannot run or
+	// exits outside its OKCodes fails this step.
+	Prepare []Step
+	// GoModCache marks a step that reads the Go module cache at
+	// GoModCacheDir (the Dagger runner mounts it).
+	GoModCache bool
+	// Offline marks a run of a tool that can use the network (Tool.Network)
+	// but is told not to (trufflehog without verification): a runner that
+	// can cuts its network off, as for tools that never need one.
+	Offline bool
 
 	// StdoutReport: the tool prints its report on stdout, which the runner
 	// writes to Report.
@@ -128,16 +144,25 @@ func (s Step) Validate() error {
 			return fmt.Errorf("step %s: cache name %q must be a plain name", s.Name, c)
 		}
 	}
+	for _, p := range s.Prepare {
+		if len(p.Prepare) > 0 {
+			return fmt.Errorf("step %s: prepare step %s has prepare steps of its own", s.Name, p.Name)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("step %s: prepare: %w", s.Name, err)
+		}
+	}
 	return nil
 }
 
 // Paths are a runner's folders for the placeholders.
 type Paths struct {
-	Source, Input, Output, Cache, DB, Image string
+	Source, Input, Output, Cache, DB, Image, GoModCache string
 }
 
 func (p Paths) replacer() *strings.Replacer {
-	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB, ImageTar, p.Image)
+	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB, ImageTar, p.Image,
+		GoModCacheDir, p.GoModCache)
 }
 
 // Expand replaces the placeholders in argv and env values with a runner's paths.

@@ -90,6 +90,9 @@ func (i *Installer) Ensure(ctx context.Context, t stages.Tool) (string, error) {
 	// The go line turns on module graph pruning (without it tidy walks every
 	// dependency's history); tidy raises it to what the tool needs.
 	mod := fmt.Sprintf("module dagsecbuild/%s\n\ngo 1.22\n\nrequire %s %s\n", t.Name, t.GoModule, t.Version)
+	for _, r := range t.GoReplace {
+		mod += "\nreplace " + r + "\n"
+	}
 	for name, body := range map[string]string{"tools.go": tools, "go.mod": mod} {
 		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
 			return "", err
