@@ -232,6 +232,11 @@ func (r *daggerRunner) prepare(ctx context.Context, step stages.Step, image stri
 		return nil, "", fmt.Errorf("image %s: %w", image, err)
 	}
 	if t, ok := stages.LookupTool(step.Tool); ok && len(t.Install) > 0 {
+		// The tool's pinned files (an npm lockfile) before the commands
+		// that install from them, sorted so the layer is cached.
+		for _, name := range slices.Sorted(maps.Keys(t.InstallFiles)) {
+			ctr = ctr.WithNewFile(t.ImageHome+"/"+name, string(t.InstallFiles[name]))
+		}
 		for _, cmd := range t.Install {
 			ctr = ctr.WithExec([]string{"sh", "-c", cmd})
 		}
@@ -245,6 +250,9 @@ func (r *daggerRunner) prepare(ctx context.Context, step stages.Step, image stri
 func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, ctr *dagger.Container, user string) (stages.StepResult, error) {
 	var res stages.StepResult
 	paths := stages.Paths{Source: srcPath, Input: inPath, Output: outPath, Cache: cachePath}
+	if t, ok := stages.LookupTool(step.Tool); ok {
+		paths.ToolHome = t.ImageHome
+	}
 	if step.DB {
 		paths.DB = dbPath
 	}

@@ -99,6 +99,13 @@ type StageReport struct {
 	StartedAt  time.Time    `json:"started_at,omitzero"`
 	DurationMS int64        `json:"duration_ms"`
 
+	// Score is the api stage's 0–100 score of its OpenAPI definitions
+	// (stages.APIScore); absent when no definition was audited.
+	Score *int `json:"score,omitempty"`
+	// MinScore is the score the api stage's gate requires (policy
+	// min_score).
+	MinScore int `json:"min_score,omitempty"`
+
 	// TopSeverity is the highest severity the stage's tools that ran can
 	// give, the policy's overrides included; "" when unknown. A BlockOn
 	// above it is a gate these tools cannot reach (Markdown says so).

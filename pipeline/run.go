@@ -234,6 +234,10 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	all = dropTargetCopies(all)
 	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
+	if name == stages.API {
+		v, sr.Score = scoreGate(sp, all, sr.Tools, v)
+		sr.MinScore = sp.MinScore
+	}
 	sr.Counts = findings.CountBySeverity(all)
 	sr.Findings = len(all)
 	sr.New, sr.Known, sr.Suppressed = triageCounts(all)

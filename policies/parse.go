@@ -73,6 +73,7 @@ var (
 		{"deny", stages.Licenses},
 		{"unknown_license", stages.Licenses},
 		{"max_base_age", stages.Build},
+		{"min_score", stages.API},
 	}
 )
 
@@ -145,6 +146,7 @@ type rawStage struct {
 	allowAt, denyAt map[string]int
 	unknownLicense  *stages.LicenseAction
 	maxBaseAge      *time.Duration
+	minScore        *int
 }
 
 // apply returns a copy of base with the file's settings laid over it.
@@ -189,6 +191,7 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Licenses.Deny, rs.deny)
 		set(&sp.Licenses.Unknown, rs.unknownLicense)
 		set(&sp.MaxBaseAge, rs.maxBaseAge)
+		set(&sp.MinScore, rs.minScore)
 		p.Stages[name] = sp
 	}
 	return p
@@ -409,6 +412,14 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 			}
 		case "max_base_age":
 			rs.maxBaseAge = p.duration(v, at)
+		case "min_score":
+			if n, ok := p.integer(v, at); ok {
+				if n < 0 || n > 100 {
+					p.errorf(v, "%s: want a score from 0 to 100, got %d", at, n)
+				} else {
+					rs.minScore = &n
+				}
+			}
 		case "allow":
 			rs.allow, rs.allowAt = p.licenseIDs(v, at)
 		case "deny":

@@ -49,6 +49,11 @@ func presetExtras(preset, stage string, sp *StagePolicy) {
 		}
 	case stages.Build:
 		sp.MaxBaseAge = 30 * 24 * time.Hour
+	case stages.API:
+		sp.MinScore = 70
+		if preset == "strict" {
+			sp.MinScore = 80
+		}
 	case stages.Licenses:
 		sp.Licenses = stages.LicensePolicy{Deny: defaultDeny, Unknown: stages.LicenseWarn}
 		if preset == "strict" {
@@ -62,13 +67,13 @@ func TestPresetsMatchTable(t *testing.T) {
 		stages.Secrets: {info, false}, stages.SAST: {crit, false}, stages.SCA: {high, false},
 		stages.Image: {crit, false}, stages.IaC: {high, false}, stages.Dockerfile: {high, false},
 		stages.Licenses: {high, false}, stages.DAST: {high, true}, stages.Build: {high, false},
-		stages.Staging: {crit, false}, stages.Production: {crit, false},
+		stages.Staging: {crit, false}, stages.Production: {crit, false}, stages.API: {crit, false},
 	}
 	strict := map[string]want{
 		stages.Secrets: {info, false}, stages.SAST: {high, false}, stages.SCA: {med, false},
 		stages.Image: {med, false}, stages.IaC: {med, false}, stages.Dockerfile: {high, false},
 		stages.Licenses: {med, false}, stages.DAST: {high, false}, stages.Build: {high, false},
-		stages.Staging: {crit, false}, stages.Production: {crit, false},
+		stages.Staging: {crit, false}, stages.Production: {crit, false}, stages.API: {high, false},
 	}
 	audit := map[string]want{}
 	for name, w := range defaults {
@@ -224,7 +229,7 @@ func TestBadInputs(t *testing.T) {
 		{"not a mapping", "- version: 1\n", 1, "a policy is a mapping of settings"},
 		{"two documents", "version: 1\n---\nversion: 1\n", 2, "more than one YAML document"},
 		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages, suppressions, targets, images); did you mean "stages"?`},
-		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, sca, licenses, iac, dockerfile, build, image, staging, dast, production); did you mean "secrets"?`},
+		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, sca, licenses, iac, dockerfile, api, build, image, staging, dast, production); did you mean "secrets"?`},
 		{"unsupported version", "version: 2\n", 1, "unsupported policy version 2 (supported: 1)"},
 		{"version not a number", "version: one\n", 1, `version: want an integer, got "one"`},
 		{"invalid severity", "stages:\n  sca:\n    block_on: severe\n", 3, `stages.sca.block_on: invalid severity "severe" (want critical, high, medium, low or info)`},
@@ -309,6 +314,9 @@ func TestBadInputs(t *testing.T) {
 			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, allow, deny, unknown_license); did you mean "deny"?`},
 		{"unknown key under sast", "stages:\n  sast:\n    ruleset: [p/jwt]\n", 3, `did you mean "rulesets"?`},
 		{"unknown key under sca", "stages:\n  sca:\n    db_refersh: 1h\n", 3, `did you mean "db_refresh"?`},
+		{"min_score above 100", "stages:\n  api:\n    min_score: 120\n", 3, "stages.api.min_score: want a score from 0 to 100, got 120"},
+		{"min_score of another stage", "stages:\n  sast:\n    min_score: 70\n", 3, "stages.sast.min_score: min_score only applies to the api stage"},
+		{"min_score not a number", "stages:\n  api:\n    min_score: high\n", 3, "stages.api.min_score: want an integer"},
 		{"per_tool config of a tool without one", "stages:\n  sast:\n    per_tool:\n      gosec: {config: x.yml}\n", 4, "stages.sast.per_tool.gosec.config: gosec reads no configuration file"},
 		{"per_tool config outside the source", "stages:\n  sast:\n    per_tool:\n      bandit: {config: ../bandit.yaml}\n", 4, `stages.sast.per_tool.bandit.config: "../bandit.yaml" must be a file path inside the source`},
 		{"per_tool config not a string", "stages:\n  sast:\n    per_tool:\n      bandit:\n        config: [a]\n", 5, "stages.sast.per_tool.bandit.config: want a string"},

@@ -200,6 +200,8 @@ func planStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 		return planIaC(ctx, opts, probe)
 	case Dockerfile:
 		return planDockerfile(ctx, opts, probe)
+	case API:
+		return planAPI(ctx, opts, probe)
 	case Build:
 		return planBuild(ctx, opts, probe)
 	case Image:

@@ -27,6 +27,10 @@ const (
 	// the host's GOMODCACHE (`go env GOMODCACHE`), or the Dagger module's
 	// go-mod cache volume, which UsesGo steps fill.
 	GoModCacheDir = "${DAGSEC_GOMODCACHE}"
+	// ToolHome is the folder the runner installed the step's tool in, for
+	// files that come with it (Spectral's OWASP ruleset): the tools
+	// folder's <tool>@<version> on the host, Tool.ImageHome in its image.
+	ToolHome = "${DAGSEC_TOOL_HOME}"
 )
 
 // CosignKeySecret names the secret holding the cosign private key; its
@@ -157,12 +161,12 @@ func (s Step) Validate() error {
 
 // Paths are a runner's folders for the placeholders.
 type Paths struct {
-	Source, Input, Output, Cache, DB, Image, GoModCache string
+	Source, Input, Output, Cache, DB, Image, GoModCache, ToolHome string
 }
 
 func (p Paths) replacer() *strings.Replacer {
 	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB, ImageTar, p.Image,
-		GoModCacheDir, p.GoModCache)
+		GoModCacheDir, p.GoModCache, ToolHome, p.ToolHome)
 }
 
 // Expand replaces the placeholders in argv and env values with a runner's paths.

@@ -33,6 +33,15 @@ type Tool struct {
 	Install []string
 	// Debian names the package that provides the tool on a Debian host.
 	Debian string
+	// NPM names the folder under stages/npm holding the tool's package.json
+	// and package-lock.json: the host installs it with `npm ci` into the
+	// tools folder, and NPMBin is the tool's path inside that install.
+	NPM, NPMBin string
+	// ImageHome is where Install puts the tool's own files in its image
+	// (ToolHome in a step's argv); InstallFiles are written there, by
+	// name, before Install runs.
+	ImageHome    string
+	InstallFiles map[string][]byte
 	// ImageBinary is the tool's path in its image when that is not on the
 	// image's PATH (images whose entrypoint is /<tool>).
 	ImageBinary string
@@ -80,6 +89,17 @@ var tools = map[string]Tool{
 		// The image's entrypoint is a script that reshuffles arguments.
 		ImageBinary: "/usr/bin/trufflehog",
 		Network:     true, // verification calls each secret's service
+	},
+	"spectral": {
+		Name:    "spectral",
+		Version: "6.16.3",
+		Image:   "docker.io/stoplight/spectral:6.16.3",
+		// The OWASP API Security ruleset from the same lockfile on both
+		// runners: npm ci in the image (node's, which the image is built on).
+		NPM: "spectral", NPMBin: "node_modules/.bin/spectral",
+		ImageHome:    "/opt/dagsec-spectral",
+		InstallFiles: npmFiles("spectral"),
+		Install:      []string{"cd /opt/dagsec-spectral && npm ci --ignore-scripts --no-audit --no-fund --omit=dev"},
 	},
 	"gosec": {
 		Name:      "gosec",

@@ -18,6 +18,7 @@ var topSeverities = map[string]findings.Severity{
 	"checkov":     findings.SeverityCritical,
 	"tfsec":       findings.SeverityCritical,
 	"hadolint":    findings.SeverityHigh,
+	"spectral":    findings.SeverityHigh,
 	"zap":         findings.SeverityHigh,
 	"wapiti":      findings.SeverityCritical,
 	HardeningTool: findings.SeverityHigh,

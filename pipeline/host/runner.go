@@ -239,7 +239,7 @@ func (r *Runner) HasTool(_ context.Context, name string) bool {
 	if !ok {
 		return false
 	}
-	if r.installer != nil && (r.installer.Installed(t) || (r.AutoInstall && t.GoModule != "")) {
+	if r.installer != nil && (r.installer.Installed(t) || (r.AutoInstall && r.installer.Buildable(t))) {
 		return true
 	}
 	if t.Toolchain {
@@ -290,7 +290,7 @@ func (r *Runner) resolve(ctx context.Context, name string) (string, string, erro
 		if r.installer.Installed(t) {
 			return r.installer.Path(t), "", nil
 		}
-		if r.AutoInstall && t.GoModule != "" {
+		if r.AutoInstall && r.installer.Buildable(t) {
 			p, err := r.installer.Ensure(ctx, t)
 			if err == nil {
 				return p, "", nil
@@ -491,6 +491,9 @@ func goModCache(ctx context.Context) (string, error) {
 // paths maps the placeholders to this machine's folders.
 func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 	p := stages.Paths{Source: r.source, Input: in, Output: out, Cache: r.CacheDir, DB: r.DBDir}
+	if t, ok := stages.LookupTool(step.Tool); ok && r.installer != nil {
+		p.ToolHome = filepath.Dir(r.installer.Path(t))
+	}
 	if p.Cache == "" {
 		base := DefaultToolsDir()
 		if r.installer != nil {
