@@ -548,21 +548,15 @@ func normalizePackage(name string) string {
 // (dagsec's gitleaks rules dagsec-database-url-credentials and co).
 func secretFamily(rule string) string {
 	r := strings.ToLower(strings.TrimSpace(rule))
-	if f, ok := credentialURLRules[r]; ok {
-		return f
+	switch r {
+	case "dagsec-database-url-credentials", "dagsec-url-credentials", "dagsec-connection-string-password",
+		"postgres", "mysql", "mongodb", "redis", "jdbc", "sqlserver", "uri", "ftp", "ldap":
+		return "url-credentials"
 	}
 	if i := strings.IndexAny(r, "-_"); i > 0 {
 		return r[:i]
 	}
 	return r
-}
-
-var credentialURLRules = map[string]string{
-	"dagsec-database-url-credentials": "url-credentials", "dagsec-url-credentials": "url-credentials",
-	"dagsec-connection-string-password": "url-credentials",
-	"postgres":                          "url-credentials", "mysql": "url-credentials", "mongodb": "url-credentials", "redis": "url-credentials",
-	"jdbc": "url-credentials", "sqlserver": "url-credentials", "uri": "url-credentials", "ftp": "url-credentials",
-	"ldap": "url-credentials",
 }
 
 // unionFind groups indexes; groups come out in order of their first index.

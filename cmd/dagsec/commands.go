@@ -126,8 +126,9 @@ func commands() *command {
 				{
 					name: "tools install", args: "[TOOL...]",
 					summary: "build pinned tools (default: every one buildable here, and the vulnerability database)",
-					about: "Builds the pinned TOOLs (default: every Go scanner and vulndb, the offline Go " +
-						"vulnerability database) into the tools folder; tools already built are kept. TOOL is one of: " +
+					about: "Builds the pinned TOOLs (default: every Go scanner, Spectral with npm ci from its " +
+						"committed lockfile, and vulndb, the offline Go vulnerability database) into the tools folder; " +
+						"tools already built are kept. TOOL is one of: " +
 						strings.Join(knownTools(), ", ") + ".",
 					examples: []string{
 						"dagsec tools install",
