@@ -70,6 +70,10 @@ func (c chooser) available(ctx context.Context, tool string) string {
 	switch {
 	case t.Debian != "":
 		return fmt.Sprintf("%s is not installed here (apt-get install %s, or name it in the policy's tools to require it)", tool, t.Debian)
+	case t.NPM != "":
+		return fmt.Sprintf("%s is not installed here (run `dagsec tools install %s`, which needs node and npm, or name it in the policy's tools to require it)", tool, tool)
+	case t.Toolchain:
+		return fmt.Sprintf("%s is not on PATH", tool)
 	case t.GoModule == "":
 		return fmt.Sprintf("%s is not installed here; it runs from its image %s in the Dagger module (name it in the policy's tools to require it)", tool, t.Image)
 	}

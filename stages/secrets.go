@@ -40,7 +40,11 @@ func planSecrets(ctx context.Context, opts Options, probe Probe) ([]Plan, error)
 				plans = append(plans, unavailable(Secrets, tool, why))
 				continue
 			}
-			plans = append(plans, planTrufflehog(opts))
+			p, err := planTrufflehog(ctx, opts, probe)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, p)
 		default:
 			return nil, fmt.Errorf("stage %s: tool %q is not wired", Secrets, tool)
 		}

@@ -192,9 +192,11 @@ func applyToolConfig(ctx context.Context, probe Probe, opts Options, p *Plan) er
 			// .semgrepignore: semgrep reads it from the folder it scans, the
 			// source; a policy cannot move it.
 		case tool == "trivy" && c.main:
-			st.Argv = insertBefore(st.Argv, "--config", file)
+			// Appended: trivy takes flags after its target, and the image
+			// stage's argv ends with a flag's value.
+			st.Argv = append(st.Argv, "--config", file)
 		case tool == "trivy":
-			st.Argv = insertBefore(st.Argv, "--ignorefile", file)
+			st.Argv = append(st.Argv, "--ignorefile", file)
 		case tool == "hadolint":
 			st.Argv = slices.Concat(st.Argv[:1], []string{"--config", file}, st.Argv[1:])
 		case tool == "checkov", tool == "tfsec":

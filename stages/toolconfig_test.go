@@ -96,7 +96,7 @@ func TestPlansPassTheRepositorysToolConfigs(t *testing.T) {
 		{Dockerfile, "hadolint", Options{ToolConfigs: map[string]string{"hadolint": "ci/hadolint.yaml"}}, []string{"ci/hadolint.yaml"},
 			[][]string{{"--config", SourceDir + "/ci/hadolint.yaml"}}},
 		{Dockerfile, "trivy", Options{}, []string{"trivy.yaml", ".trivyignore"},
-			[][]string{{"--config", SourceDir + "/trivy.yaml"}, {"--ignorefile", SourceDir + "/.trivyignore", "."}}},
+			[][]string{{"--config", SourceDir + "/trivy.yaml"}, {"--ignorefile", SourceDir + "/.trivyignore"}}},
 		{IaC, "checkov", Options{}, []string{".checkov.yaml"}, [][]string{{"--config-file", SourceDir + "/.checkov.yaml"}}},
 		{IaC, "tfsec", Options{Tools: []string{"tfsec"}}, []string{".tfsec/config.yml"}, [][]string{{"--config-file", SourceDir + "/.tfsec/config.yml"}}},
 		{Secrets, "gitleaks", Options{}, nil, [][]string{{"--config", InputDir + "/gitleaks.toml"}}},

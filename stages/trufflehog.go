@@ -3,9 +3,11 @@ package stages
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,7 +41,7 @@ func TrufflehogArgv(history, verify bool) []string {
 	} else {
 		argv = append(argv, "filesystem", ".")
 	}
-	argv = append(argv, "--json", "--no-color", "--no-update", "--fail",
+	argv = append(argv, "--json", "--no-color", "--no-update", "--fail", "--force-skip-binaries",
 		"--exclude-paths", InputDir+"/"+trufflehogExcludeInput)
 	if !verify {
 		argv = append(argv, "--no-verification")
@@ -47,21 +49,64 @@ func TrufflehogArgv(history, verify bool) []string {
 	return argv
 }
 
-// TrufflehogInputs are the files TrufflehogArgv reads from InputDir.
-func TrufflehogInputs() map[string][]byte {
+// TrufflehogInputs are the files TrufflehogArgv reads from InputDir: the
+// folders it skips, and binaries, by path.
+func TrufflehogInputs(binaries []string) map[string][]byte {
 	var b strings.Builder
 	for _, d := range []string{".git", "dagsec-report"} {
 		fmt.Fprintf(&b, "(^|/)%s/\n", regexp.QuoteMeta(d))
 	}
+	for _, f := range binaries {
+		fmt.Fprintf(&b, "^%s$\n", regexp.QuoteMeta(f))
+	}
 	return map[string][]byte{trufflehogExcludeInput: []byte(b.String())}
 }
 
-func planTrufflehog(opts Options) Plan {
+// maxBinaryProbes bounds how many files are read to find binaries.
+const maxBinaryProbes = 2000
+
+// binaryFiles lists the source's binaries (a NUL byte in the first 8 KiB,
+// as gitleaks and git decide) among files without an extension or with a
+// compiled one: trufflehog's --force-skip-binaries goes by extension only,
+// and a built program holds its sources' strings (dagsec's own rules'
+// examples) as data, which gitleaks skips.
+func binaryFiles(ctx context.Context, probe Probe) ([]string, error) {
+	all, err := probe.Glob(ctx, "**/*")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	read := 0
+	for _, f := range all {
+		if ext := path.Ext(f); ext != "" && !binaryExts[ext] {
+			continue
+		}
+		if read++; read > maxBinaryProbes {
+			break
+		}
+		data, err := probe.ReadFile(ctx, f)
+		if err != nil {
+			continue // a link or special file: trufflehog decides
+		}
+		if bytes.IndexByte(data[:min(len(data), 8<<10)], 0) >= 0 {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+var binaryExts = map[string]bool{".exe": true, ".dll": true, ".so": true, ".dylib": true, ".a": true, ".o": true, ".bin": true, ".test": true, ".out": true}
+
+func planTrufflehog(ctx context.Context, opts Options, probe Probe) (Plan, error) {
 	t, _ := LookupTool("trufflehog")
 	verify := !opts.NoVerify && !opts.Offline
+	binaries, err := binaryFiles(ctx, probe)
+	if err != nil {
+		return Plan{}, fmt.Errorf("stage %s: %w", Secrets, err)
+	}
 	st := Step{
 		Name: Secrets + "/trufflehog", Tool: t.Name, Version: t.Version, Image: t.Image,
-		Argv: TrufflehogArgv(opts.History, verify), Workdir: SourceDir, Inputs: TrufflehogInputs(),
+		Argv: TrufflehogArgv(opts.History, verify), Workdir: SourceDir, Inputs: TrufflehogInputs(binaries),
 		Report: TrufflehogReportFile, StdoutReport: true,
 		OKCodes: TrufflehogOKCodes, FindingCodes: TrufflehogFindingCodes,
 		Timeout: opts.timeout(10 * time.Minute), NeedsGit: opts.History,
@@ -77,7 +122,7 @@ func planTrufflehog(opts Options) Plan {
 		}
 		p.Note = "verification did not run (" + why + "): results are unverified, high"
 	}
-	return p
+	return p, nil
 }
 
 // trufflehogResult is the part of one trufflehog JSON line dagsec reads.

@@ -78,6 +78,8 @@ func cmdToolsInstall(ctx context.Context, args []string, stdout, stderr io.Write
 			fmt.Fprintf(stdout, "%s %s already installed: %s\n", t.Name, t.Version, inst.Path(t))
 			continue
 		case t.NPM != "":
+		case t.Toolchain:
+			return exitError, fmt.Errorf("%s is the Go toolchain: the host runs the go command on PATH, the Dagger module %s", t.Name, t.Image)
 		case t.GoModule == "" && t.Debian != "":
 			return exitError, fmt.Errorf("%s %s is not a Go tool: install the Debian package %s (apt-get install %s)", t.Name, t.Version, t.Debian, t.Debian)
 		case t.GoModule == "":
@@ -116,6 +118,8 @@ func cmdToolsList(_ context.Context, args []string, stdout, stderr io.Writer) (i
 		case inst.Installed(t):
 			state = inst.Path(t)
 		case t.NPM != "":
+		case t.Toolchain:
+			state = "the go command on PATH (image in the Dagger module)"
 		case t.GoModule == "" && t.Debian == "":
 			state = "image only (Dagger module)"
 		case t.GoModule == "":

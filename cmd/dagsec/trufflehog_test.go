@@ -23,6 +23,8 @@ func TestScanTrufflehogBesideGitleaksKeepsNoValue(t *testing.T) {
 	dir := testenv.GitRepo(t, map[string]string{
 		"app/settings.py": "import os\n\nAWS_ACCESS_KEY_ID = \"" + testenv.AWSKeyID + "\"\nAWS_SECRET_ACCESS_KEY = \"" + awsSecret + "\"\n",
 		"config/db.env":   "DATABASE_URL=" + testenv.DatabaseURL + "\n",
+		// a built program holds strings as data: binaries are skipped
+		"bin/prog": "\x7fELF\x00\x00" + testenv.DatabaseURL + "\n",
 		// dagsec's own reports are not scanned
 		"dagsec-report/old.json": "{\"k\": \"" + testenv.DatabaseURL + "\"}\n",
 	})
@@ -42,8 +44,9 @@ func TestScanTrufflehogBesideGitleaksKeepsNoValue(t *testing.T) {
 
 	var aws *findings.Finding
 	for i, f := range rep.Findings {
-		if f.Tool == "trufflehog" && strings.HasPrefix(f.Location.Path, "dagsec-report/") {
-			t.Errorf("trufflehog scanned dagsec's reports: %s", f.Location.Path)
+		if (f.Tool == "trufflehog" || slices.Contains(f.AlsoFoundBy, "trufflehog")) &&
+			(strings.HasPrefix(f.Location.Path, "dagsec-report/") || f.Location.Path == "bin/prog") {
+			t.Errorf("trufflehog scanned %s", f.Location.Path)
 		}
 		if f.Location.Path == "app/settings.py" && f.Location.Line == 3 {
 			if aws != nil {
