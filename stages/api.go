@@ -58,19 +58,29 @@ func IsOpenAPI(name string, data []byte) bool {
 	return openAPIYAML.Match(head)
 }
 
+// sourceFile checks that p names a file inside the source; what names it
+// in errors (--openapi).
+func sourceFile(ctx context.Context, probe Probe, what, p string) (string, error) {
+	rel, err := CleanRel(p)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	ok, err := probe.Exists(ctx, rel)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", what, rel, err)
+	}
+	if !ok {
+		return "", fmt.Errorf("%s %s is not in the source", what, rel)
+	}
+	return rel, nil
+}
+
 // openAPIFiles finds the source's OpenAPI documents, or takes the one given.
 func openAPIFiles(ctx context.Context, opts Options, probe Probe) ([]string, error) {
 	if opts.OpenAPI != "" {
-		rel, err := CleanRel(opts.OpenAPI)
+		rel, err := sourceFile(ctx, probe, "--openapi", opts.OpenAPI)
 		if err != nil {
-			return nil, fmt.Errorf("--openapi: %w", err)
-		}
-		ok, err := probe.Exists(ctx, rel)
-		if err != nil {
-			return nil, fmt.Errorf("--openapi %s: %w", rel, err)
-		}
-		if !ok {
-			return nil, fmt.Errorf("--openapi %s does not exist in the source", rel)
+			return nil, err
 		}
 		return []string{rel}, nil
 	}

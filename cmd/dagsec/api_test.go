@@ -73,6 +73,12 @@ func TestScanAPIStageScoresAndGates(t *testing.T) {
 		})
 	}
 
+	// A definition named but not in the source is an input error naming it.
+	_, out := scanReport(t, 2, "--stages", "api", "--openapi", "api/missing.yaml", testenv.Dir(t, map[string]string{"a.yaml": "x: 1\n"}))
+	if !strings.Contains(out, "--openapi api/missing.yaml is not in the source") {
+		t.Errorf("a missing --openapi file is not named:\n%s", out)
+	}
+
 	// No definition: the stage has nothing to audit.
 	rep, _ := scanReport(t, 0, "--stages", "api", testenv.Dir(t, map[string]string{"config.yaml": "a: 1\n"}))
 	if s := rep.Stages[0]; s.Status != "skipped" && s.Status != "passed" || s.Score != nil {
