@@ -5,12 +5,13 @@ GO ?= go
 
 test: deps fmt-check vet unit module
 
-# What the tests run for real: bandit and wapiti from Debian, xmllint
+# What the tests run for real: bandit and wapiti from Debian (and the
+# pre-commit framework the hook tests commit through), xmllint
 # (libxml2-utils) to check junit.xml against Jenkins' schema, the Go scanners
 # and the offline Go vulnerability database, and actionlint for the example
 # workflow, built once, one at a time, and cached by version (a no-op
 # afterwards; .ci/run builds them ahead). Debian tools are command:package.
-DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils
+DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils pre-commit:pre-commit
 
 deps:
 	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \

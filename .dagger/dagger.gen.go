@@ -76,6 +76,9 @@ func (r Dagsec) MarshalJSON() ([]byte, error) {
 		CosignImage      string
 		WapitiImage      string
 		ZapImage         string
+		TrufflehogImage  string
+		SpectralImage    string
+		GoImage          string
 		HelperImage      string
 		VulnDB           *dagger.Directory `json:"vulnDb"`
 	}
@@ -94,6 +97,9 @@ func (r Dagsec) MarshalJSON() ([]byte, error) {
 	concrete.CosignImage = r.CosignImage
 	concrete.WapitiImage = r.WapitiImage
 	concrete.ZapImage = r.ZapImage
+	concrete.TrufflehogImage = r.TrufflehogImage
+	concrete.SpectralImage = r.SpectralImage
+	concrete.GoImage = r.GoImage
 	concrete.HelperImage = r.HelperImage
 	concrete.VulnDB = r.VulnDB
 	return json.Marshal(&concrete)
@@ -116,6 +122,9 @@ func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 		CosignImage      string
 		WapitiImage      string
 		ZapImage         string
+		TrufflehogImage  string
+		SpectralImage    string
+		GoImage          string
 		HelperImage      string
 		VulnDB           *dagger.Directory `json:"vulnDb"`
 	}
@@ -138,6 +147,9 @@ func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 	r.CosignImage = concrete.CosignImage
 	r.WapitiImage = concrete.WapitiImage
 	r.ZapImage = concrete.ZapImage
+	r.TrufflehogImage = concrete.TrufflehogImage
+	r.SpectralImage = concrete.SpectralImage
+	r.GoImage = concrete.GoImage
 	r.HelperImage = concrete.HelperImage
 	r.VulnDB = concrete.VulnDB
 	return nil
@@ -306,6 +318,41 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 	switch parentName {
 	case "Dagsec":
 		switch fnName {
+		case "Api":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var source *dagger.Directory
+			if inputArgs["source"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["source"]), &source)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg source", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			var openapi string
+			if inputArgs["openapi"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["openapi"]), &openapi)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg openapi", err))
+				}
+			}
+			return (*Dagsec).Api(&parent, ctx, source, policy, preset, openapi)
 		case "Build":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1215,6 +1262,27 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg zapImage", err))
 				}
 			}
+			var trufflehogImage string
+			if inputArgs["trufflehogImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["trufflehogImage"]), &trufflehogImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg trufflehogImage", err))
+				}
+			}
+			var spectralImage string
+			if inputArgs["spectralImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["spectralImage"]), &spectralImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg spectralImage", err))
+				}
+			}
+			var goImage string
+			if inputArgs["goImage"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["goImage"]), &goImage)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg goImage", err))
+				}
+			}
 			var helperImage string
 			if inputArgs["helperImage"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["helperImage"]), &helperImage)
@@ -1229,7 +1297,7 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vulnDb", err))
 				}
 			}
-			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, grypeImage, cosignImage, wapitiImage, zapImage, helperImage, vulnDb), nil
+			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, grypeImage, cosignImage, wapitiImage, zapImage, trufflehogImage, spectralImage, goImage, helperImage, vulnDb), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -15,6 +15,7 @@ require (
 )
 
 require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/containerd/typeurl/v2 v2.3.0 // indirect
 	github.com/moby/buildkit v0.31.1 // indirect
 	github.com/pkg/errors v0.9.1 // indirect

@@ -59,6 +59,13 @@ type Dagsec struct {
 	WapitiImage string
 	// Image used for OWASP ZAP; empty keeps the pin.
 	ZapImage string
+	// Image used for trufflehog; empty keeps the pin.
+	TrufflehogImage string
+	// Image used for Spectral; empty keeps the pin.
+	SpectralImage string
+	// Go image `go mod download` runs on for the licenses stage; empty
+	// keeps the pin.
+	GoImage string
 	// Image for dagsec's own small jobs (reading image tarballs, probing
 	// staging's health); empty keeps the pinned busybox.
 	HelperImage string
@@ -118,6 +125,18 @@ func New(
 	// Image to run OWASP ZAP from instead of the pinned zaproxy/zaproxy.
 	// +optional
 	zapImage string,
+	// Image to run trufflehog from instead of the pinned
+	// trufflesecurity/trufflehog.
+	// +optional
+	trufflehogImage string,
+	// Image to run Spectral from instead of the pinned stoplight/spectral
+	// (it needs npm: the OWASP ruleset is installed on it).
+	// +optional
+	spectralImage string,
+	// Go image `go mod download` runs on (licenses of Go dependencies)
+	// instead of the pinned golang.
+	// +optional
+	goImage string,
 	// Image with sh, tar and wget for dagsec's own small jobs instead of
 	// the pinned busybox.
 	// +optional
@@ -144,6 +163,9 @@ func New(
 		CosignImage:      cosignImage,
 		WapitiImage:      wapitiImage,
 		ZapImage:         zapImage,
+		TrufflehogImage:  trufflehogImage,
+		SpectralImage:    spectralImage,
+		GoImage:          goImage,
 		HelperImage:      helperImage,
 		VulnDB:           vulnDb,
 	}
@@ -174,6 +196,9 @@ func (m *Dagsec) images(pol *policies.Policy) map[string]string {
 		"cosign":      m.CosignImage,
 		"wapiti":      m.WapitiImage,
 		"zap":         m.ZapImage,
+		"trufflehog":  m.TrufflehogImage,
+		"spectral":    m.SpectralImage,
+		"go":          m.GoImage,
 	} {
 		if img != "" {
 			out[tool] = img
@@ -229,7 +254,8 @@ func (m *Dagsec) Scan(
 		baseline: baseline, suppressions: suppressions})
 }
 
-// Secrets runs only the secrets stage (gitleaks) and returns the run report.
+// Secrets runs only the secrets stage (gitleaks, trufflehog) and returns the
+// run report.
 //
 // +cache="session"
 func (m *Dagsec) Secrets(
@@ -274,6 +300,34 @@ func (m *Dagsec) Sast(
 	preset string,
 ) (*Report, error) {
 	return m.run(ctx, source, policy, preset, []string{stages.SAST}, false)
+}
+
+// Api runs only the api stage: the source's OpenAPI definitions (or the
+// one named) audited by Spectral with the OWASP API Security ruleset and
+// scored 0-100 against the policy's min_score. Returns the run report.
+//
+// +cache="session"
+func (m *Dagsec) Api(
+	ctx context.Context,
+	// Source tree to scan; defaults to the root of the caller's repository.
+	// +defaultPath="/"
+	// +ignore=["**/node_modules", "**/.venv", "**/dagsec-report"]
+	source *dagger.Directory,
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
+	// +optional
+	policy *dagger.File,
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	// +optional
+	preset string,
+	// OpenAPI definition in the source to audit (a path inside it); empty
+	// audits every OpenAPI 2 or 3 document found.
+	// +optional
+	openapi string,
+) (*Report, error) {
+	return m.execute(ctx, runOptions{source: source, policy: policy, preset: preset, stages: []string{stages.API},
+		delivery: pipeline.Delivery{OpenAPI: openapi}})
 }
 
 // Sca runs only the sca stage: dependency vulnerabilities (govulncheck,

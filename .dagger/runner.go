@@ -179,6 +179,9 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 		defer cancel()
 	}
 	start := time.Now()
+	if err := r.runPrepare(ctx, step); err != nil {
+		return stages.StepResult{Duration: time.Since(start), Image: image}, err
+	}
 	res, err := r.run(ctx, step, image, ctr, user)
 	res.Duration, res.Image = time.Since(start), image
 	if need := step.NetworkNeed(); need != "" {
@@ -197,6 +200,30 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	return res, err
 }
 
+// runPrepare runs the step's Prepare steps, each in a container of its own
+// tool's image; they share the step's cache volumes (the go-mod cache a
+// `go mod download` fills for syft).
+func (r *daggerRunner) runPrepare(ctx context.Context, step stages.Step) error {
+	for _, p := range step.Prepare {
+		image := p.Image
+		if img := r.images[p.Tool]; img != "" {
+			image = img
+		}
+		ctr, user, err := r.prepare(ctx, p, image)
+		if err != nil {
+			return fmt.Errorf("preparing (%s): %w", p.Name, err)
+		}
+		res, err := r.run(ctx, p, image, ctr, user)
+		if err == nil && p.Classify(res.ExitCode) != stages.OutcomeClean {
+			err = fmt.Errorf("exited with code %d: %s", res.ExitCode, res.Stderr)
+		}
+		if err != nil {
+			return fmt.Errorf("preparing (%s): %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
 // prepare pulls the image and runs the tool's install commands, before the
 // source is mounted so that layer is cached across sources. It returns the
 // image's user, who must be able to write the report and the caches.
@@ -207,6 +234,11 @@ func (r *daggerRunner) prepare(ctx context.Context, step stages.Step, image stri
 		return nil, "", fmt.Errorf("image %s: %w", image, err)
 	}
 	if t, ok := stages.LookupTool(step.Tool); ok && len(t.Install) > 0 {
+		// The tool's pinned files (an npm lockfile) before the commands
+		// that install from them, sorted so the layer is cached.
+		for _, name := range slices.Sorted(maps.Keys(t.InstallFiles)) {
+			ctr = ctr.WithNewFile(t.ImageHome+"/"+name, string(t.InstallFiles[name]))
+		}
 		for _, cmd := range t.Install {
 			ctr = ctr.WithExec([]string{"sh", "-c", cmd})
 		}
@@ -220,6 +252,9 @@ func (r *daggerRunner) prepare(ctx context.Context, step stages.Step, image stri
 func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, ctr *dagger.Container, user string) (stages.StepResult, error) {
 	var res stages.StepResult
 	paths := stages.Paths{Source: srcPath, Input: inPath, Output: outPath, Cache: cachePath}
+	if t, ok := stages.LookupTool(step.Tool); ok {
+		paths.ToolHome = t.ImageHome
+	}
 	if step.DB {
 		paths.DB = dbPath
 	}
@@ -243,6 +278,11 @@ func (r *daggerRunner) run(ctx context.Context, step stages.Step, image string, 
 			// The Go the module's go.mod selects, as on the host (Go's
 			// images default to local).
 			WithEnvVariable("GOTOOLCHAIN", "auto")
+	}
+	if step.GoModCache {
+		// The module cache UsesGo steps fill, read by syft.
+		ctr = withCache(ctr, goModCache, user, dagger.CacheSharingModeShared)
+		paths.GoModCache = cachePath + "/" + goModCache
 	}
 	// Database caches are locked: parallel scans take turns updating them.
 	for _, c := range step.Caches {

@@ -33,7 +33,8 @@ import (
 //   - Secrets (tag "secret"; gitleaks, trivy): the same path and line (a line
 //     is required) and either the same rule family, the rule id's first word
 //     before "-" or "_" without case (gitleaks aws-access-token and trivy
-//     aws-access-key-id are both "aws"), or the same non-empty Identity (the
+//     aws-access-key-id are both "aws"; credentials in URLs and connection
+//     strings are one family, see secretFamily), or the same non-empty Identity (the
 //     redacted match, when two tools describe it alike).
 //   - Everything else (IaC and Dockerfile checks, SAST, DAST, licenses): the
 //     same path (required) and line (0 only matches 0) and a shared check id: the RuleID
@@ -541,9 +542,17 @@ func normalizePackage(name string) string {
 	return b.String()
 }
 
-// secretFamily is the rule id's first word: aws-access-token -> aws.
+// secretFamily is the rule id's first word: aws-access-token -> aws; rules
+// for credentials in a connection string or URL share one family, whose
+// tools name them by scheme (trufflehog's postgres, uri) or by shape
+// (dagsec's gitleaks rules dagsec-database-url-credentials and co).
 func secretFamily(rule string) string {
 	r := strings.ToLower(strings.TrimSpace(rule))
+	switch r {
+	case "dagsec-database-url-credentials", "dagsec-url-credentials", "dagsec-connection-string-password",
+		"postgres", "mysql", "mongodb", "redis", "jdbc", "sqlserver", "uri", "ftp", "ldap":
+		return "url-credentials"
+	}
 	if i := strings.IndexAny(r, "-_"); i > 0 {
 		return r[:i]
 	}

@@ -159,11 +159,16 @@ func TestMetricsRealGitleaksSeries(t *testing.T) {
 		}
 	}
 
-	// The real run's tools: gitleaks with its pinned version.
+	// The real run's tools: the secrets stage's, each with its pinned version.
 	rm := Run(first)
-	tool, _ := stages.LookupTool("gitleaks")
-	if len(rm.Tools) != 1 || rm.Tools[0].Tool != "gitleaks" || !strings.Contains(rm.Tools[0].Version, strings.TrimPrefix(tool.Version, "v")) {
-		t.Errorf("tools %+v, want gitleaks %s", rm.Tools, tool.Version)
+	if len(rm.Tools) != 2 {
+		t.Errorf("tools %+v, want gitleaks and trufflehog", rm.Tools)
+	}
+	for i, name := range []string{"gitleaks", "trufflehog"} {
+		tool, _ := stages.LookupTool(name)
+		if i < len(rm.Tools) && (rm.Tools[i].Tool != name || !strings.Contains(rm.Tools[i].Version, strings.TrimPrefix(tool.Version, "v"))) {
+			t.Errorf("tool %d: %+v, want %s %s", i, rm.Tools[i], name, tool.Version)
+		}
 	}
 	if _, _, err := parseOpenMetrics(string(rm.OpenMetrics())); err != nil {
 		t.Errorf("real run's OpenMetrics: %v", err)

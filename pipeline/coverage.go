@@ -38,6 +38,7 @@ var nothingToScanReason = map[string]string{
 	stages.Licenses:   "no dependency manifest or lockfile",
 	stages.IaC:        "no Terraform, Kubernetes, Helm or CloudFormation files",
 	stages.Dockerfile: "no Dockerfile",
+	stages.API:        "no OpenAPI 2 or 3 definition (--openapi FILE names one)",
 }
 
 // nothingToScan is a plan's skip when its stage found nothing to scan.

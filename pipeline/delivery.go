@@ -156,6 +156,8 @@ func deliveryOptions(ctx context.Context, cfg Config, name string, sp policies.S
 			opts.Target = d.Target
 		}
 		opts.OpenAPI = d.OpenAPI
+	case stages.API:
+		opts.OpenAPI = d.OpenAPI // the definition to audit instead of those found
 	}
 	return nil
 }

@@ -31,6 +31,11 @@ func runOn(t *testing.T, dir string, inst *host.Installer, pol *policies.Policy)
 		t.Fatal(err)
 	}
 	r.AllowPATH = false
+	// The faults are injected into gitleaks; trufflehog stays out.
+	if sp := pol.Stages[stages.Secrets]; len(sp.Tools) == 0 {
+		sp.Tools = []string{"gitleaks"}
+		pol.Stages[stages.Secrets] = sp
+	}
 	rep, err := pipeline.Run(context.Background(), pipeline.Config{Runner: r, Policy: pol, Source: dir, Stages: []string{stages.Secrets}})
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +232,16 @@ func TestReportRecordsWhatRan(t *testing.T) {
 	if strings.Join(names, ",") != "secrets,dockerfile" {
 		t.Errorf("stages listed as %v, want pipeline order secrets,dockerfile", names)
 	}
-	if gl := stage(t, rep, stages.Secrets); len(gl.Tools) != 1 || gl.Tools[0].Runner != "host" || gl.Tools[0].Version == "" {
-		t.Errorf("secrets tools: %+v", gl.Tools)
+	gl := stage(t, rep, stages.Secrets)
+	if len(gl.Tools) != 2 {
+		t.Fatalf("secrets tools: %+v", gl.Tools)
+	}
+	for _, tr := range gl.Tools {
+		if tr.Runner != "host" || tr.Version == "" || tr.Error != "" {
+			t.Errorf("secrets tool: %+v", tr)
+		}
+	}
+	if th := gl.Tools[1]; th.Name != "trufflehog" || th.Note != "" {
+		t.Errorf("trufflehog, verifying (the run is not offline): %+v", th)
 	}
 }

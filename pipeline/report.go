@@ -153,6 +153,13 @@ type StageReport struct {
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	DurationMS int64     `json:"duration_ms"`
 
+	// Score is the api stage's 0–100 score of its OpenAPI definitions
+	// (stages.APIScore); absent when no definition was audited.
+	Score *int `json:"score,omitempty"`
+	// MinScore is the score the api stage's gate requires (policy
+	// min_score).
+	MinScore int `json:"min_score,omitempty"`
+
 	// TopSeverity is the highest severity the stage's tools that ran can
 	// give, the policy's overrides included; "" when unknown. A BlockOn
 	// above it is a gate these tools cannot reach (Markdown says so).
@@ -193,7 +200,14 @@ type ToolReport struct {
 	// "none", or why a tool that needs none still had the host's.
 	Network string `json:"network,omitempty"`
 	// Database is the vulnerability database the tool used, as it said.
-	Database  string   `json:"database,omitempty"`
+	Database string `json:"database,omitempty"`
+	// Config lists the configuration files of the source the tool ran
+	// with (the repository's bandit.yaml, .trivyignore, or the policy's
+	// per_tool config).
+	Config []string `json:"config,omitempty"`
+	// Note says how the tool ran where that changes what its findings
+	// mean (trufflehog: "verification did not run (offline): …").
+	Note      string   `json:"note,omitempty"`
 	Artifacts []string `json:"artifacts,omitempty"`
 }
 
@@ -616,6 +630,12 @@ func (r *Report) Markdown() string {
 			}
 			if t.Cached {
 				notes = append(notes, "cached: inputs unchanged since the run of "+t.CachedFrom.Format(time.RFC3339))
+			}
+			if len(t.Config) > 0 {
+				notes = append(notes, "config "+strings.Join(t.Config, ", "))
+			}
+			if t.Note != "" {
+				notes = append(notes, t.Note)
 			}
 			target := t.Target
 			if target == "" {

@@ -181,7 +181,7 @@ func (rec *recorder) stagingURL() string {
 func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, rec *recorder) NodeResult {
 	history := sp.History || (cfg.History && name == stages.Secrets)
 	opts := stages.Options{
-		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, Timeout: sp.Timeout, ToolTimeouts: sp.ToolTimeouts(),
+		Tools: sp.Tools, Config: sp.Config, Baseline: sp.Baseline, History: history, NoVerify: sp.NoVerify, Timeout: sp.Timeout, ToolTimeouts: sp.ToolTimeouts(), ToolConfigs: sp.ToolConfigs(),
 		Rulesets: sp.Rulesets, UnreachableSeverity: sp.UnreachableSeverity, Licenses: sp.Licenses,
 		DBRefresh: sp.DBRefresh, VulnDB: cfg.VulnDB, VulnDBName: cfg.VulnDBName, Offline: cfg.Offline,
 	}
@@ -291,6 +291,10 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 	stages.Anchor(ctx, cfg.Runner, all, cfg.Delivery.Build.dockerfile())
 	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
+	if name == stages.API {
+		v, sr.Score = scoreGate(sp, all, sr.Tools, v)
+		sr.MinScore = sp.MinScore
+	}
 	sr.Counts = findings.CountBySeverity(all)
 	sr.Findings = len(all)
 	sr.New, sr.Known, sr.Suppressed = triageCounts(all)
@@ -477,7 +481,7 @@ func runPlan(ctx context.Context, r Runner, p stages.Plan) (ToolReport, []findin
 	case p.Inline != nil:
 		return runInline(ctx, r, p)
 	}
-	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Runner: r.Kind()}
+	tr := ToolReport{Name: p.Step.Tool, Version: p.Step.Version, Runner: r.Kind(), Config: p.Config, Note: p.Note}
 	fail := func(err error) (ToolReport, []findings.Finding, map[string][]byte, error) {
 		te := &policies.ToolError{Tool: p.ToolName(), Target: p.Target, Err: err}
 		tr.Error = te.Error()

@@ -65,6 +65,7 @@ var (
 	// stageKeys in this order.
 	stageOnlyKeys = []struct{ key, stage string }{
 		{"history", stages.Secrets},
+		{"verify", stages.Secrets},
 		{"rulesets", stages.SAST},
 		{"unreachable_severity", stages.SCA},
 		{"db_refresh", stages.SCA},
@@ -72,6 +73,7 @@ var (
 		{"deny", stages.Licenses},
 		{"unknown_license", stages.Licenses},
 		{"max_base_age", stages.Build},
+		{"min_score", stages.API},
 	}
 )
 
@@ -132,6 +134,7 @@ type rawStage struct {
 	config      *string
 	baseline    *string
 	history     *bool
+	verify      *bool
 	// severity replaces the base's overrides; an empty map clears them.
 	severity *map[string]findings.Severity
 
@@ -144,6 +147,7 @@ type rawStage struct {
 	allowAt, denyAt map[string]int
 	unknownLicense  *stages.LicenseAction
 	maxBaseAge      *time.Duration
+	minScore        *int
 }
 
 // apply returns a copy of base with the file's settings laid over it.
@@ -173,6 +177,9 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Config, rs.config)
 		set(&sp.Baseline, rs.baseline)
 		set(&sp.History, rs.history)
+		if rs.verify != nil {
+			sp.NoVerify = !*rs.verify
+		}
 		if rs.severity != nil {
 			sp.Severity = nil
 			if len(*rs.severity) > 0 {
@@ -186,6 +193,7 @@ func (r *rawPolicy) apply(base *Policy) *Policy {
 		set(&sp.Licenses.Deny, rs.deny)
 		set(&sp.Licenses.Unknown, rs.unknownLicense)
 		set(&sp.MaxBaseAge, rs.maxBaseAge)
+		set(&sp.MinScore, rs.minScore)
 		p.Stages[name] = sp
 	}
 	return p
@@ -365,6 +373,8 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 			rs.warnOnly = p.boolean(v, at)
 		case "history":
 			rs.history = p.boolean(v, at)
+		case "verify":
+			rs.verify = p.boolean(v, at)
 		case "tools":
 			rs.tools = p.tools(name, v, at)
 		case "block_on":
@@ -406,6 +416,14 @@ func (p *parser) stage(name string, v *yaml.Node, rs *rawStage) {
 			}
 		case "max_base_age":
 			rs.maxBaseAge = p.duration(v, at)
+		case "min_score":
+			if n, ok := p.integer(v, at); ok {
+				if n < 0 || n > 100 {
+					p.errorf(v, "%s: want a score from 0 to 100, got %d", at, n)
+				} else {
+					rs.minScore = &n
+				}
+			}
 		case "allow":
 			rs.allow, rs.allowAt = p.licenseIDs(v, at)
 		case "deny":

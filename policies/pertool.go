@@ -22,6 +22,9 @@ type ToolPolicy struct {
 	// stage. It is the only way a tool error can pass a gate: a policy has to
 	// name the tool, and the report then says the error was allowed.
 	OnError ErrorAction
+	// Config is the tool's configuration file, relative to the source, in
+	// place of the one the tool would find there (bandit.yaml, trivy.yaml).
+	Config string
 }
 
 // ToolError is one tool's failure as a gate sees it: the tool's on_error
@@ -52,6 +55,20 @@ func (sp StagePolicy) ToolTimeouts() map[string]time.Duration {
 				out = map[string]time.Duration{}
 			}
 			out[tool] = tp.Timeout
+		}
+	}
+	return out
+}
+
+// ToolConfigs are the per-tool configuration files, for stages.Options.
+func (sp StagePolicy) ToolConfigs() map[string]string {
+	var out map[string]string
+	for tool, tp := range sp.PerTool {
+		if tp.Config != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[tool] = tp.Config
 		}
 	}
 	return out
@@ -90,7 +107,7 @@ func splitToolErrors(sp StagePolicy, errs []error) (blocking, allowed []error) {
 	return blocking, allowed
 }
 
-var perToolKeys = []string{"timeout", "on_error"}
+var perToolKeys = []string{"timeout", "on_error", "config"}
 
 // perTool reads a stage's per_tool mapping: tool name to its settings.
 func (p *parser) perTool(stage string, v *yaml.Node, at string) *map[string]ToolPolicy {
@@ -108,7 +125,7 @@ func (p *parser) perTool(stage string, v *yaml.Node, at string) *map[string]Tool
 		}
 		tm := resolve(v)
 		if tm.Kind != yaml.MappingNode {
-			p.errorf(v, "%s: want a mapping with %s, got %s", where, "timeout or on_error", describe(tm))
+			p.errorf(v, "%s: want a mapping with %s, got %s", where, "timeout, on_error or config", describe(tm))
 			return true
 		}
 		var tp ToolPolicy
@@ -126,6 +143,12 @@ func (p *parser) perTool(stage string, v *yaml.Node, at string) *map[string]Tool
 					default:
 						p.errorf(v, "%s.on_error: want block or warn, got %s", where, quote(s))
 					}
+				}
+			case "config":
+				if len(stages.ConfigFiles(tool)) == 0 {
+					p.errorf(v, "%s.config: %s reads no configuration file from the source", where, tool)
+				} else if s := p.relPath(v, where+".config"); s != nil {
+					tp.Config = *s
 				}
 			default:
 				return false
@@ -160,6 +183,9 @@ func marshalPerTool(m map[string]ToolPolicy) *yaml.Node {
 		}
 		if tp.OnError != "" {
 			addPair(tm, "on_error", strNode(string(tp.OnError)))
+		}
+		if tp.Config != "" {
+			addPair(tm, "config", strNode(tp.Config))
 		}
 		tm.Style = yaml.FlowStyle
 		addPair(out, tool, tm)

@@ -62,6 +62,11 @@ type StagePolicy struct {
 	Baseline string
 	// History is for secrets only: scan git history too.
 	History bool
+	// MinScore (api only) is the lowest API score (0-100) that passes.
+	MinScore int
+	// NoVerify is for secrets only (verify: false): trufflehog does not
+	// check the secrets it finds with their services.
+	NoVerify bool
 	// Rulesets (sast only) are semgrep configs: registry names like
 	// p/owasp-top-ten or paths inside the source; empty means the stage's
 	// default.
@@ -268,6 +273,9 @@ func strictestStage(name string) StagePolicy {
 	if name == stages.Licenses {
 		sp.Licenses.Unknown = stages.LicenseBlock
 	}
+	if name == stages.API {
+		sp.MinScore = 100 // fail closed: only a flawless definition passes
+	}
 	return sp
 }
 
@@ -412,8 +420,11 @@ func marshalStageOnly(m *yaml.Node, name string, sp StagePolicy) error {
 	switch {
 	case name == stages.Secrets:
 		addPair(m, "history", boolNode(sp.History))
+		addPair(m, "verify", boolNode(!sp.NoVerify))
 	case sp.History:
 		return wrong("history")
+	case sp.NoVerify:
+		return wrong("verify")
 	}
 	switch {
 	case name == stages.SAST:
@@ -438,6 +449,12 @@ func marshalStageOnly(m *yaml.Node, name string, sp StagePolicy) error {
 		return wrong("unreachable_severity")
 	case sp.DBRefresh != 0:
 		return wrong("db_refresh")
+	}
+	switch {
+	case name == stages.API:
+		addPair(m, "min_score", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: fmt.Sprint(sp.MinScore)})
+	case sp.MinScore != 0:
+		return wrong("min_score")
 	}
 	switch {
 	case name == stages.Build:

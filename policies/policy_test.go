@@ -49,6 +49,11 @@ func presetExtras(preset, stage string, sp *StagePolicy) {
 		}
 	case stages.Build:
 		sp.MaxBaseAge = 30 * 24 * time.Hour
+	case stages.API:
+		sp.MinScore = 70
+		if preset == "strict" {
+			sp.MinScore = 80
+		}
 	case stages.Licenses:
 		sp.Licenses = stages.LicensePolicy{Deny: defaultDeny, Unknown: stages.LicenseWarn}
 		if preset == "strict" {
@@ -62,13 +67,13 @@ func TestPresetsMatchTable(t *testing.T) {
 		stages.Secrets: {info, false}, stages.SAST: {crit, false}, stages.SCA: {high, false},
 		stages.Image: {crit, false}, stages.IaC: {high, false}, stages.Dockerfile: {high, false},
 		stages.Licenses: {high, false}, stages.DAST: {high, true}, stages.Build: {high, false},
-		stages.Staging: {crit, false}, stages.Production: {crit, false},
+		stages.Staging: {crit, false}, stages.Production: {crit, false}, stages.API: {crit, false},
 	}
 	strict := map[string]want{
 		stages.Secrets: {info, false}, stages.SAST: {high, false}, stages.SCA: {med, false},
 		stages.Image: {med, false}, stages.IaC: {med, false}, stages.Dockerfile: {high, false},
 		stages.Licenses: {med, false}, stages.DAST: {high, false}, stages.Build: {high, false},
-		stages.Staging: {crit, false}, stages.Production: {crit, false},
+		stages.Staging: {crit, false}, stages.Production: {crit, false}, stages.API: {high, false},
 	}
 	audit := map[string]want{}
 	for name, w := range defaults {
@@ -201,7 +206,7 @@ stages:
     blok_on: info
 `
 	_, err := Parse([]byte(src), "policy.yaml", "")
-	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, history); did you mean "block_on"?`
+	want := `policy.yaml:7: unknown key "blok_on" in stages.secrets (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, history, verify); did you mean "block_on"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -224,7 +229,7 @@ func TestBadInputs(t *testing.T) {
 		{"not a mapping", "- version: 1\n", 1, "a policy is a mapping of settings"},
 		{"two documents", "version: 1\n---\nversion: 1\n", 2, "more than one YAML document"},
 		{"unknown top key", "version: 1\nstage:\n  secrets: {}\n", 2, `unknown key "stage" at top level (known: version, extends, production_branch, stages, suppressions, targets, images, concurrency); did you mean "stages"?`},
-		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, sca, licenses, iac, dockerfile, build, image, staging, dast, production); did you mean "secrets"?`},
+		{"unknown stage", "stages:\n  secret:\n    enabled: true\n", 2, `unknown stage "secret" in stages (stages: secrets, sast, sca, licenses, iac, dockerfile, api, build, image, staging, dast, production); did you mean "secrets"?`},
 		{"unsupported version", "version: 2\n", 1, "unsupported policy version 2 (supported: 1)"},
 		{"version not a number", "version: one\n", 1, `version: want an integer, got "one"`},
 		{"invalid severity", "stages:\n  sca:\n    block_on: severe\n", 3, `stages.sca.block_on: invalid severity "severe" (want critical, high, medium, low or info)`},
@@ -237,7 +242,7 @@ func TestBadInputs(t *testing.T) {
 		{"enabled: yes", "stages:\n  secrets:\n    enabled: yes\n", 3, `stages.secrets.enabled: want true or false, got "yes"`},
 		{"quoted bool", "stages:\n  secrets:\n    warn_only: \"true\"\n", 3, `stages.secrets.warn_only: want true or false, got "true"`},
 		{"bool is a list", "stages:\n  secrets:\n    enabled: [true]\n", 3, "stages.secrets.enabled: want true or false, got a list"},
-		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - trufflehog\n", 5, `stages.secrets.tools: unknown tool "trufflehog" for stage secrets (tools: gitleaks)`},
+		{"unknown tool", "stages:\n  secrets:\n    tools:\n      - gitleaks\n      - truffleog\n", 5, `stages.secrets.tools: unknown tool "truffleog" for stage secrets (tools: gitleaks, trufflehog)`},
 		{"tool for a stage without tools", "stages:\n  staging:\n    tools: [semgrep]\n", 3, `stage staging has no tools yet, so tool "semgrep" cannot be chosen`},
 		{"tool of another stage", "stages:\n  build:\n    tools: [semgrep]\n", 3, `unknown tool "semgrep" for stage build (tools: dagsec, gitleaks)`},
 		{"max_base_age outside build", "stages:\n  image:\n    max_base_age: 720h\n", 3, "max_base_age only applies to the build stage"},
@@ -253,11 +258,11 @@ func TestBadInputs(t *testing.T) {
 		{"bad on_tool_error", "stages:\n  sca:\n    on_tool_error: ignore\n", 3, `stages.sca.on_tool_error: want block, got "ignore"`},
 		{"stage-wide on_tool_error warn", "stages:\n  sca:\n    on_tool_error: warn\n", 3, `stages.sca.on_tool_error: warn is not allowed for a whole stage; name each tool whose errors may only warn, e.g. per_tool: {govulncheck: {on_error: warn}}`},
 		{"per_tool unknown tool", "stages:\n  sca:\n    per_tool:\n      gosec: {timeout: 1m}\n", 4, `stages.sca.per_tool: `},
-		{"per_tool unknown key", "stages:\n  sca:\n    per_tool:\n      trivy: {timout: 1m}\n", 4, `unknown key "timout" in stages.sca.per_tool.trivy (known: timeout, on_error); did you mean "timeout"?`},
+		{"per_tool unknown key", "stages:\n  sca:\n    per_tool:\n      trivy: {timout: 1m}\n", 4, `unknown key "timout" in stages.sca.per_tool.trivy (known: timeout, on_error, config); did you mean "timeout"?`},
 		{"per_tool bad on_error", "stages:\n  sca:\n    per_tool:\n      trivy:\n        on_error: pass\n", 5, `stages.sca.per_tool.trivy.on_error: want block or warn, got "pass"`},
 		{"per_tool bad timeout", "stages:\n  sca:\n    per_tool:\n      trivy: {timeout: soon}\n", 4, `stages.sca.per_tool.trivy.timeout: invalid duration`},
 		{"per_tool not a mapping", "stages:\n  sca:\n    per_tool: [trivy]\n", 3, `stages.sca.per_tool: want a mapping of tools to settings`},
-		{"per_tool tool not a mapping", "stages:\n  sca:\n    per_tool:\n      trivy: warn\n", 4, `stages.sca.per_tool.trivy: want a mapping with timeout or on_error, got`},
+		{"per_tool tool not a mapping", "stages:\n  sca:\n    per_tool:\n      trivy: warn\n", 4, `stages.sca.per_tool.trivy: want a mapping with timeout, on_error or config, got`},
 		{"absolute config", "stages:\n  secrets:\n    config: /etc/gitleaks.toml\n", 3, `stages.secrets.config: "/etc/gitleaks.toml" must be a file path inside the source`},
 		{"escaping baseline", "stages:\n  secrets:\n    baseline: ../other/baseline.json\n", 3, "stages.secrets.baseline:"},
 		{"config not a string", "stages:\n  secrets:\n    config: 12\n", 3, `stages.secrets.config: want a string, got "12" (quote it`},
@@ -309,6 +314,12 @@ func TestBadInputs(t *testing.T) {
 			`unknown key "denny" in stages.licenses (known: enabled, tools, block_on, warn_only, on_tool_error, timeout, per_tool, config, baseline, severity, allow, deny, unknown_license); did you mean "deny"?`},
 		{"unknown key under sast", "stages:\n  sast:\n    ruleset: [p/jwt]\n", 3, `did you mean "rulesets"?`},
 		{"unknown key under sca", "stages:\n  sca:\n    db_refersh: 1h\n", 3, `did you mean "db_refresh"?`},
+		{"min_score above 100", "stages:\n  api:\n    min_score: 120\n", 3, "stages.api.min_score: want a score from 0 to 100, got 120"},
+		{"min_score of another stage", "stages:\n  sast:\n    min_score: 70\n", 3, "stages.sast.min_score: min_score only applies to the api stage"},
+		{"min_score not a number", "stages:\n  api:\n    min_score: high\n", 3, "stages.api.min_score: want an integer"},
+		{"per_tool config of a tool without one", "stages:\n  sast:\n    per_tool:\n      gosec: {config: x.yml}\n", 4, "stages.sast.per_tool.gosec.config: gosec reads no configuration file"},
+		{"per_tool config outside the source", "stages:\n  sast:\n    per_tool:\n      bandit: {config: ../bandit.yaml}\n", 4, `stages.sast.per_tool.bandit.config: "../bandit.yaml" must be a file path inside the source`},
+		{"per_tool config not a string", "stages:\n  sast:\n    per_tool:\n      bandit:\n        config: [a]\n", 5, "stages.sast.per_tool.bandit.config: want a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ const (
 	Licenses   = "licenses"
 	IaC        = "iac"
 	Dockerfile = "dockerfile"
+	API        = "api"
 	Build      = "build"
 	Image      = "image"
 	Staging    = "staging"
@@ -44,7 +45,7 @@ type Def struct {
 }
 
 var defs = []Def{
-	{Name: Secrets, Tools: []string{"gitleaks"}, Implemented: true},
+	{Name: Secrets, Tools: []string{"gitleaks", "trufflehog"}, Implemented: true},
 	{Name: SAST, Tools: []string{"gosec", "bandit", "semgrep"}, Implemented: true},
 	// The code stages (secrets to dockerfile) all start at once: none reads
 	// another's output, and `scan` runs them in parallel.
@@ -52,9 +53,12 @@ var defs = []Def{
 	{Name: Licenses, Tools: []string{"syft"}, Implemented: true},
 	{Name: IaC, Tools: []string{"trivy", "checkov", "tfsec"}, Default: []string{"trivy", "checkov"}, Implemented: true},
 	{Name: Dockerfile, Tools: []string{"hadolint", "trivy", HardeningTool}, Implemented: true},
+	// The OpenAPI audit: Spectral with the OWASP API Security ruleset, and
+	// a score gate (policy min_score).
+	{Name: API, Tools: []string{"spectral"}, Implemented: true},
 	// build's own checks read the built image: its config (dagsec) and its
 	// environment (gitleaks).
-	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile}, Tools: []string{HardeningTool, "gitleaks"}, Implemented: true},
+	{Name: Build, Needs: []string{Secrets, SAST, IaC, Dockerfile, API}, Tools: []string{HardeningTool, "gitleaks"}, Implemented: true},
 	// A blocked build still made an image: scanning it shows everything
 	// wrong at once. Staging and production need build's gate.
 	{Name: Image, After: []string{Build}, Tools: []string{"trivy", "grype", "syft", "cosign"}, Default: []string{"trivy", "grype", "syft"}, Implemented: true},
@@ -62,7 +66,7 @@ var defs = []Def{
 	{Name: DAST, Needs: []string{Staging}, Tools: []string{"zap", "wapiti"}, Implemented: true},
 	// Production needs every stage before it: it deploys only when all of
 	// them passed (or were disabled by the policy).
-	{Name: Production, Needs: []string{Secrets, SAST, IaC, Dockerfile, Build, SCA, Licenses, Image, Staging, DAST}, Implemented: true},
+	{Name: Production, Needs: []string{Secrets, SAST, IaC, Dockerfile, API, Build, SCA, Licenses, Image, Staging, DAST}, Implemented: true},
 }
 
 // SBOM files the licenses stage writes next to the report.
@@ -75,7 +79,7 @@ const (
 const HardeningTool = "dagsec"
 
 // CodeStages are the stages that read only the source; they run in parallel.
-var CodeStages = []string{Secrets, SAST, SCA, Licenses, IaC, Dockerfile}
+var CodeStages = []string{Secrets, SAST, SCA, Licenses, IaC, Dockerfile, API}
 
 // DeliveryStages follow the code stages: they build, scan and run the image
 // and deploy it. They need a runner that is also an engine (pipeline.Engine).

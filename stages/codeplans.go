@@ -70,6 +70,10 @@ func (c chooser) available(ctx context.Context, tool string) string {
 	switch {
 	case t.Debian != "":
 		return fmt.Sprintf("%s is not installed here (apt-get install %s, or name it in the policy's tools to require it)", tool, t.Debian)
+	case t.NPM != "":
+		return fmt.Sprintf("%s is not installed here (run `dagsec tools install %s`, which needs node and npm, or name it in the policy's tools to require it)", tool, tool)
+	case t.Toolchain:
+		return fmt.Sprintf("%s is not on PATH", tool)
 	case t.GoModule == "":
 		return fmt.Sprintf("%s is not installed here; it runs from its image %s in the Dagger module (name it in the policy's tools to require it)", tool, t.Image)
 	}
@@ -524,6 +528,9 @@ func planLicenses(ctx context.Context, opts Options, probe Probe) ([]Plan, error
 			st.Report = SBOMCycloneDX
 			st.Artifacts = []string{SBOMCycloneDX, SBOMSPDX}
 			st.OKCodes = SyftOKCodes
+			if err := withGoModCache(ctx, &st, opts, probe); err != nil {
+				return nil, fmt.Errorf("stage %s: %w", Licenses, err)
+			}
 			lp := opts.Licenses
 			plans = append(plans, Plan{Stage: Licenses, Tool: tool, Step: st,
 				Parse: func(report []byte) ([]findings.Finding, error) { return EvaluateLicenses(report, lp) }})

@@ -10,7 +10,7 @@ import (
 
 // CoverageTarget is one thing a stage's detection found to scan: a Go
 // module, a dependency manifest or lockfile, a Dockerfile, an IaC folder or
-// file, the Python code, the working tree. A stage accounts for each: some
+// file, the Python code, an OpenAPI definition, the working tree. A stage accounts for each: some
 // tool scanned it, or the report says why none did.
 type CoverageTarget struct {
 	Kind string `json:"kind"`
@@ -29,6 +29,7 @@ const (
 	TargetManifest = "manifest"
 	TargetIaC      = "IaC"
 	TargetDocker   = "Dockerfile"
+	TargetOpenAPI  = "OpenAPI definition"
 )
 
 // otherCodePatterns are code semgrep reads that no other SAST tool does.
@@ -93,6 +94,12 @@ func StageTargets(ctx context.Context, stage string, opts Options, probe Probe) 
 		out, err = iacTargets(ctx, probe)
 	case Dockerfile:
 		out, err = files(TargetDocker, DockerfilePatterns...)
+	case API:
+		var docs []string
+		docs, err = openAPIFiles(ctx, opts, probe)
+		for _, d := range docs {
+			out = append(out, CoverageTarget{TargetOpenAPI, d})
+		}
 	default:
 		return nil, false, nil
 	}

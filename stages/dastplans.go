@@ -23,15 +23,8 @@ func planDAST(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	}
 	spec := ""
 	if opts.OpenAPI != "" {
-		if spec, err = CleanRel(opts.OpenAPI); err != nil {
-			return nil, fmt.Errorf("dast: openapi: %w", err)
-		}
-		ok, err := probe.Exists(ctx, spec)
-		if err != nil {
-			return nil, fmt.Errorf("dast: openapi %s: %w", spec, err)
-		}
-		if !ok {
-			return nil, fmt.Errorf("dast: openapi file %s is not in the source", spec)
+		if spec, err = sourceFile(ctx, probe, "dast: openapi file", opts.OpenAPI); err != nil {
+			return nil, err
 		}
 	}
 	c := newChooser(DAST, opts, probe)

@@ -10,13 +10,19 @@ import (
 
 // Options carry what a stage takes from the policy and the caller, as plain values.
 type Options struct {
-	Tools    []string      // tools to run; empty means every tool of the stage
-	Config   string        // tool configuration, relative to the source
-	Baseline string        // baseline file, relative to the source
-	History  bool          // secrets: scan git history instead of the working tree
+	Tools    []string // tools to run; empty means every tool of the stage
+	Config   string   // tool configuration, relative to the source
+	Baseline string   // baseline file, relative to the source
+	History  bool     // secrets: scan git history instead of the working tree
+	// NoVerify (secrets, policy verify: false) keeps trufflehog from
+	// checking secrets with their services; offline it never does.
+	NoVerify bool
 	Timeout  time.Duration // per tool; zero means the stage's default
 	// ToolTimeouts replace Timeout for single tools (policy per_tool).
 	ToolTimeouts map[string]time.Duration
+	// ToolConfigs name a tool's configuration file in the source in place
+	// of the one it is found under (policy per_tool config).
+	ToolConfigs map[string]string
 
 	// Rulesets are semgrep configs for sast (registry names such as
 	// p/owasp-top-ten, or paths inside the source).
@@ -172,6 +178,12 @@ type Plan struct {
 	// Covers): osv-scanner's skip of the manifests its offline database
 	// cannot check.
 	CoversOnly []string
+	// Config lists the configuration files of the source the tool runs
+	// with (bandit.yaml, .trivyignore), for the report.
+	Config []string
+	// Note is what the report should say about how the tool ran
+	// (trufflehog: verification did not run).
+	Note string
 }
 
 // PlanStage returns the tool runs of a stage for the given options.
@@ -186,6 +198,9 @@ func PlanStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 	for i := range plans {
 		if d := opts.ToolTimeouts[plans[i].ToolName()]; d > 0 && plans[i].Inline == nil && plans[i].Skipped == "" {
 			plans[i].Step.Timeout = d
+		}
+		if err := applyToolConfig(ctx, probe, opts, &plans[i]); err != nil {
+			return nil, fmt.Errorf("stage %s: %w", stage, err)
 		}
 	}
 	return plans, nil
@@ -213,6 +228,8 @@ func planStage(ctx context.Context, stage string, opts Options, probe Probe) ([]
 		return planIaC(ctx, opts, probe)
 	case Dockerfile:
 		return planDockerfile(ctx, opts, probe)
+	case API:
+		return planAPI(ctx, opts, probe)
 	case Build:
 		return planBuild(ctx, opts, probe)
 	case Image:

@@ -34,6 +34,17 @@ func planSecrets(ctx context.Context, opts Options, probe Probe) ([]Plan, error)
 				return nil, err
 			}
 			plans = append(plans, p)
+		case "trufflehog":
+			c := newChooser(Secrets, opts, probe)
+			if why := c.available(ctx, tool); why != "" {
+				plans = append(plans, unavailable(Secrets, tool, why))
+				continue
+			}
+			p, err := planTrufflehog(ctx, opts, probe)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, p)
 		default:
 			return nil, fmt.Errorf("stage %s: tool %q is not wired", Secrets, tool)
 		}
@@ -60,6 +71,10 @@ func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) 
 	cfg, err := secretsConfig(ctx, opts, probe)
 	if err != nil {
 		return Plan{}, err
+	}
+	var used []string
+	if cfg != "" {
+		used = []string{cfg}
 	}
 	if cfg == "" {
 		inputs["gitleaks.toml"] = GitleaksConfig()
@@ -100,35 +115,27 @@ func planGitleaks(ctx context.Context, opts Options, probe Probe) (Plan, error) 
 			Timeout:      opts.timeout(10 * time.Minute),
 			NeedsGit:     opts.History,
 		},
-		Parse: func(report []byte) ([]findings.Finding, error) { return ParseGitleaks(report) },
+		Parse:  func(report []byte) ([]findings.Finding, error) { return ParseGitleaks(report) },
+		Config: used,
 	}, nil
 }
 
-// secretsConfig picks the gitleaks configuration: the policy's config path,
-// else the repository's .gitleaks.toml, else "" for dagsec's own.
+// secretsConfig picks the gitleaks configuration, checked: the policy's
+// per_tool or stage config path, else the repository's .gitleaks.toml,
+// else "" for dagsec's own.
 func secretsConfig(ctx context.Context, opts Options, probe Probe) (string, error) {
-	if opts.Config != "" {
-		rel, err := CleanRel(opts.Config)
-		if err != nil {
-			return "", fmt.Errorf("stage %s: config: %w", Secrets, err)
-		}
-		ok, err := probe.Exists(ctx, rel)
-		if err != nil {
-			return "", fmt.Errorf("stage %s: config %s: %w", Secrets, rel, err)
-		}
-		if !ok {
-			return "", fmt.Errorf("stage %s: config %s does not exist in the source", Secrets, rel)
-		}
-		return rel, nil
+	override := opts.ToolConfigs["gitleaks"]
+	if override == "" {
+		override = opts.Config
 	}
-	ok, err := probe.Exists(ctx, ".gitleaks.toml")
+	cs, err := findConfigs(ctx, probe, "gitleaks", override)
 	if err != nil {
-		return "", fmt.Errorf("stage %s: looking for .gitleaks.toml: %w", Secrets, err)
+		return "", fmt.Errorf("stage %s: %w", Secrets, err)
 	}
-	if ok {
-		return ".gitleaks.toml", nil
+	if len(cs) == 0 {
+		return "", nil
 	}
-	return "", nil
+	return cs[0].path, nil
 }
 
 // CleanRel cleans a slash path and accepts it only if it stays inside the

@@ -251,7 +251,7 @@ func TestPlanRejectsPathsOutsideSource(t *testing.T) {
 		{Config: "/etc/passwd"},
 		{Baseline: "../../baseline.json"},
 		{Config: "missing.toml"},
-		{Tools: []string{"trufflehog"}},
+		{Tools: []string{"detect-secrets"}},
 	} {
 		if _, err := stages.PlanStage(context.Background(), stages.Secrets, opts, r); err == nil {
 			t.Errorf("options %+v accepted", opts)

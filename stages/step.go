@@ -23,6 +23,14 @@ const (
 	// ImageTar is the built image (Options.Image) as a docker-archive
 	// tarball, for steps with NeedsImage.
 	ImageTar = "${DAGSEC_IMAGE}"
+	// GoModCacheDir is the Go module cache a step with GoModCache reads:
+	// the host's GOMODCACHE (`go env GOMODCACHE`), or the Dagger module's
+	// go-mod cache volume, which UsesGo steps fill.
+	GoModCacheDir = "${DAGSEC_GOMODCACHE}"
+	// ToolHome is the folder the runner installed the step's tool in, for
+	// files that come with it (Spectral's OWASP ruleset): the tools
+	// folder's <tool>@<version> on the host, Tool.ImageHome in its image.
+	ToolHome = "${DAGSEC_TOOL_HOME}"
 )
 
 // CosignKeySecret names the secret holding the cosign private key; its
@@ -58,10 +66,15 @@ type Step struct {
 	// (one trivy config for iac and dockerfile).
 	Share string
 	// NoNetwork marks a run that needs no network although its tool may:
-	// trivy config, or a scan against databases a separate update step
-	// fetched (Step.DBUpdate keeps the network). Runners cut it off.
+	// trivy config, a scan against databases a separate update step
+	// fetched (Step.DBUpdate keeps the network), trufflehog without
+	// verification. Runners cut it off.
 	NoNetwork bool
-	Inputs    map[string][]byte // files placed under InputDir by relative name
+	// Live marks a run whose result depends on outside state no cache key
+	// holds (trufflehog verifying secrets with their services): its result
+	// is never reused.
+	Live   bool
+	Inputs map[string][]byte // files placed under InputDir by relative name
 	// Report is the file, relative to OutputDir, the tool writes; empty when
 	// the step's result is its exit code alone.
 	Report string
@@ -72,6 +85,14 @@ type Step struct {
 	Timeout      time.Duration
 	// NeedsGit marks steps that read the source's .git folder.
 	NeedsGit bool
+	// Prepare are steps run before this one, in order, each with its own
+	// tool and image, over the same source (a `go mod download` that fills
+	// the Go module cache syft reads). A prepare step that cannot run or
+	// exits outside its OKCodes fails this step.
+	Prepare []Step
+	// GoModCache marks a step that reads the Go module cache at
+	// GoModCacheDir (the Dagger runner mounts it).
+	GoModCache bool
 
 	// StdoutReport: the tool prints its report on stdout, which the runner
 	// writes to Report.
@@ -147,16 +168,25 @@ func (s Step) Validate() error {
 			return fmt.Errorf("step %s: cache name %q must be a plain name", s.Name, c)
 		}
 	}
+	for _, p := range s.Prepare {
+		if len(p.Prepare) > 0 {
+			return fmt.Errorf("step %s: prepare step %s has prepare steps of its own", s.Name, p.Name)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("step %s: prepare: %w", s.Name, err)
+		}
+	}
 	return nil
 }
 
 // Paths are a runner's folders for the placeholders.
 type Paths struct {
-	Source, Input, Output, Cache, DB, Image string
+	Source, Input, Output, Cache, DB, Image, GoModCache, ToolHome string
 }
 
 func (p Paths) replacer() *strings.Replacer {
-	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB, ImageTar, p.Image)
+	return strings.NewReplacer(SourceDir, p.Source, InputDir, p.Input, OutputDir, p.Output, CacheDir, p.Cache, DBDir, p.DB, ImageTar, p.Image,
+		GoModCacheDir, p.GoModCache, ToolHome, p.ToolHome)
 }
 
 // Expand replaces the placeholders in argv and env values with a runner's paths.

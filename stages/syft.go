@@ -64,9 +64,9 @@ var syftEnv = map[string]string{
 	"SYFT_CACHE_TTL": "0",
 	// Go: no license downloads from the module proxy; no go/packages,
 	// which runs the go command in the source (and so may download modules
-	// or a toolchain); no reading of the caller's module cache, which the
-	// container runner does not have: both runners must give one answer.
-	// Vendored modules inside the source are read.
+	// or a toolchain). The Go module cache is read only where a `go mod
+	// download` step filled it first (withGoModCache), on both runners, so
+	// both give one answer. Vendored modules inside the source are read.
 	"SYFT_GOLANG_SEARCH_REMOTE_LICENSES":          "false",
 	"SYFT_GOLANG_USE_PACKAGES_LIB":                "false",
 	"SYFT_GOLANG_SEARCH_LOCAL_MOD_CACHE_LICENSES": "false",

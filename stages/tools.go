@@ -20,6 +20,10 @@ type Tool struct {
 	// (empty for tools that are not Go programs).
 	GoModule  string
 	GoPackage string
+	// GoReplace are the replace directives of the tool's own go.mod
+	// ("old => new version"), which a build that requires the tool as a
+	// dependency must repeat: replaces only apply in the main module.
+	GoReplace []string
 	// LDFlags is added to -ldflags so the binary reports its own version.
 	LDFlags string
 	// BuildEnv is extra environment the build needs (GOEXPERIMENT, GOTOOLCHAIN).
@@ -29,9 +33,22 @@ type Tool struct {
 	Install []string
 	// Debian names the package that provides the tool on a Debian host.
 	Debian string
+	// NPM names the folder under stages/npm holding the tool's package.json
+	// and package-lock.json: the host installs it with `npm ci` into the
+	// tools folder, and NPMBin is the tool's path inside that install.
+	NPM, NPMBin string
+	// ImageHome is where Install puts the tool's own files in its image
+	// (ToolHome in a step's argv); InstallFiles are written there, by
+	// name, before Install runs.
+	ImageHome    string
+	InstallFiles map[string][]byte
 	// ImageBinary is the tool's path in its image when that is not on the
 	// image's PATH (images whose entrypoint is /<tool>).
 	ImageBinary string
+	// Toolchain marks the Go toolchain itself: the host runs the go
+	// command on PATH (the one the project builds with), the Dagger
+	// runner the pinned image.
+	Toolchain bool
 	// Network says why the tool needs the network as dagsec runs it (a
 	// vulnerability database, a rules registry, Go module downloads, a DAST
 	// target); "" for none. A runner that can runs the others, and steps
@@ -47,6 +64,43 @@ var tools = map[string]Tool{
 		GoModule:  "github.com/zricethezav/gitleaks/v8",
 		GoPackage: "github.com/zricethezav/gitleaks/v8",
 		LDFlags:   "-X github.com/zricethezav/gitleaks/v8/version.Version=v8.30.1",
+	},
+	"go": {
+		Name:    "go",
+		Version: "1.26.8",
+		// The Go image the module builds with; `go mod download` fills the
+		// module cache syft reads licenses from.
+		Image:     "docker.io/library/golang:1.26.8-bookworm",
+		Toolchain: true,
+		Network:   "go mod download fetches modules from the Go module proxy",
+	},
+	"trufflehog": {
+		Name:    "trufflehog",
+		Version: "v3.90.0",
+		// goreleaser tags images with the version without its "v".
+		Image:     "docker.io/trufflesecurity/trufflehog:3.90.0",
+		GoModule:  "github.com/trufflesecurity/trufflehog/v3",
+		GoPackage: "github.com/trufflesecurity/trufflehog/v3",
+		// Both from trufflehog v3.90.0's go.mod.
+		GoReplace: []string{
+			"github.com/jpillora/overseer => github.com/trufflesecurity/overseer v1.2.8",
+			"github.com/coinbase/waas-client-library-go => github.com/trufflesecurity/waas-client-library-go v1.0.9",
+		},
+		LDFlags: "-X github.com/trufflesecurity/trufflehog/v3/pkg/version.BuildVersion=3.90.0",
+		// The image's entrypoint is a script that reshuffles arguments.
+		ImageBinary: "/usr/bin/trufflehog",
+		Network:     "verification calls each secret's service",
+	},
+	"spectral": {
+		Name:    "spectral",
+		Version: "6.16.3",
+		Image:   "docker.io/stoplight/spectral:6.16.3",
+		// The OWASP API Security ruleset from the same lockfile on both
+		// runners: npm ci in the image (node's, which the image is built on).
+		NPM: "spectral", NPMBin: "node_modules/.bin/spectral",
+		ImageHome:    "/opt/dagsec-spectral",
+		InstallFiles: npmFiles("spectral"),
+		Install:      []string{"cd /opt/dagsec-spectral && npm ci --ignore-scripts --no-audit --no-fund --omit=dev"},
 	},
 	"gosec": {
 		Name:      "gosec",

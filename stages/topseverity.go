@@ -7,6 +7,7 @@ import "github.com/dagsec/dagsec/findings"
 // it cannot block on what that tool finds. cosign only signs.
 var topSeverities = map[string]findings.Severity{
 	"gitleaks":    findings.SeverityCritical,
+	"trufflehog":  findings.SeverityCritical, // verified; high unverified
 	"gosec":       findings.SeverityHigh,
 	"bandit":      findings.SeverityHigh,
 	"semgrep":     findings.SeverityCritical,
@@ -17,6 +18,7 @@ var topSeverities = map[string]findings.Severity{
 	"checkov":     findings.SeverityCritical,
 	"tfsec":       findings.SeverityCritical,
 	"hadolint":    findings.SeverityHigh,
+	"spectral":    findings.SeverityHigh,
 	"zap":         findings.SeverityHigh,
 	"wapiti":      findings.SeverityCritical,
 	HardeningTool: findings.SeverityHigh,

@@ -126,8 +126,9 @@ func commands() *command {
 				{
 					name: "tools install", args: "[TOOL...]",
 					summary: "build pinned tools (default: every one buildable here, and the vulnerability database)",
-					about: "Builds the pinned TOOLs (default: every Go scanner and vulndb, the offline Go " +
-						"vulnerability database) into the tools folder; tools already built are kept. TOOL is one of: " +
+					about: "Builds the pinned TOOLs (default: every Go scanner, Spectral with npm ci from its " +
+						"committed lockfile, and vulndb, the offline Go vulnerability database) into the tools folder; " +
+						"tools already built are kept. TOOL is one of: " +
 						strings.Join(knownTools(), ", ") + ".",
 					examples: []string{
 						"dagsec tools install",
@@ -227,6 +228,20 @@ func commands() *command {
 					exits: hookExits,
 					flags: func(fs *flag.FlagSet) { new(dockerfileHookOptions).register(fs) },
 					run:   hookDockerfile,
+				},
+				{
+					name: "hook merge-conflict", args: "[FILE...]",
+					summary: "conflict markers (<<<<<<<, =======, >>>>>>>) in the files, while a merge or rebase is in progress",
+					about: "Refuses files with a line that starts with a git conflict marker, as pre-commit-hooks' " +
+						"check-merge-conflict does: only while a merge or rebase is in progress, unless " +
+						"--assume-in-merge. Each marker is named by file and line.",
+					examples: []string{
+						"dagsec hook merge-conflict",
+						"dagsec hook merge-conflict --assume-in-merge README.md",
+					},
+					exits: hookExits,
+					flags: func(fs *flag.FlagSet) { new(mergeConflictOptions).register(fs) },
+					run:   hookMergeConflict,
 				},
 			},
 		},

@@ -26,7 +26,7 @@ type deliveryFlags struct {
 func (d *deliveryFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.imageTar, "image-tar", "", "build, image: a saved image tarball `FILE` (docker save, or the module's exported image) to check and scan")
 	fs.StringVar(&d.target, "target", "", "staging, dast: `URL` of a running staging to scan")
-	fs.StringVar(&d.openapi, "openapi", "", "dast: OpenAPI `FILE` in the source for an API scan")
+	fs.StringVar(&d.openapi, "openapi", "", "OpenAPI `FILE` in the source: the api stage audits it instead of the definitions it finds; dast adds ZAP's API scan of it")
 	fs.StringVar(&d.branch, "branch", "", "production: the branch `NAME` being built (default: from GitHub Actions or GitLab CI variables, else the source's .git/HEAD)")
 	fs.StringVar(&d.stagingCmd, "deploy-staging-cmd", "", "staging: shell command `CMD` that deploys to staging; its last output line is the URL unless --deploy-staging-url is given")
 	fs.StringVar(&d.stagingURL, "deploy-staging-url", "", "staging: `URL` of the staging --deploy-staging-cmd deploys")

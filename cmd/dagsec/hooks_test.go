@@ -306,6 +306,7 @@ type preCommitHook struct {
 	Entry         string   `yaml:"entry"`
 	Language      string   `yaml:"language"`
 	Files         string   `yaml:"files"`
+	Types         []string `yaml:"types"`
 	AlwaysRun     bool     `yaml:"always_run"`
 	PassFilenames *bool    `yaml:"pass_filenames"`
 	Args          []string `yaml:"args"`
@@ -352,7 +353,7 @@ func TestHookPreCommitHooksFile(t *testing.T) {
 	if !slices.Equal(names, hookNames()) {
 		t.Errorf("hooks declared %v, subcommands %v", names, hookNames())
 	}
-	for _, id := range []string{"dagsec-secrets", "dagsec-private-key", "dagsec-large-files", "dagsec-protected-branch", "dagsec-dockerfile"} {
+	for _, id := range []string{"dagsec-secrets", "dagsec-private-key", "dagsec-large-files", "dagsec-protected-branch", "dagsec-dockerfile", "dagsec-merge-conflict"} {
 		if _, ok := byID[id]; !ok {
 			t.Errorf("hook %s missing (have %v)", id, ids)
 		}

@@ -57,7 +57,7 @@ func cmdToolsInstall(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(names) == 0 {
 		// Everything that can be built here; image-only tools cannot.
 		for _, n := range stages.ToolNames() {
-			if t, _ := stages.LookupTool(n); t.GoModule != "" {
+			if t, _ := stages.LookupTool(n); t.GoModule != "" || t.NPM != "" {
 				names = append(names, n)
 			}
 		}
@@ -77,6 +77,9 @@ func cmdToolsInstall(ctx context.Context, args []string, stdout, stderr io.Write
 		case inst.Installed(t):
 			fmt.Fprintf(stdout, "%s %s already installed: %s\n", t.Name, t.Version, inst.Path(t))
 			continue
+		case t.NPM != "":
+		case t.Toolchain:
+			return exitError, fmt.Errorf("%s is the Go toolchain: the host runs the go command on PATH, the Dagger module %s", t.Name, t.Image)
 		case t.GoModule == "" && t.Debian != "":
 			return exitError, fmt.Errorf("%s %s is not a Go tool: install the Debian package %s (apt-get install %s)", t.Name, t.Version, t.Debian, t.Debian)
 		case t.GoModule == "":
@@ -114,6 +117,9 @@ func cmdToolsList(_ context.Context, args []string, stdout, stderr io.Writer) (i
 		switch {
 		case inst.Installed(t):
 			state = inst.Path(t)
+		case t.NPM != "":
+		case t.Toolchain:
+			state = "the go command on PATH (image in the Dagger module)"
 		case t.GoModule == "" && t.Debian == "":
 			state = "image only (Dagger module)"
 		case t.GoModule == "":

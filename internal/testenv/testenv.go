@@ -63,6 +63,7 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // Planted secrets, assembled at run time so this repository holds none.
 var (
 	AWSKeyID    = "AKIA" + "Z3MHWQ7T5XKPL2NB"
+	AWSSecret   = "wJalr" + "XUtnF" + "EMI/K" + "7MDENG/" + "bPxRf" + "iCYZ3" + "MHWQ7" + "T5X"
 	DBPassword  = "S3cr3t" + "Passw0rd!x"
 	DatabaseURL = "postgres://app:" + DBPassword + "@db.internal:5432/app"
 )

@@ -60,6 +60,9 @@ func (i *Installer) Ensure(ctx context.Context, t stages.Tool) (string, error) {
 	if i.Installed(t) {
 		return dst, nil
 	}
+	if t.NPM != "" {
+		return i.ensureNPM(ctx, t)
+	}
 	if t.GoModule == "" {
 		return "", fmt.Errorf("%s %s is not a Go tool; install it on PATH", t.Name, t.Version)
 	}
@@ -90,6 +93,9 @@ func (i *Installer) Ensure(ctx context.Context, t stages.Tool) (string, error) {
 	// The go line turns on module graph pruning (without it tidy walks every
 	// dependency's history); tidy raises it to what the tool needs.
 	mod := fmt.Sprintf("module dagsecbuild/%s\n\ngo 1.22\n\nrequire %s %s\n", t.Name, t.GoModule, t.Version)
+	for _, r := range t.GoReplace {
+		mod += "\nreplace " + r + "\n"
+	}
 	for name, body := range map[string]string{"tools.go": tools, "go.mod": mod} {
 		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
 			return "", err
@@ -111,6 +117,57 @@ func (i *Installer) Ensure(ctx context.Context, t stages.Tool) (string, error) {
 	}
 	i.say("dagsec: built %s %s in %s\n", t.Name, t.Version, time.Since(start).Round(time.Second))
 	return dst, nil
+}
+
+// Buildable reports whether Ensure can install a tool here: a Go tool, or
+// an npm tool where npm is on PATH.
+func (i *Installer) Buildable(t stages.Tool) bool {
+	if t.NPM != "" {
+		_, err := exec.LookPath("npm")
+		return err == nil
+	}
+	return t.GoModule != ""
+}
+
+// ensureNPM installs an npm tool from its committed package.json and
+// package-lock.json with `npm ci` (exact versions and integrity hashes, no
+// install scripts) into a fresh folder, renamed into place when complete.
+func (i *Installer) ensureNPM(ctx context.Context, t stages.Tool) (string, error) {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", fmt.Errorf("installing %s %s needs npm (Node.js) on PATH: %w", t.Name, t.Version, err)
+	}
+	home := filepath.Dir(i.Path(t))
+	if err := os.MkdirAll(i.Dir, 0o755); err != nil {
+		return "", fmt.Errorf("tools folder: %w", err)
+	}
+	work, err := os.MkdirTemp(i.Dir, "."+t.Name+"-install-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(work)
+	if err := os.Chmod(work, 0o755); err != nil {
+		return "", err
+	}
+	for name, data := range stages.NPMFiles(t) {
+		if err := os.WriteFile(filepath.Join(work, name), data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	i.say("dagsec: installing %s %s from npm into %s (first use only)\n", t.Name, t.Version, home)
+	start := time.Now()
+	if err := i.run(ctx, work, t, []string{npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--omit=dev"}); err != nil {
+		return "", fmt.Errorf("installing %s %s: npm ci: %w", t.Name, t.Version, err)
+	}
+	if err := os.Symlink(t.NPMBin, filepath.Join(work, t.Name)); err != nil {
+		return "", err
+	}
+	os.RemoveAll(home) // a half-installed folder from an interrupted run
+	if err := os.Rename(work, home); err != nil {
+		return "", fmt.Errorf("installing %s: %w", t.Name, err)
+	}
+	i.say("dagsec: installed %s %s in %s\n", t.Name, t.Version, time.Since(start).Round(time.Second))
+	return i.Path(t), nil
 }
 
 func (i *Installer) run(ctx context.Context, dir string, t stages.Tool, argv []string) error {

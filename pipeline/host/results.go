@@ -31,9 +31,17 @@ import (
 	"github.com/dagsec/dagsec/stages"
 )
 
-// ResultsDir is where the result cache of a tools folder lives: beside it
-// (~/.cache/dagsec/results for ~/.cache/dagsec/tools).
+// ResultsDirEnv names a folder for the result cache instead of the one
+// beside the tools folder (a CI cache path, or a test's scratch).
+const ResultsDirEnv = "DAGSEC_RESULTS_DIR"
+
+// ResultsDir is where the result cache of a tools folder lives: in
+// $DAGSEC_RESULTS_DIR, else beside it (~/.cache/dagsec/results for
+// ~/.cache/dagsec/tools).
 func ResultsDir(toolsDir string) string {
+	if d := os.Getenv(ResultsDirEnv); d != "" {
+		return d
+	}
 	return filepath.Join(filepath.Dir(filepath.Clean(toolsDir)), "results")
 }
 
@@ -62,9 +70,9 @@ type cachedResult struct {
 }
 
 // cacheable is a step whose result depends only on what the key holds:
-// not git history, an image, a running target or secrets.
+// not git history, an image, a running target, secrets or a service.
 func cacheable(step stages.Step) bool {
-	return !step.NeedsGit && !step.NeedsImage && !step.NeedsTarget && len(step.SecretEnv) == 0 && len(step.SecretFiles) == 0
+	return !step.Live && !step.NeedsGit && !step.NeedsImage && !step.NeedsTarget && len(step.SecretEnv) == 0 && len(step.SecretFiles) == 0
 }
 
 // binaryIdentity names the build of bin: the content of a small file
@@ -107,6 +115,10 @@ func (r *Runner) resultKey(ctx context.Context, step stages.Step, bin, version s
 	w(step.Artifacts...)
 	w(step.DBUpdate...)
 	w(step.DBInfo...)
+	for _, p := range step.Prepare {
+		w("prepare", p.Tool, p.Version)
+		w(p.Argv...)
+	}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		w("env", k, env[k])
 	}

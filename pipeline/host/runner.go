@@ -245,8 +245,12 @@ func (r *Runner) HasTool(_ context.Context, name string) bool {
 	if !ok {
 		return false
 	}
-	if r.installer != nil && (r.installer.Installed(t) || (r.AutoInstall && t.GoModule != "")) {
+	if r.installer != nil && (r.installer.Installed(t) || (r.AutoInstall && r.installer.Buildable(t))) {
 		return true
+	}
+	if t.Toolchain {
+		_, err := exec.LookPath(name)
+		return err == nil
 	}
 	if r.AllowPATH || t.Debian != "" {
 		_, err := exec.LookPath(name)
@@ -280,11 +284,19 @@ func (r *Runner) resolve(ctx context.Context, name string) (string, string, erro
 	if !ok {
 		return "", "", fmt.Errorf("unknown tool %q", name)
 	}
+	if t.Toolchain {
+		// The machine's own Go, the one the project builds with.
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", "", fmt.Errorf("%s is not on PATH: %w", name, err)
+		}
+		return p, "", nil
+	}
 	if r.installer != nil {
 		if r.installer.Installed(t) {
 			return r.installer.Path(t), "", nil
 		}
-		if r.AutoInstall && t.GoModule != "" {
+		if r.AutoInstall && r.installer.Buildable(t) {
 			p, err := r.installer.Ensure(ctx, t)
 			if err == nil {
 				return p, "", nil
@@ -406,6 +418,9 @@ func (r *Runner) run(ctx context.Context, step stages.Step, bin, version string)
 		defer cancel()
 	}
 	start := time.Now()
+	if err := r.prepare(ctx, step, paths, tmp); err != nil {
+		return stages.StepResult{Duration: time.Since(start)}, err
+	}
 	if len(step.DBUpdate) > 0 {
 		ures, err := r.exec(ctx, step, step.ExpandUpdate(paths, bin), wd, tmp, env, nil, "the database update")
 		if err == nil && !step.UpdateOK(ures.ExitCode) {
@@ -470,9 +485,43 @@ func (r *Runner) run(ctx context.Context, step stages.Step, bin, version string)
 	return res, nil
 }
 
+// prepare runs the step's Prepare steps, in order, with their own tools,
+// under the step's timeout (already in ctx).
+func (r *Runner) prepare(ctx context.Context, step stages.Step, paths stages.Paths, tmp string) error {
+	for _, p := range step.Prepare {
+		bin, _, err := r.Tool(ctx, p.Tool)
+		if err != nil {
+			return fmt.Errorf("preparing (%s): %w", p.Name, err)
+		}
+		argv, env := p.ExpandCommand(paths, bin)
+		res, err := r.exec(ctx, p, argv, p.Dir(paths), tmp, env, nil, p.NetworkNeed())
+		if err == nil && p.Classify(res.ExitCode) != stages.OutcomeClean {
+			err = fmt.Errorf("exited with code %d: %s", res.ExitCode, res.Stderr)
+		}
+		if err != nil {
+			return fmt.Errorf("preparing (%s): %s: %w", p.Name, strings.Join(argv[1:], " "), err)
+		}
+	}
+	return nil
+}
+
+// goModCache is the host's Go module cache, as the go command on PATH
+// names it in the caller's environment.
+func goModCache(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMODCACHE").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		return "", fmt.Errorf("go env GOMODCACHE: %v", err)
+	}
+	return dir, nil
+}
+
 // paths maps the placeholders to this machine's folders.
 func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 	p := stages.Paths{Source: r.source, Input: in, Output: out, Cache: r.CacheDir, DB: r.DBDir}
+	if t, ok := stages.LookupTool(step.Tool); ok && r.installer != nil {
+		p.ToolHome = filepath.Dir(r.installer.Path(t))
+	}
 	if p.Cache == "" {
 		base := DefaultToolsDir()
 		if r.installer != nil {
@@ -484,6 +533,13 @@ func (r *Runner) paths(step stages.Step, in, out string) (stages.Paths, error) {
 		if err := os.MkdirAll(filepath.Join(p.Cache, c), 0o755); err != nil {
 			return p, fmt.Errorf("cache folder: %w", err)
 		}
+	}
+	if step.GoModCache {
+		dir, err := goModCache(context.Background())
+		if err != nil {
+			return p, fmt.Errorf("step %s reads the Go module cache: %w", step.Name, err)
+		}
+		p.GoModCache = dir
 	}
 	if step.DB && p.DB == "" {
 		return p, fmt.Errorf("step %s needs a local vulnerability database and none was given", step.Name)

@@ -19,7 +19,7 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31
 }
 
 // Retrieve the binding value, as type DagsecReport
-func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:626:6)
+func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:680:6)
 	q := r.query.Select("asDagsecReport")
 
 	return &DagsecReport{
@@ -37,6 +37,7 @@ type Dagsec struct { // dagsec (../../../../.dagger/main.go:31:6)
 	checkovImage     *string
 	cosignImage      *string
 	gitleaksImage    *string
+	goImage          *string
 	gosecImage       *string
 	govulncheckImage *string
 	grypeImage       *string
@@ -45,15 +46,69 @@ type Dagsec struct { // dagsec (../../../../.dagger/main.go:31:6)
 	id               *ID
 	osvScannerImage  *string
 	semgrepImage     *string
+	spectralImage    *string
 	syftImage        *string
 	tfsecImage       *string
 	trivyImage       *string
+	trufflehogImage  *string
 	wapitiImage      *string
 	zapImage         *string
 }
 
 func (r *Dagsec) WithGraphQLQuery(q *querybuilder.Selection) *Dagsec {
 	return &Dagsec{
+		query: q,
+	}
+}
+
+// DagsecAPIOpts contains options for Dagsec.API
+type DagsecAPIOpts struct {
+	//
+	// Source tree to scan; defaults to the root of the caller's repository.
+	//
+	Source *Directory // dagsec (../../../../.dagger/main.go:315:2)
+	//
+	// Policy YAML file; without one, the source's .dagsec.yaml, else the
+	// preset as is.
+	//
+	Policy *File // dagsec (../../../../.dagger/main.go:319:2)
+	//
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	//
+	Preset string // dagsec (../../../../.dagger/main.go:323:2)
+	//
+	// OpenAPI definition in the source to audit (a path inside it); empty
+	// audits every OpenAPI 2 or 3 document found.
+	//
+	Openapi string // dagsec (../../../../.dagger/main.go:327:2)
+}
+
+// Api runs only the api stage: the source's OpenAPI definitions (or the
+// one named) audited by Spectral with the OWASP API Security ruleset and
+// scored 0-100 against the policy's min_score. Returns the run report.
+func (r *Dagsec) API(opts ...DagsecAPIOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:310:1)
+	q := r.query.Select("api")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `source` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Source) {
+			q = q.Arg("source", opts[i].Source)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+		// `openapi` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Openapi) {
+			q = q.Arg("openapi", opts[i].Openapi)
+		}
+	}
+
+	return &DagsecReport{
 		query: q,
 	}
 }
@@ -134,22 +189,22 @@ type DagsecCheckOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:401:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:455:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:405:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:459:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:408:2)
+	Preset string // dagsec (../../../../.dagger/main.go:462:2)
 }
 
 // Check scans the caller's repository with every code stage and fails when
 // a gate blocks or a tool errors, so `dagger check` runs the pipeline. It
 // takes no arguments there: the repository's .dagsec.yaml configures it.
-func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:396:1)
+func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:450:1)
 	if r.check != nil {
 		return nil
 	}
@@ -694,22 +749,22 @@ type DagsecDockerfileOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:377:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:431:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:381:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:435:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:385:2)
+	Preset string // dagsec (../../../../.dagger/main.go:439:2)
 }
 
 // Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
 // hardening checks over the source's Dockerfiles.
-func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:372:1)
+func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:426:1)
 	q := r.query.Select("dockerfile")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -737,6 +792,20 @@ func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec 
 		return *r.gitleaksImage, nil
 	}
 	q := r.query.Select("gitleaksImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Go image `go mod download` runs on for the licenses stage; empty
+// keeps the pin.
+func (r *Dagsec) GoImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:68:2)
+	if r.goImage != nil {
+		return *r.goImage, nil
+	}
+	q := r.query.Select("goImage")
 
 	var response string
 
@@ -798,7 +867,7 @@ func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec 
 
 // Image for dagsec's own small jobs (reading image tarballs, probing
 // staging's health); empty keeps the pinned busybox.
-func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:64:2)
+func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:71:2)
 	if r.helperImage != nil {
 		return *r.helperImage, nil
 	}
@@ -815,22 +884,22 @@ type DagsecIacOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:355:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:409:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:359:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:413:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:363:2)
+	Preset string // dagsec (../../../../.dagger/main.go:417:2)
 }
 
 // Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
 // it) over Terraform, Kubernetes, Helm and CloudFormation files.
-func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:350:1)
+func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:404:1)
 	q := r.query.Select("iac")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1014,22 +1083,22 @@ type DagsecLicensesOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:310:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:364:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:314:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:368:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:318:2)
+	Preset string // dagsec (../../../../.dagger/main.go:372:2)
 }
 
 // Licenses runs only the licenses stage: syft's SBOM checked against the
 // policy's license rules. Returns the run report, SBOMs included.
-func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:305:1)
+func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:359:1)
 	q := r.query.Select("licenses")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1069,22 +1138,22 @@ type DagsecSastOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:266:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:292:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:270:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:296:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:274:2)
+	Preset string // dagsec (../../../../.dagger/main.go:300:2)
 }
 
 // Sast runs only the sast stage (gosec, bandit, semgrep) and returns the
 // run report.
-func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:261:1)
+func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:287:1)
 	q := r.query.Select("sast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1111,23 +1180,23 @@ type DagsecSbomOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:333:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:387:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:337:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:391:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:341:2)
+	Preset string // dagsec (../../../../.dagger/main.go:395:2)
 }
 
 // Sbom generates the source's SBOMs with syft (the licenses stage). They
 // are in the report's artifacts (sbom.cdx.json, CycloneDX; sbom.spdx.json,
 // SPDX) and its directory.
-func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:328:1)
+func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:382:1)
 	q := r.query.Select("sbom")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1154,22 +1223,22 @@ type DagsecScaOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:288:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:342:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:292:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:346:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:296:2)
+	Preset string // dagsec (../../../../.dagger/main.go:350:2)
 }
 
 // Sca runs only the sca stage: dependency vulnerabilities (govulncheck,
 // osv-scanner, trivy). Returns the run report.
-func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:283:1)
+func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:337:1)
 	q := r.query.Select("sca")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1197,41 +1266,41 @@ type DagsecScanOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:203:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:228:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:207:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:232:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:211:2)
+	Preset string // dagsec (../../../../.dagger/main.go:236:2)
 	//
 	// Stages to run, by name (e.g. secrets); empty runs every code stage
 	// (the stages that read only the source), in parallel.
 	//
-	Stages []string // dagsec (../../../../.dagger/main.go:215:2)
+	Stages []string // dagsec (../../../../.dagger/main.go:240:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:218:2)
+	History bool // dagsec (../../../../.dagger/main.go:243:2)
 	//
 	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
 	// gates then block only on findings new since it.
 	//
-	Baseline *File // dagsec (../../../../.dagger/main.go:222:2)
+	Baseline *File // dagsec (../../../../.dagger/main.go:247:2)
 	//
 	// File of suppressions (a policy's suppressions: list), added to the
 	// policy's.
 	//
-	Suppressions *File // dagsec (../../../../.dagger/main.go:226:2)
+	Suppressions *File // dagsec (../../../../.dagger/main.go:251:2)
 }
 
 // Scan runs the pipeline's stages over a source tree and returns the run
 // report. A blocked run is not an error here: call check on the report.
-func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:197:1)
+func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:222:1)
 	q := r.query.Select("scan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1275,25 +1344,26 @@ type DagsecSecretsOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:241:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:267:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:245:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:271:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:249:2)
+	Preset string // dagsec (../../../../.dagger/main.go:275:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:252:2)
+	History bool // dagsec (../../../../.dagger/main.go:278:2)
 }
 
-// Secrets runs only the secrets stage (gitleaks) and returns the run report.
-func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:235:1)
+// Secrets runs only the secrets stage (gitleaks, trufflehog) and returns the
+// run report.
+func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:261:1)
 	q := r.query.Select("secrets")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1325,6 +1395,19 @@ func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (
 		return *r.semgrepImage, nil
 	}
 	q := r.query.Select("semgrepImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Image used for Spectral; empty keeps the pin.
+func (r *Dagsec) SpectralImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:65:2)
+	if r.spectralImage != nil {
+		return *r.spectralImage, nil
+	}
+	q := r.query.Select("spectralImage")
 
 	var response string
 
@@ -1371,8 +1454,21 @@ func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (..
 	return response, q.Execute(ctx)
 }
 
+// Image used for trufflehog; empty keeps the pin.
+func (r *Dagsec) TrufflehogImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:63:2)
+	if r.trufflehogImage != nil {
+		return *r.trufflehogImage, nil
+	}
+	q := r.query.Select("trufflehogImage")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
 // Offline vulnerability database for sca, if one was given.
-func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:66:2)
+func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:73:2)
 	q := r.query.Select("vulnDb")
 
 	return &Directory{
@@ -1417,7 +1513,7 @@ func (r *Dagsec) AsNode() Node {
 // Report is the outcome of one run: the run report, its Markdown summary and
 // SARIF log, files tools produced (SBOMs), the files CI systems read, and
 // the overall verdict.
-type DagsecReport struct { // dagsec (../../../../.dagger/main.go:626:6)
+type DagsecReport struct { // dagsec (../../../../.dagger/main.go:680:6)
 	query *querybuilder.Selection
 
 	check             *Void
@@ -1437,7 +1533,7 @@ func (r *DagsecReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecReport
 
 // Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 // sbom.spdx.json, sbom-image.cdx.json) and the image signature.
-func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:638:2)
+func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:692:2)
 	q := r.query.Select("artifacts")
 
 	return &Directory{
@@ -1447,7 +1543,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:699:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:753:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1459,7 +1555,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:735:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:789:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1469,7 +1565,7 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
 // nothing scanned.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:644:2)
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:698:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1482,7 +1578,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:646:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:700:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1494,7 +1590,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:680:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:734:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1510,7 +1606,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:693:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:747:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1568,7 +1664,7 @@ func (r *DagsecReport) UnmarshalJSON(bs []byte) error {
 }
 
 // Run report as JSON: every stage, finding and tool run, with timings.
-func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:628:2)
+func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:682:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1581,7 +1677,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:685:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:739:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1592,7 +1688,7 @@ func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:68
 // Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 // Past GitHub's limits (20 runs a file), directory holds it split into
 // results.sarif, results-2.sarif, ...
-func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:635:2)
+func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:689:2)
 	q := r.query.Select("sarif")
 
 	return &File{
@@ -1602,7 +1698,7 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:63
 
 // Overall status: passed, warned, blocked, error, or skipped when nothing
 // was scanned.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:641:2)
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:695:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1616,7 +1712,7 @@ func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (
 
 // Human summary in Markdown: stages, what blocked and the top findings;
 // also GitHub's job summary.
-func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:631:2)
+func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:685:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -1661,7 +1757,7 @@ func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec
 }
 
 // Create or update a binding of type DagsecReport in the environment
-func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:626:6)
+func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:680:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecReportInput")
 	q = q.Arg("name", name)
@@ -1674,7 +1770,7 @@ func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, descriptio
 }
 
 // Declare a desired DagsecReport output to be assigned in the environment
-func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:626:6)
+func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:680:6)
 	q := r.query.Select("withDagsecReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -1690,74 +1786,89 @@ type DagsecOpts struct {
 	// Image to run gitleaks from instead of the pinned
 	// ghcr.io/gitleaks/gitleaks image, e.g. a copy in a private registry.
 	//
-	GitleaksImage string // dagsec (../../../../.dagger/main.go:78:2)
+	GitleaksImage string // dagsec (../../../../.dagger/main.go:85:2)
 	//
 	// Image to run gosec from instead of the pinned securego/gosec.
 	//
-	GosecImage string // dagsec (../../../../.dagger/main.go:81:2)
+	GosecImage string // dagsec (../../../../.dagger/main.go:88:2)
 	//
 	// Image bandit is installed on instead of the pinned debian.
 	//
-	BanditImage string // dagsec (../../../../.dagger/main.go:84:2)
+	BanditImage string // dagsec (../../../../.dagger/main.go:91:2)
 	//
 	// Image to run semgrep from instead of the pinned semgrep/semgrep.
 	//
-	SemgrepImage string // dagsec (../../../../.dagger/main.go:87:2)
+	SemgrepImage string // dagsec (../../../../.dagger/main.go:94:2)
 	//
 	// Image govulncheck is installed on instead of the pinned golang.
 	//
-	GovulncheckImage string // dagsec (../../../../.dagger/main.go:90:2)
+	GovulncheckImage string // dagsec (../../../../.dagger/main.go:97:2)
 	//
 	// Image to run osv-scanner from instead of the pinned google/osv-scanner.
 	//
-	OsvScannerImage string // dagsec (../../../../.dagger/main.go:93:2)
+	OsvScannerImage string // dagsec (../../../../.dagger/main.go:100:2)
 	//
 	// Image to run trivy from instead of the pinned aquasec/trivy.
 	//
-	TrivyImage string // dagsec (../../../../.dagger/main.go:96:2)
+	TrivyImage string // dagsec (../../../../.dagger/main.go:103:2)
 	//
 	// Image to run syft from instead of the pinned anchore/syft.
 	//
-	SyftImage string // dagsec (../../../../.dagger/main.go:99:2)
+	SyftImage string // dagsec (../../../../.dagger/main.go:106:2)
 	//
 	// Image to run tfsec from instead of the pinned aquasec/tfsec.
 	//
-	TfsecImage string // dagsec (../../../../.dagger/main.go:102:2)
+	TfsecImage string // dagsec (../../../../.dagger/main.go:109:2)
 	//
 	// Image to run checkov from instead of the pinned bridgecrew/checkov.
 	//
-	CheckovImage string // dagsec (../../../../.dagger/main.go:105:2)
+	CheckovImage string // dagsec (../../../../.dagger/main.go:112:2)
 	//
 	// Image to run hadolint from instead of the pinned hadolint/hadolint.
 	//
-	HadolintImage string // dagsec (../../../../.dagger/main.go:108:2)
+	HadolintImage string // dagsec (../../../../.dagger/main.go:115:2)
 	//
 	// Image to run grype from instead of the pinned anchore/grype.
 	//
-	GrypeImage string // dagsec (../../../../.dagger/main.go:111:2)
+	GrypeImage string // dagsec (../../../../.dagger/main.go:118:2)
 	//
 	// Image to run cosign from instead of the pinned sigstore cosign.
 	//
-	CosignImage string // dagsec (../../../../.dagger/main.go:114:2)
+	CosignImage string // dagsec (../../../../.dagger/main.go:121:2)
 	//
 	// Image wapiti is installed on instead of the pinned debian.
 	//
-	WapitiImage string // dagsec (../../../../.dagger/main.go:117:2)
+	WapitiImage string // dagsec (../../../../.dagger/main.go:124:2)
 	//
 	// Image to run OWASP ZAP from instead of the pinned zaproxy/zaproxy.
 	//
-	ZapImage string // dagsec (../../../../.dagger/main.go:120:2)
+	ZapImage string // dagsec (../../../../.dagger/main.go:127:2)
+	//
+	// Image to run trufflehog from instead of the pinned
+	// trufflesecurity/trufflehog.
+	//
+	TrufflehogImage string // dagsec (../../../../.dagger/main.go:131:2)
+	//
+	// Image to run Spectral from instead of the pinned stoplight/spectral
+	// (it needs npm: the OWASP ruleset is installed on it).
+	//
+	SpectralImage string // dagsec (../../../../.dagger/main.go:135:2)
+	//
+	// Go image `go mod download` runs on (licenses of Go dependencies)
+	// instead of the pinned golang.
+	//
+	GoImage string // dagsec (../../../../.dagger/main.go:139:2)
 	//
 	// Image with sh, tar and wget for dagsec's own small jobs instead of
 	// the pinned busybox.
 	//
-	HelperImage string // dagsec (../../../../.dagger/main.go:124:2)
+	HelperImage string // dagsec (../../../../.dagger/main.go:143:2)
 	//
 	// Offline vulnerability database for sca, as `dagsec tools install
 	// vulndb` builds it (VERSION, govulncheck/, osv-scanner/); govulncheck
 	// and osv-scanner then read it instead of their online databases.
 	//
-	VulnDb *Directory // dagsec (../../../../.dagger/main.go:129:2)
+	VulnDb *Directory // dagsec (../../../../.dagger/main.go:148:2)
 }
 
 // New configures image overrides and an offline vulnerability database;
@@ -1765,7 +1876,7 @@ type DagsecOpts struct {
 // database. An override should be a mirror of the same tool version (reports
 // record the pin); a tool's install commands (govulncheck, bandit) still run
 // on it.
-func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:74:1)
+func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:81:1)
 	q := r.query.Select("dagsec")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `gitleaksImage` optional argument
@@ -1827,6 +1938,18 @@ func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dag
 		// `zapImage` optional argument
 		if !querybuilder.IsZeroValue(opts[i].ZapImage) {
 			q = q.Arg("zapImage", opts[i].ZapImage)
+		}
+		// `trufflehogImage` optional argument
+		if !querybuilder.IsZeroValue(opts[i].TrufflehogImage) {
+			q = q.Arg("trufflehogImage", opts[i].TrufflehogImage)
+		}
+		// `spectralImage` optional argument
+		if !querybuilder.IsZeroValue(opts[i].SpectralImage) {
+			q = q.Arg("spectralImage", opts[i].SpectralImage)
+		}
+		// `goImage` optional argument
+		if !querybuilder.IsZeroValue(opts[i].GoImage) {
+			q = q.Arg("goImage", opts[i].GoImage)
 		}
 		// `helperImage` optional argument
 		if !querybuilder.IsZeroValue(opts[i].HelperImage) {
