@@ -28,15 +28,7 @@ func (h HistoryMetrics) Markdown() string {
 		strings.ReplaceAll(h.ProductionBranch, "`", "'"), h.ProductionRuns)
 	b.WriteString("| Target | Value | Goal | State | Notes |\n|---|---:|---:|---|---|\n")
 	for _, r := range h.Targets {
-		value := "–"
-		if r.Value != nil {
-			value = r.valueText(*r.Value)
-		}
-		bound := "≤ "
-		if r.Bound == "min" {
-			bound = "≥ "
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Label(), value, bound+r.valueText(r.Target), stateText(r.State), mdCell(r.Note))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Label(), r.ValueText(), r.GoalText(), stateText(r.State), mdCell(r.Note))
 	}
 
 	b.WriteString("\n## Secret leaks per quarter\n\n| Quarter | Incidents |\n|---|---:|\n")
@@ -112,6 +104,10 @@ func mdTime(t time.Time) string {
 //	dagsec_target_value{target,unit}, dagsec_target_threshold{target,unit}
 //	dagsec_targets_met                                 1 when no target was missed
 func (h HistoryMetrics) OpenMetrics() []byte {
+	return writeOpenMetrics(h.families())
+}
+
+func (h HistoryMetrics) families() []omFamily {
 	runs := omFamily{name: "dagsec_history_runs", typ: omGauge, help: "Run reports in the history."}
 	runs.add(float64(h.Runs))
 	prod := omFamily{name: "dagsec_history_production_runs", typ: omGauge, help: "Run reports on the production branch (or recording no branch)."}
@@ -165,5 +161,5 @@ func (h HistoryMetrics) OpenMetrics() []byte {
 	}
 	all := omFamily{name: "dagsec_targets_met", typ: omGauge, help: "1 when no target was missed."}
 	all.add(boolValue(h.TargetsMet))
-	return writeOpenMetrics([]omFamily{runs, prod, mttr, remediated, open, oldest, oc, leaks, scanned, manifests, image, met, value, threshold, all})
+	return []omFamily{runs, prod, mttr, remediated, open, oldest, oc, leaks, scanned, manifests, image, met, value, threshold, all}
 }
