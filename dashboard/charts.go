@@ -54,7 +54,7 @@ type series struct {
 }
 
 const (
-	chartW, chartH                   = 640, 220
+	chartW, chartH                       = 640, 220
 	padLeft, padRight, padTop, padBottom = 56, 16, 12, 28
 )
 
