@@ -80,6 +80,45 @@ func commands() *command {
 			run:   cmdMetrics,
 		},
 		{
+			name: "fleet", args: "--repos FILE",
+			summary: "scan many repositories into one roll-up and fleet.html; subcommands",
+			about: "Scans every repository of --repos FILE (one a line: URL[@REF] [NAME]; a local clone's folder " +
+				"without a ref is scanned as it is, anything else is cloned shallow at its ref) with the code stages, " +
+				"--jobs at a time, and writes --out: fleet.json (each repository's verdict, the roll-up), fleet.md, " +
+				"fleet.html and one report folder per repository (report.json, report.html, SARIF, ...). Each " +
+				"repository's own .dagsec.yaml applies unless --policy is given. A repository that " +
+				"cannot be cloned or scanned is that repository's error, never the fleet's crash." +
+				"\n\nThe fleet's verdict is its worst repository's: error over blocked over nothing scanned over " +
+				"warned over passed. --shard i/n scans every n-th repository from the i-th, so n CI jobs share a " +
+				"fleet; dagsec fleet merge joins their folders.",
+			examples: []string{
+				"dagsec fleet --repos repos.txt",
+				"dagsec fleet --repos repos.txt --jobs 4 --stages secrets,sast,sca --out fleet",
+				"dagsec fleet --repos repos.txt --shard 2/4 --out shard-2",
+				"dagsec fleet merge --out fleet shard-1 shard-2 shard-3 shard-4",
+			},
+			exits: "Exit codes: 0 every repository passed, 1 a gate blocked, 2 a repository errored (or bad input), 3 a repository scanned nothing.",
+			flags: func(fs *flag.FlagSet) { new(fleetOptions).register(fs) },
+			run:   cmdFleet,
+			subs: []*command{
+				{
+					name: "fleet merge", args: "SHARD_DIR...",
+					summary: "join the fleet folders of a fleet's shards",
+					about: "Joins the folders `dagsec fleet --shard i/n` wrote into --out: every shard of one list " +
+						"exactly once (a missing or repeated shard, or a shard of another list, is an error), the " +
+						"repositories' report folders copied, the roll-up and verdict computed anew. It exits as " +
+						"the whole fleet would.",
+					examples: []string{
+						"dagsec fleet merge --out fleet shard-1 shard-2",
+						"dagsec fleet merge --history fleets/ --out fleets/2026-12-07 shard-*",
+					},
+					exits: "Exit codes: 0 every repository passed, 1 a gate blocked, 2 a repository errored (or bad shards), 3 a repository scanned nothing.",
+					flags: func(fs *flag.FlagSet) { registerFleetMerge(fs, new(fleetMergeOptions)) },
+					run:   cmdFleetMerge,
+				},
+			},
+		},
+		{
 			name: "policy", summary: "check or print a policy",
 			about: "A policy is YAML: per stage the tools, block_on, warn_only, timeouts and more; suppressions; " +
 				"metrics targets. See the README's Policies section.",

@@ -38,7 +38,7 @@ func gitlabOptions(commit, image, target string) gitlab.Options {
 // ownedFile matches the files a report folder may hold from an earlier run
 // that this run does not write again (a stage that did not run this time):
 // they are removed so no CI system reads a stale result.
-var ownedFile = regexp.MustCompile(`^(results(-[0-9]+)?\.sarif|gl-[a-z-]+-report\.json|junit\.xml|github-(annotations|outputs)\.txt|metrics\.(json|prom))$`)
+var ownedFile = regexp.MustCompile(`^(results(-[0-9]+)?\.sarif|gl-[a-z-]+-report\.json|junit\.xml|github-(annotations|outputs)\.txt|metrics\.(json|prom)|report\.html)$`)
 
 // writeOutputs writes a run's report folder through temporary names, so a
 // failed run never leaves a half-written report behind.
