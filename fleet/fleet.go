@@ -368,7 +368,15 @@ func Merge(parts []*Report) (*Report, error) {
 	if len(out.Repos) != out.Total {
 		return nil, fmt.Errorf("the shards hold %d repositories, the list %d", len(out.Repos), out.Total)
 	}
+	out.FinishedAt = maxTime(out.FinishedAt, out.StartedAt)
 	out.DurationMS = out.FinishedAt.Sub(out.StartedAt).Milliseconds()
 	out.Finish()
 	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -68,11 +68,16 @@ func commands() *command {
 			summary: "security metrics of saved runs, judged against the policy's targets",
 			about: "With --history DIR: the metrics of every saved run in DIR (mean time to remediate, open " +
 				"criticals on the production branch, secret leaks per quarter, scan coverage, dependency and base " +
-				"image age), each judged against the policy's targets; exit 1 when one is missed. With one " +
-				"REPORT.json (or its report folder): that run's metrics, exit 0.",
+				"image age), each judged against the policy's targets; exit 1 when one is missed. When DIR holds " +
+				"fleet folders (dagsec fleet's --out, one a run), each repository's metrics and the organisation's: " +
+				"MTTR over every repository's remediated findings, open criticals summed, leaks per quarter summed, " +
+				"the share of all runs that scanned every stage, the stalest manifests and oldest base image; exit 1 " +
+				"when a target of the organisation or of a repository is missed. With one REPORT.json (or its " +
+				"report folder): that run's metrics, exit 0.",
 			examples: []string{
 				"dagsec metrics --history reports/ --format markdown",
 				"dagsec metrics --history reports/ --branch release --policy .dagsec.yaml",
+				"dagsec metrics --history fleets/ --format markdown",
 				"dagsec metrics dagsec-report/report.json",
 			},
 			exits: "Exit codes: 0 every target met (or one report), 1 a target missed, 2 a bad report or flag.",
