@@ -52,12 +52,14 @@ func commands() *command {
 			summary: "convert a saved run report for a CI system or a reader",
 			about: "Converts a saved run report (report.json, or the report folder holding it): github prints the " +
 				"annotations, appends the summary to $GITHUB_STEP_SUMMARY and writes $GITHUB_OUTPUT; gitlab writes " +
-				"the GitLab security and Code Quality reports into --out (default .); junit, markdown, sarif and json " +
-				"print on stdout, or write into --out.",
+				"the GitLab security and Code Quality reports into --out (default .); junit, markdown, sarif, json " +
+				"and html (report.html, the dashboard; with --history DIR of earlier runs, charts over time) print " +
+				"on stdout, or write into --out.",
 			examples: []string{
 				"dagsec report --format sarif dagsec-report/report.json > results.sarif",
 				"dagsec report --format gitlab --out . dagsec-report",
 				"dagsec report --format github dagsec-report/report.json",
+				"dagsec report --format html --history reports/ --out dagsec-report dagsec-report",
 			},
 			exits: "Exit codes: 0 converted, 2 a bad report or flag.",
 			flags: func(fs *flag.FlagSet) { new(reportOptions).register(fs) },

@@ -286,3 +286,32 @@ func TestFleetBadInput(t *testing.T) {
 		}
 	}
 }
+
+// report.html with --history charts the repository's saved runs.
+func TestReportHTMLWithHistory(t *testing.T) {
+	testenv.Tool(t, "gitleaks")
+	repo := testenv.GitRepo(t, testenv.LeakyFiles(t))
+	hist := t.TempDir()
+	for _, run := range []string{"run-1", "run-2"} {
+		if code, stdout, stderr := dagsec(t, "scan", "-q", "--stages", "secrets", "--out", filepath.Join(hist, run), repo); code != 1 {
+			t.Fatalf("scan: exit %d\n%s%s", code, stdout, stderr)
+		}
+	}
+	out := t.TempDir()
+	code, stdout, stderr := dagsec(t, "report", "--format", "html", "--history", hist, "--out", out, filepath.Join(hist, "run-2"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	page := filepath.Join(out, "report.html")
+	p := testenv.Browse(t, page, "")
+	if len(p.Console) > 0 || !strings.Contains(p.DOM, `data-ready="1"`) {
+		t.Errorf("console %v", p.Console)
+	}
+	// Two runs: each chart's lines have a point per run.
+	if n := strings.Count(p.DOM, "<circle"); n != 2*4+2*0+2*1 {
+		t.Errorf("%d points, want 10 (4 severities and coverage over 2 runs; nothing remediated)", n)
+	}
+	if !strings.Contains(p.DOM, "Mean time to remediate") || !strings.Contains(p.DOM, `id="targets"`) {
+		t.Errorf("no MTTR chart or targets")
+	}
+}
