@@ -148,12 +148,12 @@ func TestOrganisationMetricsMatchAHandCalculation(t *testing.T) {
 	const asOf = 100.0
 	critFixed := []float64{30 - 0, 100 - 0} // api C1, web C2
 	wantMTTRCrit := (critFixed[0] + critFixed[1]) / 2
-	wantMTTRHigh := 100.0 - 0 // api H1
+	wantMTTRHigh := 100.0 - 0   // api H1
 	wantOldestCrit := asOf - 30 // legacy C3
 	wantOpenCrit := 0 + 0 + 1   // latest run of api, web, legacy
 	runs, complete := 9, 9-1-1  // web at 30 h skipped sast; legacy at 0 h was not scanned
 	wantScanned := math.Round(100*float64(complete)/float64(runs)*100) / 100
-	wantLeaks := 1                                // S1, first leaked in 2026-Q4
+	wantLeaks := 1                                   // S1, first leaked in 2026-Q4
 	wantStalest := math.Round((asOf-0)/24*100) / 100 // api's manifests never changed: since 0 h
 
 	checks := []struct {
