@@ -9,8 +9,10 @@ test: deps fmt-check vet unit module
 # (libxml2-utils) to check junit.xml against Jenkins' schema, the Go scanners
 # and the offline Go vulnerability database, and actionlint for the example
 # workflow, built once, one at a time, and cached by version (a no-op
-# afterwards; .ci/run builds them ahead). Debian tools are command:package.
-DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils
+# afterwards; .ci/run builds them ahead); chromium, the headless browser the
+# dashboards (report.html, fleet.html) are tested in. Debian tools are
+# command:package.
+DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils chromium:chromium
 
 deps:
 	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
