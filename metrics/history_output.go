@@ -13,17 +13,7 @@ const TopOpen = 10
 // the numbers behind them.
 func (h HistoryMetrics) Markdown() string {
 	var b strings.Builder
-	missed := 0
-	for _, r := range h.Targets {
-		if r.State == TargetMissed {
-			missed++
-		}
-	}
-	if missed == 0 {
-		b.WriteString("# dagsec metrics: every target met\n\n")
-	} else {
-		fmt.Fprintf(&b, "# dagsec metrics: %d of %d targets missed\n\n", missed, len(h.Targets))
-	}
+	b.WriteString(heading("dagsec metrics", h.Targets))
 	fmt.Fprintf(&b, "%d runs from %s to %s · production branch `%s`: %d runs\n\n", h.Runs, mdTime(h.From), mdTime(h.AsOf),
 		strings.ReplaceAll(h.ProductionBranch, "`", "'"), h.ProductionRuns)
 	b.WriteString("| Target | Value | Goal | State | Notes |\n|---|---:|---:|---|---|\n")
@@ -69,6 +59,21 @@ func (h HistoryMetrics) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// heading is a metrics summary's title: every target met, or how many
+// were missed.
+func heading(title string, targets []TargetResult) string {
+	missed := 0
+	for _, r := range targets {
+		if r.State == TargetMissed {
+			missed++
+		}
+	}
+	if missed == 0 {
+		return "# " + title + ": every target met\n\n"
+	}
+	return fmt.Sprintf("# %s: %d of %d targets missed\n\n", title, missed, len(targets))
 }
 
 func stateText(s TargetState) string {

@@ -197,17 +197,7 @@ func (h *HistoryMetrics) orgNotes(om OrgMetrics) {
 func (om OrgMetrics) Markdown() string {
 	var b strings.Builder
 	o := om.Organisation
-	missed := 0
-	for _, r := range o.Targets {
-		if r.State == TargetMissed {
-			missed++
-		}
-	}
-	if missed == 0 {
-		b.WriteString("# dagsec organisation metrics: every target met\n\n")
-	} else {
-		fmt.Fprintf(&b, "# dagsec organisation metrics: %d of %d targets missed\n\n", missed, len(o.Targets))
-	}
+	b.WriteString(heading("dagsec organisation metrics", o.Targets))
 	fmt.Fprintf(&b, "%d repositories, %d runs from %s to %s · production branch `%s`\n\n", om.Repositories, om.Runs,
 		mdTime(om.From), mdTime(om.AsOf), strings.ReplaceAll(om.ProductionBranch, "`", "'"))
 	b.WriteString("| Target | Organisation | Goal | State | Notes |\n|---|---:|---:|---|---|\n")
