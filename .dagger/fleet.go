@@ -43,9 +43,8 @@ func (m *Dagsec) Fleet(
 	// Code stages to run, by name; empty runs every code stage.
 	// +optional
 	stages []string,
-	// How many repositories are scanned at once.
+	// How many repositories are scanned at once; 0 means 4.
 	// +optional
-	// +default=4
 	jobs int,
 	// Part i/n of the list (every n-th repository from the i-th), for n CI
 	// jobs whose exported folders `dagsec fleet merge` joins.
@@ -62,7 +61,10 @@ func (m *Dagsec) Fleet(
 			return nil, err
 		}
 	}
-	if jobs < 1 {
+	switch {
+	case jobs == 0:
+		jobs = 4
+	case jobs < 0:
 		return nil, fmt.Errorf("jobs %d: want at least 1", jobs)
 	}
 	scan := func(ctx context.Context, r fleet.Repo) (fleet.Scanned, error) {

@@ -19,7 +19,7 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31
 }
 
 // Retrieve the binding value, as type DagsecFleetReport
-func (r *Binding) AsDagsecFleetReport() *DagsecFleetReport { // dagsec (../../../../.dagger/fleet.go:98:6)
+func (r *Binding) AsDagsecFleetReport() *DagsecFleetReport { // dagsec (../../../../.dagger/fleet.go:100:6)
 	q := r.query.Select("asDagsecFleetReport")
 
 	return &DagsecFleetReport{
@@ -762,16 +762,14 @@ type DagsecFleetOpts struct {
 	//
 	Stages []string // dagsec (../../../../.dagger/fleet.go:45:2)
 	//
-	// How many repositories are scanned at once.
+	// How many repositories are scanned at once; 0 means 4.
 	//
-	//
-	// Default: 4
-	Jobs int // dagsec (../../../../.dagger/fleet.go:49:2)
+	Jobs int // dagsec (../../../../.dagger/fleet.go:48:2)
 	//
 	// Part i/n of the list (every n-th repository from the i-th), for n CI
 	// jobs whose exported folders `dagsec fleet merge` joins.
 	//
-	Shard string // dagsec (../../../../.dagger/fleet.go:53:2)
+	Shard string // dagsec (../../../../.dagger/fleet.go:52:2)
 }
 
 // Fleet scans many git repositories on this engine: each repository's code
@@ -1500,7 +1498,7 @@ func (r *Dagsec) AsNode() Node {
 
 // FleetReport is the outcome of a fleet: the roll-up and every
 // repository's report folder.
-type DagsecFleetReport struct { // dagsec (../../../../.dagger/fleet.go:98:6)
+type DagsecFleetReport struct { // dagsec (../../../../.dagger/fleet.go:100:6)
 	query *querybuilder.Selection
 
 	check    *Void
@@ -1519,7 +1517,7 @@ func (r *DagsecFleetReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecF
 
 // Check fails unless every repository passed or warned, naming the
 // repositories that errored, blocked or scanned nothing.
-func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/fleet.go:161:1)
+func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/fleet.go:163:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1529,7 +1527,7 @@ func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../
 }
 
 // Directory is the fleet folder, ready to export.
-func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dagger/fleet.go:150:1)
+func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dagger/fleet.go:152:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1539,7 +1537,7 @@ func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dag
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
 // a repository scanned nothing.
-func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/fleet.go:110:2)
+func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/fleet.go:112:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1553,7 +1551,7 @@ func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dags
 
 // The names of the repositories that errored, blocked or scanned
 // nothing.
-func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // dagsec (../../../../.dagger/fleet.go:113:2)
+func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // dagsec (../../../../.dagger/fleet.go:115:2)
 	q := r.query.Select("failed")
 
 	var response []string
@@ -1564,7 +1562,7 @@ func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // d
 
 // The fleet folder: fleet.json, fleet.md, fleet.html and one report
 // folder per repository (report.json, report.html, SARIF, ...).
-func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/fleet.go:116:2)
+func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/fleet.go:118:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1573,7 +1571,7 @@ func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/
 }
 
 // fleet.html: the dashboard, one self-contained file.
-func (r *DagsecFleetReport) HTML() *File { // dagsec (../../../../.dagger/fleet.go:104:2)
+func (r *DagsecFleetReport) HTML() *File { // dagsec (../../../../.dagger/fleet.go:106:2)
 	q := r.query.Select("html")
 
 	return &File{
@@ -1631,7 +1629,7 @@ func (r *DagsecFleetReport) UnmarshalJSON(bs []byte) error {
 }
 
 // fleet.json: each repository's verdict and the roll-up.
-func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:100:2)
+func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:102:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1644,7 +1642,7 @@ func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagse
 }
 
 // Repository is one repository's report folder, by its name.
-func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../../../../.dagger/fleet.go:155:1)
+func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../../../../.dagger/fleet.go:157:1)
 	q := r.query.Select("repository")
 	q = q.Arg("name", name)
 
@@ -1655,7 +1653,7 @@ func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../.
 
 // The fleet's verdict, its worst repository's: error, blocked, skipped
 // (a repository scanned nothing), warned or passed.
-func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:107:2)
+func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:109:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1668,7 +1666,7 @@ func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dag
 }
 
 // fleet.md: the roll-up in Markdown, for a CI job summary.
-func (r *DagsecFleetReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:102:2)
+func (r *DagsecFleetReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:104:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -1911,7 +1909,7 @@ func (r *DagsecReport) AsNode() Node {
 }
 
 // Create or update a binding of type DagsecFleetReport in the environment
-func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, description string) *Env { // dagsec (../../../../.dagger/fleet.go:98:6)
+func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, description string) *Env { // dagsec (../../../../.dagger/fleet.go:100:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecFleetReportInput")
 	q = q.Arg("name", name)
@@ -1924,7 +1922,7 @@ func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, 
 }
 
 // Declare a desired DagsecFleetReport output to be assigned in the environment
-func (r *Env) WithDagsecFleetReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/fleet.go:98:6)
+func (r *Env) WithDagsecFleetReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/fleet.go:100:6)
 	q := r.query.Select("withDagsecFleetReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
