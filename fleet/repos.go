@@ -46,6 +46,9 @@ func ParseSpec(s string) (url, ref string, err error) {
 	if s == "" {
 		return "", "", fmt.Errorf("empty repository")
 	}
+	if err := noCredentials(s); err != nil {
+		return "", "", err
+	}
 	url = s
 	if i := strings.LastIndex(s, "@"); i >= 0 {
 		before, after := s[:i], s[i+1:]
@@ -65,6 +68,45 @@ func ParseSpec(s string) (url, ref string, err error) {
 		return "", "", fmt.Errorf("%q: a repository URL has no spaces", s)
 	}
 	return url, ref, nil
+}
+
+// tokenPrefixes start the access tokens of GitHub and GitLab, which also
+// work as a URL's user name.
+var tokenPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-"}
+
+// noCredentials refuses a URL with a secret in it (scheme://user:SECRET@host,
+// or a token as the user): the URL is printed and written into fleet.json
+// and every report, so a token belongs in git's credential helper on the
+// host, or the module's token argument (a Dagger secret). The error shows
+// the URL with the secret replaced.
+func noCredentials(s string) error {
+	scheme := strings.Index(s, "://")
+	if scheme < 0 {
+		return nil
+	}
+	rest := s[scheme+3:]
+	authority, _, _ := strings.Cut(rest, "/")
+	at := strings.Index(authority, "@")
+	if at < 0 {
+		return nil
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	token := false
+	for _, p := range tokenPrefixes {
+		token = token || strings.HasPrefix(user, p)
+	}
+	if !hasPassword && !token {
+		return nil
+	}
+	shown := user + ":***"
+	if token {
+		shown = "***"
+		if hasPassword {
+			shown += ":***"
+		}
+	}
+	return fmt.Errorf("%q: a repository URL holds a credential; remove it and use git's credential helper "+
+		"(the host) or the module's token argument (a Dagger secret)", s[:scheme+3]+shown+rest[at:])
 }
 
 // namePattern is what a repository's name may be: it names its report

@@ -268,6 +268,8 @@ func TestFleetBadInput(t *testing.T) {
 	os.WriteFile(dup, []byte("/a x\n/b x\n"), 0o644)
 	empty := filepath.Join(dir, "empty.txt")
 	os.WriteFile(empty, []byte("# nothing\n"), 0o644)
+	cred := filepath.Join(dir, "cred.txt")
+	os.WriteFile(cred, []byte("/a\nhttps://ci:s3cr3t@git.example.com/acme/api.git@main\n"), 0o644)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -275,6 +277,7 @@ func TestFleetBadInput(t *testing.T) {
 		{[]string{"fleet"}, "--repos FILE"},
 		{[]string{"fleet", "--repos", dup}, "dup.txt:2: name \"x\" is already used on line 1"},
 		{[]string{"fleet", "--repos", empty}, "no repositories"},
+		{[]string{"fleet", "--repos", cred}, `cred.txt:2: "https://ci:***@git.example.com/acme/api.git@main": a repository URL holds a credential`},
 		{[]string{"fleet", "--repos", dup, "--shard", "3/2"}, "want i/n"},
 		{[]string{"fleet", "--repos", dup, "--stages", "build"}, "not a code stage"},
 		{[]string{"fleet", "merge"}, "SHARD_DIR"},
@@ -283,6 +286,9 @@ func TestFleetBadInput(t *testing.T) {
 		code, _, stderr := dagsec(t, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("dagsec %v: exit %d, %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+		if strings.Contains(stderr, "s3cr3t") {
+			t.Errorf("dagsec %v printed a secret: %s", c.args, stderr)
 		}
 	}
 }
