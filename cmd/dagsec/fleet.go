@@ -309,12 +309,18 @@ func gitHead(ctx context.Context, dir string) (commit, branch string) {
 
 // git runs git without prompts (a private repository without credentials
 // fails instead of waiting for a password) and returns its trimmed output.
+// Credentials come from git's credential helpers or a GIT_ASKPASS program
+// the caller set (one that reads a token from the environment), never
+// from the command line.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=")
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if os.Getenv("GIT_ASKPASS") == "" {
+		cmd.Env = append(cmd.Env, "GIT_ASKPASS=") // no desktop password dialog (SSH_ASKPASS) either
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
