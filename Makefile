@@ -29,8 +29,16 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The dashboard tests keep a screenshot of each page they open here (a CI
+# artifact); DAGSEC_ARTIFACTS= (empty) keeps them in the tests' temporary
+# folders only.
+DAGSEC_ARTIFACTS ?= $(CURDIR)/test-artifacts
+export DAGSEC_ARTIFACTS
+
 unit:
 	$(GO) test -count=1 -timeout 30m ./...
+	@if [ -n "$(DAGSEC_ARTIFACTS)" ] && ls "$(DAGSEC_ARTIFACTS)"/*.png >/dev/null 2>&1; then \
+	  echo "screenshots of the dashboards: $(DAGSEC_ARTIFACTS)"; ls "$(DAGSEC_ARTIFACTS)"; fi
 
 # The Dagger module, the module that imports it, and the sample app (each
 # its own Go module, out of reach of ./...).
