@@ -10,8 +10,10 @@ test: deps fmt-check vet unit module
 # (libxml2-utils) to check junit.xml against Jenkins' schema, the Go scanners
 # and the offline Go vulnerability database, and actionlint for the example
 # workflow, built once, one at a time, and cached by version (a no-op
-# afterwards; .ci/run builds them ahead). Debian tools are command:package.
-DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils pre-commit:pre-commit
+# afterwards; .ci/run builds them ahead); chromium, the headless browser the
+# dashboards (report.html, fleet.html) are tested in. Debian tools are
+# command:package.
+DEBIAN_TOOLS = bandit:bandit wapiti:wapiti xmllint:libxml2-utils pre-commit:pre-commit chromium:chromium
 
 deps:
 	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
@@ -28,8 +30,16 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The dashboard tests keep a screenshot of each page they open here (a CI
+# artifact); DAGSEC_ARTIFACTS= (empty) keeps them in the tests' temporary
+# folders only.
+DAGSEC_ARTIFACTS ?= $(CURDIR)/test-artifacts
+export DAGSEC_ARTIFACTS
+
 unit:
 	$(GO) test -count=1 -timeout 30m ./...
+	@if [ -n "$(DAGSEC_ARTIFACTS)" ] && ls "$(DAGSEC_ARTIFACTS)"/*.png >/dev/null 2>&1; then \
+	  echo "screenshots of the dashboards: $(DAGSEC_ARTIFACTS)"; ls "$(DAGSEC_ARTIFACTS)"; fi
 
 # The Dagger module, the module that imports it, and the sample app (each
 # its own Go module, out of reach of ./...).

@@ -199,6 +199,50 @@ func (r *Report) UnmarshalJSON(bs []byte) error {
 	return nil
 }
 
+func (r FleetReport) MarshalJSON() ([]byte, error) {
+	var concrete struct {
+		JSON     string            `json:"json"`
+		Summary  string            `json:"summary"`
+		HTML     *dagger.File      `json:"html"`
+		Status   string            `json:"status"`
+		ExitCode int               `json:"exitCode"`
+		Failed   []string          `json:"failed"`
+		Files    *dagger.Directory `json:"files"`
+	}
+	concrete.JSON = r.JSON
+	concrete.Summary = r.Summary
+	concrete.HTML = r.HTML
+	concrete.Status = r.Status
+	concrete.ExitCode = r.ExitCode
+	concrete.Failed = r.Failed
+	concrete.Files = r.Files
+	return json.Marshal(&concrete)
+}
+
+func (r *FleetReport) UnmarshalJSON(bs []byte) error {
+	var concrete struct {
+		JSON     string            `json:"json"`
+		Summary  string            `json:"summary"`
+		HTML     *dagger.File      `json:"html"`
+		Status   string            `json:"status"`
+		ExitCode int               `json:"exitCode"`
+		Failed   []string          `json:"failed"`
+		Files    *dagger.Directory `json:"files"`
+	}
+	err := json.Unmarshal(bs, &concrete)
+	if err != nil {
+		return err
+	}
+	r.JSON = concrete.JSON
+	r.Summary = concrete.Summary
+	r.HTML = concrete.HTML
+	r.Status = concrete.Status
+	r.ExitCode = concrete.ExitCode
+	r.Failed = concrete.Failed
+	r.Files = concrete.Files
+	return nil
+}
+
 func main() {
 	ctx := context.Background()
 
@@ -836,6 +880,62 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return (*Dagsec).Dockerfile(&parent, ctx, source, policy, preset)
+		case "Fleet":
+			var parent Dagsec
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var repos []string
+			if inputArgs["repos"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["repos"]), &repos)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg repos", err))
+				}
+			}
+			var token *dagger.Secret
+			if inputArgs["token"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["token"]), &token)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg token", err))
+				}
+			}
+			var policy *dagger.File
+			if inputArgs["policy"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["policy"]), &policy)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg policy", err))
+				}
+			}
+			var preset string
+			if inputArgs["preset"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["preset"]), &preset)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
+				}
+			}
+			var stages []string
+			if inputArgs["stages"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["stages"]), &stages)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg stages", err))
+				}
+			}
+			var jobs int
+			if inputArgs["jobs"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["jobs"]), &jobs)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg jobs", err))
+				}
+			}
+			var shard string
+			if inputArgs["shard"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["shard"]), &shard)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg shard", err))
+				}
+			}
+			return (*Dagsec).Fleet(&parent, ctx, repos, token, policy, preset, stages, jobs, shard)
 		case "Iac":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1298,6 +1398,39 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 				}
 			}
 			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, grypeImage, cosignImage, wapitiImage, zapImage, trufflehogImage, spectralImage, goImage, helperImage, vulnDb), nil
+		default:
+			return nil, fmt.Errorf("unknown function %s", fnName)
+		}
+	case "FleetReport":
+		switch fnName {
+		case "Check":
+			var parent FleetReport
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return nil, (*FleetReport).Check(&parent, ctx)
+		case "Directory":
+			var parent FleetReport
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*FleetReport).Directory(&parent), nil
+		case "Repository":
+			var parent FleetReport
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			var name string
+			if inputArgs["name"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["name"]), &name)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg name", err))
+				}
+			}
+			return (*FleetReport).Repository(&parent, name), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -493,22 +493,34 @@ type runOptions struct {
 	target *dagger.Service
 	// baseline and suppressions files, if given.
 	baseline, suppressions *dagger.File
+	// sourceName names the source in the report instead of its digest.
+	sourceName string
 }
 
 func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
+	rep, gl, err := m.runPipeline(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return newReport(rep, gl)
+}
+
+// runPipeline runs the pipeline and returns the run report and the GitLab
+// reports' context.
+func (m *Dagsec) runPipeline(ctx context.Context, o runOptions) (*pipeline.Report, gitlab.Options, error) {
 	source := o.source
 	pol, err := loadPolicy(ctx, source, o.policy, o.preset)
 	if err != nil {
-		return nil, err
+		return nil, gitlab.Options{}, err
 	}
 	if o.suppressions != nil {
 		name, data, err := readInput(ctx, o.suppressions, policies.MaxSize)
 		if err != nil {
-			return nil, fmt.Errorf("suppressions: %w", err)
+			return nil, gitlab.Options{}, fmt.Errorf("suppressions: %w", err)
 		}
 		sups, err := policies.LoadSuppressions(data, name)
 		if err != nil {
-			return nil, err
+			return nil, gitlab.Options{}, err
 		}
 		pol.Suppressions = append(pol.Suppressions, sups...)
 	}
@@ -516,21 +528,21 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 	if o.baseline != nil {
 		name, data, err := readInput(ctx, o.baseline, stages.MaxReportBytes)
 		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
+			return nil, gitlab.Options{}, fmt.Errorf("baseline: %w", err)
 		}
 		if base, err = baseline.Load(data, name); err != nil {
-			return nil, err
+			return nil, gitlab.Options{}, err
 		}
 	}
 	selected := codeStages()
 	if len(o.stages) > 0 {
 		// ParseList rejects unknown and not yet implemented stages.
 		if selected, err = stages.ParseList(strings.Join(o.stages, ",")); err != nil {
-			return nil, fmt.Errorf("stages: %w", err)
+			return nil, gitlab.Options{}, fmt.Errorf("stages: %w", err)
 		}
 	}
 	if len(selected) == 0 {
-		return nil, fmt.Errorf("stages: none of the code stages (%s) can run yet", strings.Join(stages.CodeStages, ", "))
+		return nil, gitlab.Options{}, fmt.Errorf("stages: none of the code stages (%s) can run yet", strings.Join(stages.CodeStages, ", "))
 	}
 	runner := &daggerRunner{source: source, images: m.images(pol), vulnDB: m.VulnDB}
 	runner.helperImage, runner.secrets, runner.given = m.helperImage(pol), o.secrets, o.image
@@ -549,23 +561,26 @@ func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
 	if m.VulnDB != nil {
 		name, err := checkVulnDB(ctx, m.VulnDB)
 		if err != nil {
-			return nil, fmt.Errorf("vulnDb: %w", err)
+			return nil, gitlab.Options{}, fmt.Errorf("vulnDb: %w", err)
 		}
 		cfg.VulnDB, cfg.VulnDBName = dbPath, name
 	}
 	// Every report names the branch, as the host's do.
 	if cfg.Delivery.Branch, err = resolveBranch(ctx, source, cfg.Delivery.Branch); err != nil {
-		return nil, err
+		return nil, gitlab.Options{}, err
 	}
-	// The digest names exactly what was scanned, as a path does on the host.
-	if cfg.Source, err = source.Digest(ctx); err != nil {
-		return nil, fmt.Errorf("source: %w", err)
+	// The digest names exactly what was scanned, as a path does on the host
+	// (a fleet names the repository and its ref instead).
+	if cfg.Source = o.sourceName; cfg.Source == "" {
+		if cfg.Source, err = source.Digest(ctx); err != nil {
+			return nil, gitlab.Options{}, fmt.Errorf("source: %w", err)
+		}
 	}
 	rep, err := pipeline.Run(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, gitlab.Options{}, err
 	}
-	return newReport(rep, gitlab.Options{Target: cfg.Delivery.Target})
+	return rep, gitlab.Options{Target: cfg.Delivery.Target}, nil
 }
 
 // codeStages is stages.CodeStages in pipeline order (the order reports list

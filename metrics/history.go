@@ -98,6 +98,8 @@ type Remediation struct {
 // Occurrence is one finding from its first sighting until it went away (or
 // until now).
 type Occurrence struct {
+	// Repo is the repository, in organisation metrics (Organisation).
+	Repo        string    `json:"repo,omitempty"`
 	Fingerprint string    `json:"fingerprint"`
 	Stage       string    `json:"stage"`
 	Tool        string    `json:"tool"`

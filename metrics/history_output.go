@@ -13,30 +13,12 @@ const TopOpen = 10
 // the numbers behind them.
 func (h HistoryMetrics) Markdown() string {
 	var b strings.Builder
-	missed := 0
-	for _, r := range h.Targets {
-		if r.State == TargetMissed {
-			missed++
-		}
-	}
-	if missed == 0 {
-		b.WriteString("# dagsec metrics: every target met\n\n")
-	} else {
-		fmt.Fprintf(&b, "# dagsec metrics: %d of %d targets missed\n\n", missed, len(h.Targets))
-	}
+	b.WriteString(heading("dagsec metrics", h.Targets))
 	fmt.Fprintf(&b, "%d runs from %s to %s · production branch `%s`: %d runs\n\n", h.Runs, mdTime(h.From), mdTime(h.AsOf),
 		strings.ReplaceAll(h.ProductionBranch, "`", "'"), h.ProductionRuns)
 	b.WriteString("| Target | Value | Goal | State | Notes |\n|---|---:|---:|---|---|\n")
 	for _, r := range h.Targets {
-		value := "–"
-		if r.Value != nil {
-			value = r.valueText(*r.Value)
-		}
-		bound := "≤ "
-		if r.Bound == "min" {
-			bound = "≥ "
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Label(), value, bound+r.valueText(r.Target), stateText(r.State), mdCell(r.Note))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Label(), r.ValueText(), r.GoalText(), stateText(r.State), mdCell(r.Note))
 	}
 
 	b.WriteString("\n## Secret leaks per quarter\n\n| Quarter | Incidents |\n|---|---:|\n")
@@ -79,6 +61,21 @@ func (h HistoryMetrics) Markdown() string {
 	return b.String()
 }
 
+// heading is a metrics summary's title: every target met, or how many
+// were missed.
+func heading(title string, targets []TargetResult) string {
+	missed := 0
+	for _, r := range targets {
+		if r.State == TargetMissed {
+			missed++
+		}
+	}
+	if missed == 0 {
+		return "# " + title + ": every target met\n\n"
+	}
+	return fmt.Sprintf("# %s: %d of %d targets missed\n\n", title, missed, len(targets))
+}
+
 func stateText(s TargetState) string {
 	switch s {
 	case TargetMet:
@@ -112,6 +109,10 @@ func mdTime(t time.Time) string {
 //	dagsec_target_value{target,unit}, dagsec_target_threshold{target,unit}
 //	dagsec_targets_met                                 1 when no target was missed
 func (h HistoryMetrics) OpenMetrics() []byte {
+	return writeOpenMetrics(h.families())
+}
+
+func (h HistoryMetrics) families() []omFamily {
 	runs := omFamily{name: "dagsec_history_runs", typ: omGauge, help: "Run reports in the history."}
 	runs.add(float64(h.Runs))
 	prod := omFamily{name: "dagsec_history_production_runs", typ: omGauge, help: "Run reports on the production branch (or recording no branch)."}
@@ -165,5 +166,5 @@ func (h HistoryMetrics) OpenMetrics() []byte {
 	}
 	all := omFamily{name: "dagsec_targets_met", typ: omGauge, help: "1 when no target was missed."}
 	all.add(boolValue(h.TargetsMet))
-	return writeOpenMetrics([]omFamily{runs, prod, mttr, remediated, open, oldest, oc, leaks, scanned, manifests, image, met, value, threshold, all})
+	return []omFamily{runs, prod, mttr, remediated, open, oldest, oc, leaks, scanned, manifests, image, met, value, threshold, all}
 }

@@ -228,6 +228,30 @@ func (r TargetResult) valueText(v float64) string {
 	return fmtNumber(v)
 }
 
+// ValueText is the measured value with its unit, "–" without one.
+func (r TargetResult) ValueText() string {
+	if r.Value == nil {
+		return "–"
+	}
+	return r.valueText(*r.Value)
+}
+
+// GoalText is the target with its bound: "≤ 2d", "≥ 100%".
+func (r TargetResult) GoalText() string {
+	if r.Bound == "min" {
+		return "≥ " + r.valueText(r.Target)
+	}
+	return "≤ " + r.valueText(r.Target)
+}
+
+// StateText is the verdict for people: met, missed, no data.
+func (r TargetResult) StateText() string {
+	return strings.ReplaceAll(string(r.State), "_", " ")
+}
+
+// FormatHours writes hours as every metrics output does: "40s", "3d 12h".
+func FormatHours(h float64) string { return fmtHours(h) }
+
 // Label is a target's name for people.
 func (r TargetResult) Label() string {
 	switch r.Name {

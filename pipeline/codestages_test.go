@@ -305,8 +305,9 @@ func TestGoAnalysersUseTheModulesToolchain(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run("GOTOOLCHAIN="+tc.env, func(t *testing.T) {
-			if tc.env != "" {
-				t.Setenv("GOTOOLCHAIN", tc.env)
+			t.Setenv("GOTOOLCHAIN", tc.env) // restored after the test
+			if tc.env == "" {
+				os.Unsetenv("GOTOOLCHAIN") // as where the caller sets none
 			}
 			rep := runCode(t, testenv.Dir(t, files), preset(t, "default"), stages.SCA)
 			var dbs []string

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dagsec/dagsec/dashboard"
 	"github.com/dagsec/dagsec/metrics"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/reports/github"
@@ -32,11 +33,13 @@ const (
 	// The run's security metrics, as JSON and as OpenMetrics text.
 	MetricsFile     = "metrics.json"
 	OpenMetricsFile = "metrics.prom"
+	// The run's dashboard, one self-contained HTML file.
+	DashboardFile = dashboard.ReportFile
 )
 
 // Files returns every file of a report folder by name: report.json,
 // results.sarif (and results-N.sarif past GitHub's limits), summary.md,
-// junit.xml, the GitLab reports of the stages that ran, and the artifacts
+// report.html, junit.xml, the GitLab reports of the stages that ran, and the artifacts
 // tools wrote (SBOMs, the image signature). An artifact never replaces one
 // of dagsec's own files, and only plain file names are kept.
 func Files(rep *pipeline.Report, gl gitlab.Options) (map[string][]byte, error) {
@@ -45,6 +48,9 @@ func Files(rep *pipeline.Report, gl gitlab.Options) (map[string][]byte, error) {
 		return nil, err
 	}
 	files := map[string][]byte{RunReportFile: js, SummaryFile: []byte(rep.Markdown())}
+	if files[DashboardFile], err = dashboard.Report(rep, dashboard.Options{}); err != nil {
+		return nil, fmt.Errorf("%s: %w", DashboardFile, err)
+	}
 	var ann bytes.Buffer
 	if err := github.Annotations(rep, &ann); err != nil {
 		return nil, fmt.Errorf("%s: %w", AnnotationsFile, err)

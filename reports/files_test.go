@@ -26,7 +26,7 @@ func TestFilesHoldEveryFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"report.json", "results.sarif", "summary.md", "junit.xml", "gl-sast-report.json", "gl-code-quality-report.json", reports.AnnotationsFile, reports.OutputsFile, reports.MetricsFile, reports.OpenMetricsFile} {
+	for _, name := range []string{"report.json", "results.sarif", "summary.md", "junit.xml", "gl-sast-report.json", "gl-code-quality-report.json", reports.AnnotationsFile, reports.OutputsFile, reports.MetricsFile, reports.OpenMetricsFile, reports.DashboardFile} {
 		if len(files[name]) == 0 {
 			t.Errorf("no %s", name)
 		}

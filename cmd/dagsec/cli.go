@@ -250,7 +250,8 @@ func helpPage(c *command) string {
 	if c.name != "" {
 		usage += " " + c.name
 	}
-	if len(c.subs) > 0 {
+	both := len(c.subs) > 0 && c.run != nil // runs itself, or a subcommand
+	if len(c.subs) > 0 && !both {
 		usage += " COMMAND"
 	}
 	if c.flags != nil || c.name == "" {
@@ -258,6 +259,9 @@ func helpPage(c *command) string {
 	}
 	if c.args != "" {
 		usage += " " + c.args
+	}
+	if both {
+		usage += "\n       dagsec " + c.name + " COMMAND"
 	}
 	fmt.Fprintf(&b, "Usage: %s\n", usage)
 	if c.about != "" {

@@ -52,12 +52,14 @@ func commands() *command {
 			summary: "convert a saved run report for a CI system or a reader",
 			about: "Converts a saved run report (report.json, or the report folder holding it): github prints the " +
 				"annotations, appends the summary to $GITHUB_STEP_SUMMARY and writes $GITHUB_OUTPUT; gitlab writes " +
-				"the GitLab security and Code Quality reports into --out (default .); junit, markdown, sarif and json " +
-				"print on stdout, or write into --out.",
+				"the GitLab security and Code Quality reports into --out (default .); junit, markdown, sarif, json " +
+				"and html (report.html, the dashboard; with --history DIR of earlier runs, charts over time) print " +
+				"on stdout, or write into --out.",
 			examples: []string{
 				"dagsec report --format sarif dagsec-report/report.json > results.sarif",
 				"dagsec report --format gitlab --out . dagsec-report",
 				"dagsec report --format github dagsec-report/report.json",
+				"dagsec report --format html --history reports/ --out dagsec-report dagsec-report",
 			},
 			exits: "Exit codes: 0 converted, 2 a bad report or flag.",
 			flags: func(fs *flag.FlagSet) { new(reportOptions).register(fs) },
@@ -68,16 +70,60 @@ func commands() *command {
 			summary: "security metrics of saved runs, judged against the policy's targets",
 			about: "With --history DIR: the metrics of every saved run in DIR (mean time to remediate, open " +
 				"criticals on the production branch, secret leaks per quarter, scan coverage, dependency and base " +
-				"image age), each judged against the policy's targets; exit 1 when one is missed. With one " +
-				"REPORT.json (or its report folder): that run's metrics, exit 0.",
+				"image age), each judged against the policy's targets; exit 1 when one is missed. When DIR holds " +
+				"fleet folders (dagsec fleet's --out, one a run), each repository's metrics and the organisation's: " +
+				"MTTR over every repository's remediated findings, open criticals summed, leaks per quarter summed, " +
+				"the share of all runs that scanned every stage, the stalest manifests and oldest base image; exit 1 " +
+				"when a target of the organisation or of a repository is missed. With one REPORT.json (or its " +
+				"report folder): that run's metrics, exit 0.",
 			examples: []string{
 				"dagsec metrics --history reports/ --format markdown",
 				"dagsec metrics --history reports/ --branch release --policy .dagsec.yaml",
+				"dagsec metrics --history fleets/ --format markdown",
 				"dagsec metrics dagsec-report/report.json",
 			},
 			exits: "Exit codes: 0 every target met (or one report), 1 a target missed, 2 a bad report or flag.",
 			flags: func(fs *flag.FlagSet) { new(metricsOptions).register(fs) },
 			run:   cmdMetrics,
+		},
+		{
+			name: "fleet", args: "--repos FILE",
+			summary: "scan many repositories into one roll-up and fleet.html; subcommands",
+			about: "Scans every repository of --repos FILE (one a line: URL[@REF] [NAME]; a local clone's folder " +
+				"without a ref is scanned as it is, anything else is cloned shallow at its ref) with the code stages, " +
+				"--jobs at a time, and writes --out: fleet.json (each repository's verdict, the roll-up), fleet.md, " +
+				"fleet.html and one report folder per repository (report.json, report.html, SARIF, ...). Each " +
+				"repository's own .dagsec.yaml applies unless --policy is given. A repository that " +
+				"cannot be cloned or scanned is that repository's error, never the fleet's crash." +
+				"\n\nThe fleet's verdict is its worst repository's: error over blocked over nothing scanned over " +
+				"warned over passed. --shard i/n scans every n-th repository from the i-th, so n CI jobs share a " +
+				"fleet; dagsec fleet merge joins their folders.",
+			examples: []string{
+				"dagsec fleet --repos repos.txt",
+				"dagsec fleet --repos repos.txt --jobs 4 --stages secrets,sast,sca --out fleet",
+				"dagsec fleet --repos repos.txt --shard 2/4 --out shard-2",
+				"dagsec fleet merge --out fleet shard-1 shard-2 shard-3 shard-4",
+			},
+			exits: "Exit codes: 0 every repository passed, 1 a gate blocked, 2 a repository errored (or bad input), 3 a repository scanned nothing.",
+			flags: func(fs *flag.FlagSet) { new(fleetOptions).register(fs) },
+			run:   cmdFleet,
+			subs: []*command{
+				{
+					name: "fleet merge", args: "SHARD_DIR...",
+					summary: "join the fleet folders of a fleet's shards",
+					about: "Joins the folders `dagsec fleet --shard i/n` wrote into --out: every shard of one list " +
+						"exactly once (a missing or repeated shard, or a shard of another list, is an error), the " +
+						"repositories' report folders copied, the roll-up and verdict computed anew. It exits as " +
+						"the whole fleet would.",
+					examples: []string{
+						"dagsec fleet merge --out fleet shard-1 shard-2",
+						"dagsec fleet merge --history fleets/ --out fleets/2026-12-07 shard-*",
+					},
+					exits: "Exit codes: 0 every repository passed, 1 a gate blocked, 2 a repository errored (or bad shards), 3 a repository scanned nothing.",
+					flags: func(fs *flag.FlagSet) { registerFleetMerge(fs, new(fleetMergeOptions)) },
+					run:   cmdFleetMerge,
+				},
+			},
 		},
 		{
 			name: "policy", summary: "check or print a policy",

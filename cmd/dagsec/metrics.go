@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dagsec/dagsec/fleet"
 	"github.com/dagsec/dagsec/internal/readfile"
 	"github.com/dagsec/dagsec/metrics"
 	"github.com/dagsec/dagsec/pipeline"
@@ -86,6 +87,9 @@ func cmdMetrics(_ context.Context, args []string, stdout, stderr io.Writer) (int
 	if st, err := os.Stat(o.history); err == nil && !st.IsDir() {
 		return exitError, usageError{fmt.Sprintf("--history %s is a file; it takes a folder of saved run reports (for one report: dagsec metrics %s)", o.history, o.history), "metrics"}
 	}
+	if fleet.IsHistory(o.history) {
+		return orgMetrics(stdout, o.history, o.format, policyTargets(pol), prodBranch)
+	}
 	runs, err := metrics.LoadHistory(o.history)
 	if err != nil {
 		return exitError, err
@@ -99,6 +103,23 @@ func cmdMetrics(_ context.Context, args []string, stdout, stderr io.Writer) (int
 			o.history, prodBranch, strings.Join(runBranches(runs), ", "))
 	}
 	if !h.TargetsMet {
+		return exitBlocked, nil
+	}
+	return exitPassed, nil
+}
+
+// orgMetrics prints the metrics of a fleet's history (fleet folders, as
+// dagsec fleet writes them): each repository's and the organisation's.
+func orgMetrics(stdout io.Writer, dir, format string, targets metrics.Targets, branch string) (int, error) {
+	runs, err := fleet.LoadHistory(dir)
+	if err != nil {
+		return exitError, err
+	}
+	om := metrics.Organisation(fleet.ByRepo(runs), targets, branch)
+	if err := writeMetrics(stdout, format, om, om.Markdown, om.OpenMetrics); err != nil {
+		return exitError, err
+	}
+	if !om.TargetsMet {
 		return exitBlocked, nil
 	}
 	return exitPassed, nil

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/dagsec/dagsec/dashboard"
+	"github.com/dagsec/dagsec/metrics"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/reports"
 	"github.com/dagsec/dagsec/reports/github"
@@ -38,7 +40,7 @@ func gitlabOptions(commit, image, target string) gitlab.Options {
 // ownedFile matches the files a report folder may hold from an earlier run
 // that this run does not write again (a stage that did not run this time):
 // they are removed so no CI system reads a stale result.
-var ownedFile = regexp.MustCompile(`^(results(-[0-9]+)?\.sarif|gl-[a-z-]+-report\.json|junit\.xml|github-(annotations|outputs)\.txt|metrics\.(json|prom))$`)
+var ownedFile = regexp.MustCompile(`^(results(-[0-9]+)?\.sarif|gl-[a-z-]+-report\.json|junit\.xml|github-(annotations|outputs)\.txt|metrics\.(json|prom)|report\.html)$`)
 
 // writeOutputs writes a run's report folder through temporary names, so a
 // failed run never leaves a half-written report behind.
@@ -88,15 +90,16 @@ func writeFiles(dir string, files map[string][]byte, prune bool) error {
 	return nil
 }
 
-var reportFormats = []string{"github", "gitlab", "junit", "markdown", "sarif", "json"}
+var reportFormats = []string{"github", "gitlab", "junit", "markdown", "sarif", "json", "html"}
 
 // cmdReport converts a saved run report for the CI system reading it:
 //   - github: annotations (workflow commands) on stdout, the job summary
 //     appended to $GITHUB_STEP_SUMMARY, outputs to $GITHUB_OUTPUT;
 //   - gitlab: the security and Code Quality reports, into --out;
 //   - junit, markdown, json: on stdout, or into --out;
-//   - sarif: the merged log on stdout, or GitHub-sized files into --out.
-type reportOptions struct{ format, out, commit, image, target string }
+//   - sarif: the merged log on stdout, or GitHub-sized files into --out;
+//   - html: report.html, with charts over --history's runs.
+type reportOptions struct{ format, out, commit, image, target, history, policy string }
 
 func (o *reportOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "markdown", "output `FORMAT`: "+strings.Join(reportFormats, ", "))
@@ -104,6 +107,8 @@ func (o *reportOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.commit, "commit", "", "gitlab: commit `SHA` the source was scanned at (default $CI_COMMIT_SHA)")
 	fs.StringVar(&o.image, "image", "", "gitlab: the scanned image's `REF` (default $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA)")
 	fs.StringVar(&o.target, "target", "", "gitlab: the `URL` DAST scanned (default: from the report)")
+	fs.StringVar(&o.history, "history", "", "html: `DIR` of the repository's saved run reports (as dagsec metrics --history reads them): charts of open findings, MTTR and coverage over time")
+	fs.StringVar(&o.policy, "policy", "", "html: policy YAML `FILE` whose targets and production branch the charts judge by (default: the default preset's)")
 }
 
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -152,6 +157,9 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) (int,
 	case "json":
 		single, err = rep.JSON()
 		files[reports.RunReportFile] = single
+	case "html":
+		single, err = o.html(rep)
+		files[reports.DashboardFile] = single
 	case "sarif":
 		if o.out != "" {
 			files, err = rep.SARIFFiles()
@@ -173,6 +181,22 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(o.out, name))
 	}
 	return exitPassed, nil
+}
+
+// html is report.html, with charts when --history is given.
+func (o *reportOptions) html(rep *pipeline.Report) ([]byte, error) {
+	var opt dashboard.Options
+	if o.history != "" {
+		pol, err := loadPolicy(o.policy, "")
+		if err != nil {
+			return nil, err
+		}
+		if opt.History, err = metrics.LoadHistory(o.history); err != nil {
+			return nil, err
+		}
+		opt.Targets, opt.ProductionBranch = policyTargets(pol), pol.ProductionBranch
+	}
+	return dashboard.Report(rep, opt)
 }
 
 // reportFile is the run report a path names: the file, or report.json in

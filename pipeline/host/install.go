@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dagsec/dagsec/stages"
@@ -57,6 +58,13 @@ func (i *Installer) Installed(t stages.Tool) bool {
 // a temporary name and is renamed into place.
 func (i *Installer) Ensure(ctx context.Context, t stages.Tool) (string, error) {
 	dst := i.Path(t)
+	if i.Installed(t) {
+		return dst, nil
+	}
+	// Runs scanning at once (a fleet) may need the same tool: one builds it.
+	mu, _ := building.LoadOrStore(dst, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	if i.Installed(t) {
 		return dst, nil
 	}
@@ -209,3 +217,6 @@ func (i *Installer) say(format string, args ...any) {
 		fmt.Fprintf(i.Progress, format, args...)
 	}
 }
+
+// building holds a lock per tool path while it is built.
+var building sync.Map

@@ -179,6 +179,9 @@ type ContainerID string
 type CurrentModuleID string
 
 // A unique identifier for an object.
+type DagsecFleetReportID string
+
+// A unique identifier for an object.
 type DagsecID string
 
 // A unique identifier for an object.
@@ -13759,6 +13762,16 @@ func (r *Query) LoadCurrentModuleFromID(id CurrentModuleID) *CurrentModule {
 	q = q.Arg("id", id)
 
 	return &CurrentModule{
+		query: q,
+	}
+}
+
+// Load a DagsecFleetReport from its ID.
+func (r *Query) LoadDagsecFleetReportFromID(id DagsecFleetReportID) *DagsecFleetReport {
+	q := r.query.Select("loadDagsecFleetReportFromID")
+	q = q.Arg("id", id)
+
+	return &DagsecFleetReport{
 		query: q,
 	}
 }

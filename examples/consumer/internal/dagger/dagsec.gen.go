@@ -18,8 +18,17 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31
 	}
 }
 
+// Retrieve the binding value, as type DagsecFleetReport
+func (r *Binding) AsDagsecFleetReport() *DagsecFleetReport { // dagsec (../../../../.dagger/fleet.go:100:6)
+	q := r.query.Select("asDagsecFleetReport")
+
+	return &DagsecFleetReport{
+		query: q,
+	}
+}
+
 // Retrieve the binding value, as type DagsecReport
-func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:680:6)
+func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:695:6)
 	q := r.query.Select("asDagsecReport")
 
 	return &DagsecReport{
@@ -786,6 +795,79 @@ func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dag
 	}
 }
 
+// DagsecFleetOpts contains options for Dagsec.Fleet
+type DagsecFleetOpts struct {
+	//
+	// Token for private repositories over HTTPS, sent as the password of
+	// HTTP basic authentication (a GitHub or GitLab access token).
+	//
+	Token *Secret // dagsec (../../../../.dagger/fleet.go:34:2)
+	//
+	// Policy YAML file for every repository; without one, each
+	// repository's .dagsec.yaml, else the preset.
+	//
+	Policy *File // dagsec (../../../../.dagger/fleet.go:38:2)
+	//
+	// Built-in policy preset (default, strict or audit). With a policy file,
+	// the preset the file is applied over.
+	//
+	Preset string // dagsec (../../../../.dagger/fleet.go:42:2)
+	//
+	// Code stages to run, by name; empty runs every code stage.
+	//
+	Stages []string // dagsec (../../../../.dagger/fleet.go:45:2)
+	//
+	// How many repositories are scanned at once; 0 means 4.
+	//
+	Jobs int // dagsec (../../../../.dagger/fleet.go:48:2)
+	//
+	// Part i/n of the list (every n-th repository from the i-th), for n CI
+	// jobs whose exported folders `dagsec fleet merge` joins.
+	//
+	Shard string // dagsec (../../../../.dagger/fleet.go:52:2)
+}
+
+// Fleet scans many git repositories on this engine: each repository's code
+// stages, jobs repositories at once, read through the engine's git API (a
+// token for private ones). It returns the fleet report: per repository its
+// report folder, plus the roll-up. A repository that cannot be fetched or
+// scanned is that repository's error, never the fleet's: call check on the
+// report to fail a CI job.
+func (r *Dagsec) Fleet(repos []string, opts ...DagsecFleetOpts) *DagsecFleetReport { // dagsec (../../../../.dagger/fleet.go:26:1)
+	q := r.query.Select("fleet")
+	for i := len(opts) - 1; i >= 0; i-- {
+		// `token` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Token) {
+			q = q.Arg("token", opts[i].Token)
+		}
+		// `policy` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Policy) {
+			q = q.Arg("policy", opts[i].Policy)
+		}
+		// `preset` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Preset) {
+			q = q.Arg("preset", opts[i].Preset)
+		}
+		// `stages` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Stages) {
+			q = q.Arg("stages", opts[i].Stages)
+		}
+		// `jobs` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Jobs) {
+			q = q.Arg("jobs", opts[i].Jobs)
+		}
+		// `shard` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Shard) {
+			q = q.Arg("shard", opts[i].Shard)
+		}
+	}
+	q = q.Arg("repos", repos)
+
+	return &DagsecFleetReport{
+		query: q,
+	}
+}
+
 // Image used for gitleaks instead of the pinned one; empty keeps the pin.
 func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:33:2)
 	if r.gitleaksImage != nil {
@@ -1510,10 +1592,200 @@ func (r *Dagsec) AsNode() Node {
 	}
 }
 
+// FleetReport is the outcome of a fleet: the roll-up and every
+// repository's report folder.
+type DagsecFleetReport struct { // dagsec (../../../../.dagger/fleet.go:100:6)
+	query *querybuilder.Selection
+
+	check    *Void
+	exitCode *int
+	id       *ID
+	json     *string
+	status   *string
+	summary  *string
+}
+
+func (r *DagsecFleetReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecFleetReport {
+	return &DagsecFleetReport{
+		query: q,
+	}
+}
+
+// Check fails unless every repository passed or warned, naming the
+// repositories that errored, blocked or scanned nothing.
+func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/fleet.go:163:1)
+	if r.check != nil {
+		return nil
+	}
+	q := r.query.Select("check")
+
+	return q.Execute(ctx)
+}
+
+// Directory is the fleet folder, ready to export.
+func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dagger/fleet.go:152:1)
+	q := r.query.Select("directory")
+
+	return &Directory{
+		query: q,
+	}
+}
+
+// Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
+// a repository scanned nothing.
+func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/fleet.go:112:2)
+	if r.exitCode != nil {
+		return *r.exitCode, nil
+	}
+	q := r.query.Select("exitCode")
+
+	var response int
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// The names of the repositories that errored, blocked or scanned
+// nothing.
+func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // dagsec (../../../../.dagger/fleet.go:115:2)
+	q := r.query.Select("failed")
+
+	var response []string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// The fleet folder: fleet.json, fleet.md, fleet.html and one report
+// folder per repository (report.json, report.html, SARIF, ...).
+func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/fleet.go:118:2)
+	q := r.query.Select("files")
+
+	return &Directory{
+		query: q,
+	}
+}
+
+// fleet.html: the dashboard, one self-contained file.
+func (r *DagsecFleetReport) HTML() *File { // dagsec (../../../../.dagger/fleet.go:106:2)
+	q := r.query.Select("html")
+
+	return &File{
+		query: q,
+	}
+}
+
+// A unique identifier for this DagsecFleetReport.
+func (r *DagsecFleetReport) ID(ctx context.Context) (ID, error) {
+	if r.id != nil {
+		return *r.id, nil
+	}
+	q := r.query.Select("id")
+
+	var response ID
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// XXX_GraphQLType is an internal function. It returns the native GraphQL type name
+func (r *DagsecFleetReport) XXX_GraphQLType() string {
+	return "DagsecFleetReport"
+}
+
+// XXX_GraphQLIDType is an internal function. It returns the native GraphQL type name for the ID of this object
+func (r *DagsecFleetReport) XXX_GraphQLIDType() string {
+	return "ID"
+}
+
+// XXX_GraphQLID is an internal function. It returns the underlying type ID
+func (r *DagsecFleetReport) XXX_GraphQLID(ctx context.Context) (string, error) {
+	id, err := r.ID(ctx)
+	if err != nil {
+		return "", err
+	}
+	return string(id), nil
+}
+
+func (r *DagsecFleetReport) MarshalJSON() ([]byte, error) {
+	id, err := r.ID(marshalCtx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(id)
+}
+func (r *DagsecFleetReport) UnmarshalJSON(bs []byte) error {
+	var id string
+	err := json.Unmarshal(bs, &id)
+	if err != nil {
+		return err
+	}
+	*r = DagsecFleetReport{query: selectNode(dag.query, id, "DagsecFleetReport")}
+	return nil
+}
+
+// fleet.json: each repository's verdict and the roll-up.
+func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:102:2)
+	if r.json != nil {
+		return *r.json, nil
+	}
+	q := r.query.Select("json")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// Repository is one repository's report folder, by its name.
+func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../../../../.dagger/fleet.go:157:1)
+	q := r.query.Select("repository")
+	q = q.Arg("name", name)
+
+	return &Directory{
+		query: q,
+	}
+}
+
+// The fleet's verdict, its worst repository's: error, blocked, skipped
+// (a repository scanned nothing), warned or passed.
+func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:109:2)
+	if r.status != nil {
+		return *r.status, nil
+	}
+	q := r.query.Select("status")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// fleet.md: the roll-up in Markdown, for a CI job summary.
+func (r *DagsecFleetReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:104:2)
+	if r.summary != nil {
+		return *r.summary, nil
+	}
+	q := r.query.Select("summary")
+
+	var response string
+
+	q = q.Bind(&response)
+	return response, q.Execute(ctx)
+}
+
+// AsNode returns this DagsecFleetReport as a Node.
+// This is a local type conversion — no GraphQL call.
+func (r *DagsecFleetReport) AsNode() Node {
+	return &NodeClient{
+		query: r.query,
+	}
+}
+
 // Report is the outcome of one run: the run report, its Markdown summary and
 // SARIF log, files tools produced (SBOMs), the files CI systems read, and
 // the overall verdict.
-type DagsecReport struct { // dagsec (../../../../.dagger/main.go:680:6)
+type DagsecReport struct { // dagsec (../../../../.dagger/main.go:695:6)
 	query *querybuilder.Selection
 
 	check             *Void
@@ -1533,7 +1805,7 @@ func (r *DagsecReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecReport
 
 // Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 // sbom.spdx.json, sbom-image.cdx.json) and the image signature.
-func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:692:2)
+func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:707:2)
 	q := r.query.Select("artifacts")
 
 	return &Directory{
@@ -1543,7 +1815,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:753:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:768:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1555,7 +1827,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:789:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:804:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1565,7 +1837,7 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
 // nothing scanned.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:698:2)
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:713:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1578,7 +1850,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:700:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:715:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1590,7 +1862,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:734:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:749:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1606,7 +1878,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:747:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:762:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1664,7 +1936,7 @@ func (r *DagsecReport) UnmarshalJSON(bs []byte) error {
 }
 
 // Run report as JSON: every stage, finding and tool run, with timings.
-func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:682:2)
+func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:697:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1677,7 +1949,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:739:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:754:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1688,7 +1960,7 @@ func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:73
 // Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 // Past GitHub's limits (20 runs a file), directory holds it split into
 // results.sarif, results-2.sarif, ...
-func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:689:2)
+func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:704:2)
 	q := r.query.Select("sarif")
 
 	return &File{
@@ -1698,7 +1970,7 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:68
 
 // Overall status: passed, warned, blocked, error, or skipped when nothing
 // was scanned.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:695:2)
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:710:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1712,7 +1984,7 @@ func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (
 
 // Human summary in Markdown: stages, what blocked and the top findings;
 // also GitHub's job summary.
-func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:685:2)
+func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:700:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -1729,6 +2001,30 @@ func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec 
 func (r *DagsecReport) AsNode() Node {
 	return &NodeClient{
 		query: r.query,
+	}
+}
+
+// Create or update a binding of type DagsecFleetReport in the environment
+func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, description string) *Env { // dagsec (../../../../.dagger/fleet.go:100:6)
+	assertNotNil("value", value)
+	q := r.query.Select("withDagsecFleetReportInput")
+	q = q.Arg("name", name)
+	q = q.Arg("value", value)
+	q = q.Arg("description", description)
+
+	return &Env{
+		query: q,
+	}
+}
+
+// Declare a desired DagsecFleetReport output to be assigned in the environment
+func (r *Env) WithDagsecFleetReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/fleet.go:100:6)
+	q := r.query.Select("withDagsecFleetReportOutput")
+	q = q.Arg("name", name)
+	q = q.Arg("description", description)
+
+	return &Env{
+		query: q,
 	}
 }
 
@@ -1757,7 +2053,7 @@ func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec
 }
 
 // Create or update a binding of type DagsecReport in the environment
-func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:680:6)
+func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:695:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecReportInput")
 	q = q.Arg("name", name)
@@ -1770,7 +2066,7 @@ func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, descriptio
 }
 
 // Declare a desired DagsecReport output to be assigned in the environment
-func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:680:6)
+func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:695:6)
 	q := r.query.Select("withDagsecReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
