@@ -57,6 +57,8 @@ type Report struct {
 	ManifestsDigest string `json:"manifests_digest,omitempty"`
 	// Image is the image the build stage built or checked, if any.
 	Image *ImageInfo `json:"image,omitempty"`
+	// ImagesLock is the images.lock the run used, if any.
+	ImagesLock *ImagesLock `json:"images_lock,omitempty"`
 	// Baseline names the baseline the findings were compared with
 	// (Config.Baseline): each finding's Baseline is then "new" or "known".
 	Baseline string `json:"baseline,omitempty"`
@@ -168,10 +170,13 @@ type ToolReport struct {
 	Target string `json:"target"`
 	// Image is the image the tool ran from, as the runner ran it (a mirror
 	// where one replaced the pin); empty where no image ran (the host).
-	Image      string `json:"image,omitempty"`
-	Runner     string `json:"runner"`
-	ExitCode   int    `json:"exit_code"`
-	DurationMS int64  `json:"duration_ms"`
+	Image string `json:"image,omitempty"`
+	// LockedImage is the tool's image by digest (IMAGE@DIGEST) from the
+	// images.lock the run used, on either runner.
+	LockedImage string `json:"locked_image,omitempty"`
+	Runner      string `json:"runner"`
+	ExitCode    int    `json:"exit_code"`
+	DurationMS  int64  `json:"duration_ms"`
 	// Covers lists the coverage targets ("kind path") the run scanned.
 	Covers []string `json:"covers,omitempty"`
 	// PeakMemoryMB is the most memory the tool's processes held at once,
@@ -206,6 +211,7 @@ func newReport(cfg Config) *Report {
 		Source:        cfg.Source,
 		Policy:        cfg.Policy.Name,
 		Branch:        cfg.Delivery.Branch,
+		ImagesLock:    cfg.ImagesLock,
 		StartedAt:     time.Now().UTC(),
 		Errors:        []string{},
 	}

@@ -60,6 +60,11 @@ type Config struct {
 	// marked new or known (findings.Finding.Baseline) before the gate
 	// judges it, and the report names the baseline.
 	Baseline *baseline.Baseline
+	// ImagePins are the images, by digest, an images.lock pins each tool
+	// to (tool rows' locked_image), and ImagesLock the lock's report entry;
+	// both nil without a lock.
+	ImagePins  map[string]string
+	ImagesLock *ImagesLock
 	// Progress, when set, hears each tool start and finish (Event). It is
 	// called from the stages' goroutines, concurrently, and must return
 	// quickly.
