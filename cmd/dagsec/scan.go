@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/findings"
@@ -16,6 +17,7 @@ import (
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports"
 	"github.com/dagsec/dagsec/stages"
+	"github.com/dagsec/dagsec/vex"
 )
 
 // scanOptions are dagsec scan's flags.
@@ -25,7 +27,7 @@ type scanOptions struct {
 	failOn, format                                              string
 	exitCode, jobs, goAnalysers, memoryMB                       int
 	history, noInstall, quiet, noColor, online                  bool
-	baselines                                                   listFiles
+	baselines, vexFiles                                         listFiles
 	delivery                                                    deliveryFlags
 }
 
@@ -54,6 +56,7 @@ func (o *scanOptions) register(fs *flag.FlagSet) {
 	o.delivery.register(fs)
 	fs.Var(&o.baselines, "baseline", "an earlier run to compare with: its report.json (or `REPORT` folder holding one) or dagsec SARIF (repeatable for results-N.sarif); gates block only on findings new since it")
 	fs.StringVar(&o.suppressions, "suppressions", "", "`FILE` of suppressions (the policy's suppressions: list), added to the policy's")
+	fs.Var(&o.vexFiles, "vex", "OpenVEX `FILE` whose not_affected and fixed statements suppress the advisory in their packages, with their justification and expiry (repeatable)")
 	fs.StringVar(&o.imagesLock, "images-lock", "", "images lock `FILE` (default: PATH/images.lock when there is one): each tag of the selected stages' tools must still have its locked digest")
 }
 
@@ -199,6 +202,13 @@ func (o *scanOptions) loadPolicy(source string, notes io.Writer) (*policies.Poli
 	}
 	if o.suppressions != "" {
 		sups, err := policies.ReadSuppressions(o.suppressions)
+		if err != nil {
+			return nil, err
+		}
+		pol.Suppressions = append(pol.Suppressions, sups...)
+	}
+	for _, f := range o.vexFiles {
+		sups, err := vex.ReadFile(f, time.Now())
 		if err != nil {
 			return nil, err
 		}
