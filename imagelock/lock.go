@@ -82,6 +82,26 @@ func Images(overrides map[string]string) map[string]string {
 	return out
 }
 
+// RunNames are the lock's names a run of the selected stages uses: their
+// tools, the helper when an engine stage (build, image, staging,
+// production) reads image tarballs or probes staging with it, and cosign
+// for production, which verifies signed images with it.
+func RunNames(selected []string) []string {
+	var names []string
+	for _, s := range selected {
+		d, _ := stages.Lookup(s)
+		names = append(names, d.Tools...)
+		if s == stages.Build || s == stages.Image || s == stages.Staging || s == stages.Production {
+			names = append(names, Helper)
+		}
+		if s == stages.Production {
+			names = append(names, "cosign")
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // New makes a lock of resolved images: name -> image and name -> digest.
 func New(images, digests map[string]string) *Lock {
 	l := &Lock{}

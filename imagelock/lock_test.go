@@ -1,6 +1,7 @@
 package imagelock
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,5 +123,22 @@ func TestImages(t *testing.T) {
 	}
 	if len(got) != len(Names()) {
 		t.Errorf("Images() has %d images, Names() %d", len(got), len(Names()))
+	}
+}
+
+func TestRunNames(t *testing.T) {
+	for _, tc := range []struct {
+		selected []string
+		want     []string
+	}{
+		{[]string{stages.Secrets}, []string{"gitleaks"}},
+		{[]string{stages.SCA, stages.IaC}, []string{"checkov", "govulncheck", "osv-scanner", "tfsec", "trivy"}},
+		{[]string{stages.Image}, []string{"cosign", "grype", "helper", "syft", "trivy"}},
+		{[]string{stages.Production}, []string{"cosign", "helper"}},
+	} {
+		got := RunNames(tc.selected)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("RunNames(%v) = %v, want %v", tc.selected, got, tc.want)
+		}
 	}
 }

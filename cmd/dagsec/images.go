@@ -9,14 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/dagsec/dagsec/imagelock"
 	"github.com/dagsec/dagsec/imagelock/resolve"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
-	"github.com/dagsec/dagsec/stages"
 )
 
 const imagesExits = "Exit codes: 0 done, 2 an image could not be resolved, a tag moved, a bad lock or flag."
@@ -147,28 +145,14 @@ func scanImagesLock(ctx context.Context, given, source string, pol *policies.Pol
 	if err != nil {
 		return nil, nil, err
 	}
-	var names []string
-	for _, s := range selected {
-		d, _ := stages.Lookup(s)
-		names = append(names, d.Tools...)
+	tags, err := resolve.CheckTags(ctx, lock, imagelock.RunNames(selected), false)
+	if err != nil {
+		return nil, nil, err
 	}
-	slices.Sort(names)
-	info := &pipeline.ImagesLock{File: file}
-	var moved []string
-	for _, r := range resolve.Check(ctx, lock, slices.Compact(names)) {
-		switch p := r.Problem(); {
-		case p == "":
-			info.Checked = append(info.Checked, r.Ref())
-		case r.Unreachable:
-			info.Unchecked = append(info.Unchecked, p)
-			fmt.Fprintf(notes, "%s: %s\n", file, p)
-		default:
-			moved = append(moved, p)
-		}
+	for _, u := range tags.Unchecked {
+		fmt.Fprintf(notes, "%s: %s\n", file, u)
 	}
-	if len(moved) > 0 {
-		return nil, nil, fmt.Errorf("%s: %s", file, strings.Join(moved, "; "))
-	}
+	info := &pipeline.ImagesLock{File: file, Checked: tags.Checked, Unchecked: tags.Unchecked}
 	return pins, info, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -162,4 +163,47 @@ func each(images map[string]string, f func(name, image string)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Refused reports an answer that refuses to say (unauthorized, forbidden):
+// a registry that needs credentials this process does not have.
+func Refused(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	return te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden
+}
+
+// Tags is what CheckTags found: the images (IMAGE@DIGEST) whose tags still
+// have their locked digest, and those it could not check, with why.
+type Tags struct {
+	Checked, Unchecked []string
+}
+
+// CheckTags resolves the tags of the named entries again (a run's images,
+// imagelock.RunNames) and fails naming every image whose tag moved or is
+// gone. A registry that does not answer leaves its images unchecked, and
+// so, when refusedOK, does one that refuses without credentials (the
+// Dagger module asks anonymously; the engine pulls IMAGE@DIGEST, so what
+// runs is the locked image either way).
+func CheckTags(ctx context.Context, lock *imagelock.Lock, names []string, refusedOK bool) (Tags, error) {
+	var out Tags
+	var bad []string
+	for _, r := range Check(ctx, lock, names) {
+		switch p := r.Problem(); {
+		case p == "":
+			out.Checked = append(out.Checked, r.Ref())
+		case r.Unreachable:
+			out.Unchecked = append(out.Unchecked, p)
+		case refusedOK && Refused(r.Err):
+			out.Unchecked = append(out.Unchecked, fmt.Sprintf("%s (%s): the registry refused an anonymous lookup, tag not checked (pulled by digest): %v", r.Image, r.Name, r.Err))
+		default:
+			bad = append(bad, p)
+		}
+	}
+	if len(bad) > 0 {
+		return out, fmt.Errorf("%s: %s", lock.File, strings.Join(bad, "; "))
+	}
+	return out, nil
 }

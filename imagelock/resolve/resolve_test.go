@@ -2,7 +2,10 @@ package resolve
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -85,5 +88,67 @@ func TestResolveFailures(t *testing.T) {
 	}
 	if _, err := Lock(ctx, map[string]string{"trivy": reg + "/nothing/here:1"}); err == nil || !strings.Contains(err.Error(), "trivy: ") {
 		t.Errorf("Lock of a missing tag: %v", err)
+	}
+}
+
+func TestCheckTags(t *testing.T) {
+	ctx := context.Background()
+	reg := testenv.Registry(t)
+	// A registry that answers every request 401, as a private one does
+	// to an anonymous lookup.
+	private := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+	}))
+	t.Cleanup(private.Close)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	trivy := reg + "/aquasec/trivy:0.74.0"
+	digest := testenv.PushRandomImage(t, trivy)
+	lockOf := func(image, digest string) *imagelock.Lock {
+		l := imagelock.New(map[string]string{"trivy": image, "gitleaks": reg + "/gitleaks/gitleaks:v8"}, map[string]string{"trivy": digest, "gitleaks": digest})
+		l.File = "images.lock"
+		return l
+	}
+	privateImage := strings.TrimPrefix(private.URL, "http://") + "/aquasec/trivy:0.74.0"
+	for _, tc := range []struct {
+		name      string
+		lock      *imagelock.Lock
+		refusedOK bool
+		checked   int
+		unchecked string // what the one unchecked image's note says
+		err       string // what the error says
+	}{
+		{"tag still has its digest", lockOf(trivy, digest), false, 1, "", ""},
+		{"tag moved", lockOf(trivy, "sha256:"+strings.Repeat("0", 64)), false, 0, "", trivy + " (trivy): the tag moved"},
+		{"registry down", lockOf(down+"/aquasec/trivy:0.74.0", digest), false, 0, "registry unreachable", ""},
+		{"registry refuses, host", lockOf(privateImage, digest), false, 0, "", "UNAUTHORIZED"},
+		{"registry refuses, module", lockOf(privateImage, digest), true, 0, "refused an anonymous lookup", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Only trivy is asked about: gitleaks' tag does not exist and
+			// would fail.
+			tags, err := CheckTags(ctx, tc.lock, []string{"trivy"}, tc.refusedOK)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "images.lock: ") {
+					t.Fatalf("error %v, want it to say %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tags.Checked) != tc.checked {
+				t.Errorf("checked %v, want %d", tags.Checked, tc.checked)
+			}
+			if tc.unchecked != "" && (len(tags.Unchecked) != 1 || !strings.Contains(tags.Unchecked[0], tc.unchecked)) {
+				t.Errorf("unchecked %v, want one saying %q", tags.Unchecked, tc.unchecked)
+			}
+		})
 	}
 }
