@@ -81,6 +81,7 @@ func (r Dagsec) MarshalJSON() ([]byte, error) {
 		GoImage          string
 		HelperImage      string
 		VulnDB           *dagger.Directory `json:"vulnDb"`
+		ImagesLock       *dagger.File
 	}
 	concrete.GitleaksImage = r.GitleaksImage
 	concrete.GosecImage = r.GosecImage
@@ -102,6 +103,7 @@ func (r Dagsec) MarshalJSON() ([]byte, error) {
 	concrete.GoImage = r.GoImage
 	concrete.HelperImage = r.HelperImage
 	concrete.VulnDB = r.VulnDB
+	concrete.ImagesLock = r.ImagesLock
 	return json.Marshal(&concrete)
 }
 
@@ -127,6 +129,7 @@ func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 		GoImage          string
 		HelperImage      string
 		VulnDB           *dagger.Directory `json:"vulnDb"`
+		ImagesLock       *dagger.File
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -152,6 +155,7 @@ func (r *Dagsec) UnmarshalJSON(bs []byte) error {
 	r.GoImage = concrete.GoImage
 	r.HelperImage = concrete.HelperImage
 	r.VulnDB = concrete.VulnDB
+	r.ImagesLock = concrete.ImagesLock
 	return nil
 }
 
@@ -669,6 +673,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
 				}
 			}
+			var cosignPublicKey *dagger.File
+			if inputArgs["cosignPublicKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPublicKey"]), &cosignPublicKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPublicKey", err))
+				}
+			}
 			var history bool
 			if inputArgs["history"] != nil {
 				err = json.Unmarshal([]byte(inputArgs["history"]), &history)
@@ -690,7 +701,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg suppressions", err))
 				}
 			}
-			return (*Dagsec).Ci(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, history, baseline, suppressions)
+			var vex []*dagger.File
+			if inputArgs["vex"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["vex"]), &vex)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vex", err))
+				}
+			}
+			return (*Dagsec).Ci(&parent, ctx, source, policy, preset, stages, dockerfile, buildTarget, buildArgs, platform, stagingPort, stagingHealthPath, stagingUrl, deployStagingImage, deployStagingCommand, deployStagingUrl, deployStagingSecretEnv, deployStagingSecret, deployProdPublish, registryUsername, registryPassword, deployProdImage, deployProdCommand, deployProdSecretEnv, deployProdSecret, branch, openapi, sign, cosignKey, cosignPassword, cosignPublicKey, history, baseline, suppressions, vex)
 		case "Dast":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -851,7 +869,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg preset", err))
 				}
 			}
-			return (*Dagsec).Deploy(&parent, ctx, source, reports, reportFiles, image, publish, registryUsername, registryPassword, deployImage, deployCommand, secretEnv, secret, branch, policy, preset)
+			var cosignPublicKey *dagger.File
+			if inputArgs["cosignPublicKey"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["cosignPublicKey"]), &cosignPublicKey)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPublicKey", err))
+				}
+			}
+			return (*Dagsec).Deploy(&parent, ctx, source, reports, reportFiles, image, publish, registryUsername, registryPassword, deployImage, deployCommand, secretEnv, secret, branch, policy, preset, cosignPublicKey)
 		case "Dockerfile":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1047,7 +1072,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg cosignPassword", err))
 				}
 			}
-			return (*Dagsec).ImageScan(&parent, ctx, source, image, dockerfile, buildTarget, buildArgs, platform, policy, preset, sign, cosignKey, cosignPassword)
+			var vex []*dagger.File
+			if inputArgs["vex"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["vex"]), &vex)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vex", err))
+				}
+			}
+			return (*Dagsec).ImageScan(&parent, ctx, source, image, dockerfile, buildTarget, buildArgs, platform, policy, preset, sign, cosignKey, cosignPassword, vex)
 		case "Licenses":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1215,7 +1247,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg suppressions", err))
 				}
 			}
-			return (*Dagsec).Scan(&parent, ctx, source, policy, preset, stages, history, baseline, suppressions)
+			var vex []*dagger.File
+			if inputArgs["vex"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["vex"]), &vex)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vex", err))
+				}
+			}
+			return (*Dagsec).Scan(&parent, ctx, source, policy, preset, stages, history, baseline, suppressions, vex)
 		case "Secrets":
 			var parent Dagsec
 			err = json.Unmarshal(parentJSON, &parent)
@@ -1397,7 +1436,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg vulnDb", err))
 				}
 			}
-			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, grypeImage, cosignImage, wapitiImage, zapImage, trufflehogImage, spectralImage, goImage, helperImage, vulnDb), nil
+			var imagesLock *dagger.File
+			if inputArgs["imagesLock"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["imagesLock"]), &imagesLock)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg imagesLock", err))
+				}
+			}
+			return New(gitleaksImage, gosecImage, banditImage, semgrepImage, govulncheckImage, osvScannerImage, trivyImage, syftImage, tfsecImage, checkovImage, hadolintImage, grypeImage, cosignImage, wapitiImage, zapImage, trufflehogImage, spectralImage, goImage, helperImage, vulnDb, imagesLock), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 
 	"dagger/dagsec/internal/dagger"
 
+	"github.com/dagsec/dagsec/attest"
 	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports"
@@ -111,15 +113,24 @@ func (m *Dagsec) Ci(
 	// OpenAPI file in the source for DAST's API scan.
 	// +optional
 	openapi string,
-	// Sign the image with cosign (needs --cosign-key).
+	// Sign the image and attest its CycloneDX SBOM and a SLSA v1
+	// provenance (commit, Dockerfile, build arguments, dagsec's version,
+	// every stage's verdict) with cosign, once every stage before
+	// production has judged it (needs --cosign-key).
 	// +optional
 	sign bool,
-	// cosign private key for --sign.
+	// cosign private key for --sign (cosign generate-key-pair's cosign.key).
 	// +optional
 	cosignKey *dagger.Secret,
 	// Password of --cosign-key.
 	// +optional
 	cosignPassword *dagger.Secret,
+	// cosign public key (cosign.pub): production deploys only an image
+	// whose signature and attestations verify against it and whose
+	// provenance records a passing pipeline; the report names the check
+	// that failed.
+	// +optional
+	cosignPublicKey *dagger.File,
 	// Also scan git history for secrets.
 	// +optional
 	history bool,
@@ -131,9 +142,13 @@ func (m *Dagsec) Ci(
 	// policy's.
 	// +optional
 	suppressions *dagger.File,
+	// OpenVEX documents whose not_affected and fixed statements suppress
+	// the advisory in their packages, with their justification and expiry.
+	// +optional
+	vex []*dagger.File,
 ) (*Report, error) {
 	o := runOptions{source: source, policy: policy, preset: preset, stages: stages, history: history,
-		baseline: baseline, suppressions: suppressions,
+		baseline: baseline, suppressions: suppressions, vex: vex,
 		registryUser: registryUsername, registryPassword: registryPassword, secrets: map[string]*dagger.Secret{}}
 	if len(o.stages) == 0 {
 		o.stages = allStages()
@@ -152,6 +167,9 @@ func (m *Dagsec) Ci(
 		return nil, err
 	}
 	if o.delivery.Sign, err = signing(sign, cosignKey, cosignPassword, o.secrets); err != nil {
+		return nil, err
+	}
+	if o.delivery.CosignPublicKey, err = publicKey(ctx, cosignPublicKey); err != nil {
 		return nil, err
 	}
 	o.delivery.Branch = branch
@@ -188,7 +206,8 @@ func (m *Dagsec) Build(
 
 // ImageScan checks and scans an image: the build stage's checks (non-root
 // user, secrets in the environment, base image age) and the image stage
-// (trivy, grype, an SBOM with syft, optional cosign signature). Without
+// (trivy, grype, an SBOM with syft, an optional cosign signature with SBOM
+// and provenance attestations). Without
 // --image it builds the source's Dockerfile first.
 //
 // +cache="session"
@@ -220,17 +239,24 @@ func (m *Dagsec) ImageScan(
 	// Built-in policy preset (default, strict or audit).
 	// +optional
 	preset string,
-	// Sign the image with cosign (needs --cosign-key).
+	// Sign the image and attest its CycloneDX SBOM and a SLSA v1
+	// provenance with cosign once build and image have judged it (needs
+	// --cosign-key); the files are in the report's artifacts, for deploy
+	// --cosign-public-key.
 	// +optional
 	sign bool,
-	// cosign private key for --sign.
+	// cosign private key for --sign (cosign generate-key-pair's cosign.key).
 	// +optional
 	cosignKey *dagger.Secret,
 	// Password of --cosign-key.
 	// +optional
 	cosignPassword *dagger.Secret,
+	// OpenVEX documents whose not_affected and fixed statements suppress
+	// the advisory in their packages, with their justification and expiry.
+	// +optional
+	vex []*dagger.File,
 ) (*Report, error) {
-	o := runOptions{source: source, policy: policy, preset: preset, image: image,
+	o := runOptions{source: source, policy: policy, preset: preset, image: image, vex: vex,
 		stages: []string{stages.Build, stages.Image}, secrets: map[string]*dagger.Secret{}}
 	var err error
 	if o.delivery.Build, err = buildSpec(dockerfile, buildTarget, buildArgs, platform); err != nil {
@@ -356,6 +382,13 @@ func (m *Dagsec) Deploy(
 	// Built-in policy preset (default, strict or audit).
 	// +optional
 	preset string,
+	// cosign public key (cosign.pub): deploy --image only when the
+	// signature and attestations in --reports (image.sig,
+	// image-sbom.att.json, image-provenance.att.json, as image-scan --sign
+	// writes them) verify against it and the provenance records a passing
+	// pipeline.
+	// +optional
+	cosignPublicKey *dagger.File,
 ) (*Report, error) {
 	o := runOptions{source: source, policy: policy, preset: preset, image: image, stages: []string{stages.Production},
 		registryUser: registryUsername, registryPassword: registryPassword, secrets: map[string]*dagger.Secret{}}
@@ -370,6 +403,17 @@ func (m *Dagsec) Deploy(
 	o.delivery.Branch = branch
 	if o.delivery.Earlier, err = earlierVerdicts(ctx, reports, reportFiles); err != nil {
 		return nil, err
+	}
+	if o.delivery.CosignPublicKey, err = publicKey(ctx, cosignPublicKey); err != nil {
+		return nil, err
+	}
+	if o.delivery.CosignPublicKey != nil {
+		if image == nil {
+			return nil, errors.New("--cosign-public-key verifies --image: give it")
+		}
+		if o.delivery.Signed, err = signedFiles(ctx, reports); err != nil {
+			return nil, err
+		}
 	}
 	return m.execute(ctx, o)
 }
@@ -417,7 +461,9 @@ func deployStep(flag, image string, command []string, url string, secretEnv []st
 	return step, nil
 }
 
-// signing hands the cosign key to the image stage's cosign step.
+// signing hands the cosign key to the cosign steps that sign and attest
+// the image, as secrets: it never reaches an argv, a file in a layer or a
+// log.
 func signing(sign bool, key, password *dagger.Secret, into map[string]*dagger.Secret) (bool, error) {
 	if !sign {
 		return false, nil
@@ -431,6 +477,55 @@ func signing(sign bool, key, password *dagger.Secret, into map[string]*dagger.Se
 	}
 	into[stages.CosignPasswordSecret] = password
 	return true, nil
+}
+
+// publicKey reads a cosign public key, checked as the CLI checks one.
+func publicKey(ctx context.Context, f *dagger.File) ([]byte, error) {
+	if f == nil {
+		return nil, nil
+	}
+	name, data, err := readInput(ctx, f, maxKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("--cosign-public-key: %w", err)
+	}
+	if b, _ := pem.Decode(data); b == nil || b.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("--cosign-public-key %s: not a PEM public key (cosign generate-key-pair writes cosign.pub)", name)
+	}
+	return data, nil
+}
+
+// maxKeySize bounds a cosign key file; real ones are a few hundred bytes.
+const maxKeySize = 64 << 10
+
+// maxSignedSize bounds a signature or attestation read from a report
+// folder: the SBOM attestation carries the image's SBOM.
+const maxSignedSize = 64 << 20
+
+// signedFiles reads the signature and attestations the report folders
+// hold (attest.Files); two folders holding different ones is an error.
+func signedFiles(ctx context.Context, dirs []*dagger.Directory) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for i, d := range dirs {
+		for _, name := range attest.Files() {
+			label := fmt.Sprintf("--reports folder %d", i+1)
+			ok, err := d.Exists(ctx, name, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", label, err)
+			}
+			if !ok {
+				continue
+			}
+			_, data, err := readInput(ctx, d.File(name), maxSignedSize)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", label, err)
+			}
+			if prev, ok := out[name]; ok && string(prev) != string(data) {
+				return nil, fmt.Errorf("%s holds another %s than an earlier folder: give the one of the run that signed the image", label, name)
+			}
+			out[name] = data
+		}
+	}
+	return out, nil
 }
 
 // resolveBranch is the branch given, else the one .git/HEAD names.

@@ -29,9 +29,6 @@ const (
 	// healthTries × healthWait bounds how long staging may take to answer.
 	healthTries = 60
 	healthWait  = 2
-	// defaultHelperImage has the sh, tar and wget the engine's own small
-	// jobs use: reading image tarballs and probing staging's health.
-	defaultHelperImage = "docker.io/library/busybox:1.37.0"
 )
 
 // engine is the daggerRunner's pipeline.Engine half: the built image, the
@@ -58,7 +55,7 @@ var _ pipeline.Engine = (*daggerRunner)(nil)
 func (r *daggerRunner) helper() *dagger.Container {
 	img := r.helperImage
 	if img == "" {
-		img = defaultHelperImage
+		img = stages.HelperImage
 	}
 	return dag.Container().From(img)
 }

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"dagger/dagsec/internal/dagger"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/dagsec/dagsec/reports/gitlab"
 	"github.com/dagsec/dagsec/reports/junit"
 	"github.com/dagsec/dagsec/stages"
+	"github.com/dagsec/dagsec/vex"
 )
 
 // Dagsec runs dagsec's scans. Every tool image can be overridden, so the
@@ -71,6 +73,8 @@ type Dagsec struct {
 	HelperImage string
 	// Offline vulnerability database for sca, if one was given.
 	VulnDB *dagger.Directory `json:"vulnDb"`
+	// images.lock every run uses, if one was given; else the source's.
+	ImagesLock *dagger.File
 }
 
 // New configures image overrides and an offline vulnerability database;
@@ -146,6 +150,12 @@ func New(
 	// and osv-scanner then read it instead of their online databases.
 	// +optional
 	vulnDb *dagger.Directory,
+	// images.lock (`dagsec images lock` writes it) pinning every image to
+	// its digest: tools then run as IMAGE@DIGEST, and a tag whose registry
+	// now serves another digest fails the run naming the image. Without
+	// it, the source's images.lock when it has one.
+	// +optional
+	imagesLock *dagger.File,
 ) *Dagsec {
 	return &Dagsec{
 		GitleaksImage:    gitleaksImage,
@@ -168,6 +178,7 @@ func New(
 		GoImage:          goImage,
 		HelperImage:      helperImage,
 		VulnDB:           vulnDb,
+		ImagesLock:       imagesLock,
 	}
 }
 
@@ -249,9 +260,13 @@ func (m *Dagsec) Scan(
 	// policy's.
 	// +optional
 	suppressions *dagger.File,
+	// OpenVEX documents whose not_affected and fixed statements suppress
+	// the advisory in their packages, with their justification and expiry.
+	// +optional
+	vex []*dagger.File,
 ) (*Report, error) {
 	return m.execute(ctx, runOptions{source: source, policy: policy, preset: preset, stages: stages, history: history,
-		baseline: baseline, suppressions: suppressions})
+		baseline: baseline, suppressions: suppressions, vex: vex})
 }
 
 // Secrets runs only the secrets stage (gitleaks, trufflehog) and returns the
@@ -495,6 +510,8 @@ type runOptions struct {
 	baseline, suppressions *dagger.File
 	// sourceName names the source in the report instead of its digest.
 	sourceName string
+	// vex are OpenVEX documents read as suppressions.
+	vex []*dagger.File
 }
 
 func (m *Dagsec) execute(ctx context.Context, o runOptions) (*Report, error) {
@@ -519,6 +536,17 @@ func (m *Dagsec) runPipeline(ctx context.Context, o runOptions) (*pipeline.Repor
 			return nil, gitlab.Options{}, fmt.Errorf("suppressions: %w", err)
 		}
 		sups, err := policies.LoadSuppressions(data, name)
+		if err != nil {
+			return nil, gitlab.Options{}, err
+		}
+		pol.Suppressions = append(pol.Suppressions, sups...)
+	}
+	for _, f := range o.vex {
+		name, data, err := readInput(ctx, f, vex.MaxSize)
+		if err != nil {
+			return nil, gitlab.Options{}, fmt.Errorf("vex: %w", err)
+		}
+		sups, err := vex.Read(data, name, time.Now())
 		if err != nil {
 			return nil, gitlab.Options{}, err
 		}
@@ -558,6 +586,9 @@ func (m *Dagsec) runPipeline(ctx context.Context, o runOptions) (*pipeline.Repor
 		Delivery: o.delivery,
 		Baseline: base,
 	}
+	if cfg.ImagePins, cfg.ImagesLock, err = m.lockImages(ctx, source, runner, selected); err != nil {
+		return nil, gitlab.Options{}, err
+	}
 	if m.VulnDB != nil {
 		name, err := checkVulnDB(ctx, m.VulnDB)
 		if err != nil {
@@ -568,6 +599,10 @@ func (m *Dagsec) runPipeline(ctx context.Context, o runOptions) (*pipeline.Repor
 	// Every report names the branch, as the host's do.
 	if cfg.Delivery.Branch, err = resolveBranch(ctx, source, cfg.Delivery.Branch); err != nil {
 		return nil, gitlab.Options{}, err
+	}
+	// The provenance of a signed image names its commit.
+	if cfg.Delivery.Sign && cfg.Delivery.Commit == "" {
+		cfg.Delivery.Commit = pipeline.CommitFromGit(func(rel string) ([]byte, error) { return readFile(ctx, source, rel) })
 	}
 	// The digest names exactly what was scanned, as a path does on the host
 	// (a fleet names the repository and its ref instead).

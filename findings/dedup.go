@@ -458,6 +458,10 @@ var (
 	checkIDRE = regexp.MustCompile(`^AVD-[A-Z0-9]+-\d+$`)
 )
 
+// IsAdvisoryID reports a vulnerability advisory id (CVE-, GHSA-, GO-,
+// PYSEC-, RUSTSEC-, GSD-), as tools give them as rule ids and aliases.
+func IsAdvisoryID(s string) bool { return isAdvisoryID(s) }
+
 // isAdvisoryID is advisoryIDRE.MatchString without a regexp run per tag.
 func isAdvisoryID(t string) bool {
 	for _, p := range [...]struct {

@@ -28,8 +28,17 @@ type Delivery struct {
 	Target string
 	// OpenAPI is an OpenAPI file in the source for DAST's API scan.
 	OpenAPI string
-	// Sign asks the image stage to sign the image with cosign.
-	Sign bool
+	// Sign asks for the built image to be signed, and its SBOM and SLSA
+	// provenance attested, with cosign once every other stage has judged
+	// it (sign.go); Commit is the source's git commit the provenance names.
+	Sign   bool
+	Commit string
+	// CosignPublicKey, when set, makes production verify the image's
+	// signature and attestations against it before it deploys; Signed
+	// holds them, by file name, from earlier runs' report folders (this
+	// run's own signing comes first).
+	CosignPublicKey []byte
+	Signed          map[string][]byte
 	// Earlier holds the verdicts of stages that ran before this run (a
 	// composed DAG deploying after separate scans), by stage; production
 	// counts them as gates like stages of this run.
@@ -227,6 +236,13 @@ func runProduction(ctx context.Context, cfg Config, sp policies.StagePolicy, sr 
 	skip := func(why string) NodeResult {
 		return NodeResult{Status: policies.StatusSkipped, Reason: "not deployed: " + why}
 	}
+	// Every stage before this one has its verdict: the image is signed now.
+	if err := rec.signImage(ctx, cfg); err != nil {
+		sr.Errors = append(sr.Errors, err.Error())
+		res := *engineFailure(stages.Production, sp, err)
+		res.Reason = "not deployed: " + res.Reason
+		return res
+	}
 	def, _ := stages.Lookup(stages.Production)
 	var notRun, held []string
 	for _, need := range def.Needs {
@@ -268,6 +284,15 @@ func runProduction(ctx context.Context, cfg Config, sp policies.StagePolicy, sr 
 		return *engineFailure(stages.Production, sp, err)
 	}
 	var done []string
+	if cfg.Delivery.CosignPublicKey != nil {
+		if _, err := rec.image(ctx, eng, cfg.Delivery.Build); err != nil {
+			return fail(err)
+		}
+		if res := rec.verifyImage(ctx, cfg, sr); res != nil {
+			return *res
+		}
+		done = append(done, "signature and attestations verified")
+	}
 	if prod.Publish != "" {
 		if _, err := rec.image(ctx, eng, cfg.Delivery.Build); err != nil {
 			return fail(err)

@@ -74,6 +74,7 @@ func runToolReporting(ctx context.Context, cfg Config, stage string, opts stages
 	e.Kind = ToolStarted
 	cfg.emit(e)
 	tr, fs, arts, err := runTool(ctx, sharingRunner{cfg.Runner, cfg.shared}, p)
+	tr.LockedImage = cfg.lockedImage(p.Step.Tool)
 	e.Kind, e.Duration, e.Findings = ToolFinished, time.Since(start), len(fs)
 	if err != nil {
 		e.Error = err.Error()

@@ -57,6 +57,8 @@ type Report struct {
 	ManifestsDigest string `json:"manifests_digest,omitempty"`
 	// Image is the image the build stage built or checked, if any.
 	Image *ImageInfo `json:"image,omitempty"`
+	// ImagesLock is the images.lock the run used, if any.
+	ImagesLock *ImagesLock `json:"images_lock,omitempty"`
 	// Baseline names the baseline the findings were compared with
 	// (Config.Baseline): each finding's Baseline is then "new" or "known".
 	Baseline string `json:"baseline,omitempty"`
@@ -175,10 +177,13 @@ type ToolReport struct {
 	Target string `json:"target"`
 	// Image is the image the tool ran from, as the runner ran it (a mirror
 	// where one replaced the pin); empty where no image ran (the host).
-	Image      string `json:"image,omitempty"`
-	Runner     string `json:"runner"`
-	ExitCode   int    `json:"exit_code"`
-	DurationMS int64  `json:"duration_ms"`
+	Image string `json:"image,omitempty"`
+	// LockedImage is the tool's image by digest (IMAGE@DIGEST) from the
+	// images.lock the run used, on either runner.
+	LockedImage string `json:"locked_image,omitempty"`
+	Runner      string `json:"runner"`
+	ExitCode    int    `json:"exit_code"`
+	DurationMS  int64  `json:"duration_ms"`
 	// Cached says the result is an earlier run's, taken because nothing the
 	// tool reads changed; CachedFrom is when that run was.
 	Cached     bool      `json:"cached,omitempty"`
@@ -224,6 +229,7 @@ func newReport(cfg Config) *Report {
 		Source:        cfg.Source,
 		Policy:        cfg.Policy.Name,
 		Branch:        cfg.Delivery.Branch,
+		ImagesLock:    cfg.ImagesLock,
 		StartedAt:     time.Now().UTC(),
 		Errors:        []string{},
 	}
@@ -514,7 +520,9 @@ func (r *Report) toolRuns() iter.Seq[sarifio.ToolRun] {
 				// One run per tool and target of a stage (a Go module's
 				// own category); none for a target whose run failed or did
 				// not run, so its alerts stay open.
-				if failed[k] || t.Skipped != "" || done[k] {
+				// cosign signs and verifies: it finds nothing, so it has
+				// no alerts to keep or close.
+				if failed[k] || t.Skipped != "" || done[k] || t.Name == "cosign" {
 					continue
 				}
 				done[k] = true

@@ -66,6 +66,11 @@ type Config struct {
 	// marked new or known (findings.Finding.Baseline) before the gate
 	// judges it, and the report names the baseline.
 	Baseline *baseline.Baseline
+	// ImagePins are the images, by digest, an images.lock pins each tool
+	// to (tool rows' locked_image), and ImagesLock the lock's report entry;
+	// both nil without a lock.
+	ImagePins  map[string]string
+	ImagesLock *ImagesLock
 	// Progress, when set, hears each tool start and finish (Event). It is
 	// called from the stages' goroutines, concurrently, and must return
 	// quickly.
@@ -109,16 +114,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			Needs: def.Needs,
 			After: def.After,
 			Run: func(ctx context.Context) NodeResult {
-				if !sp.Enabled {
-					return NodeResult{Status: policies.StatusSkipped, Reason: "disabled by policy", Quiet: true}
-				}
-				switch name {
-				case stages.Staging:
-					return runStaging(ctx, cfg, sp, sr, rec)
-				case stages.Production:
-					return runProduction(ctx, cfg, sp, sr, selected, rec)
-				}
-				return runStage(ctx, cfg, name, sp, sr, rec)
+				res := runNode(ctx, cfg, name, sp, sr, selected, rec)
+				rec.recordStatus(name, res.Status)
+				return res
 			},
 		})
 	}
@@ -126,6 +124,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	for name, r := range results {
+		rec.recordStatus(name, r.Status) // held back ones too
+	}
+	rec.finishSigning(ctx, cfg, results)
 	for _, name := range selected {
 		sr := rec.stages[name]
 		r := results[name]
@@ -149,6 +151,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
+// runNode judges one stage: disabled, an engine stage, or tool runs.
+func runNode(ctx context.Context, cfg Config, name string, sp policies.StagePolicy, sr *StageReport, selected []string, rec *recorder) NodeResult {
+	if !sp.Enabled {
+		return NodeResult{Status: policies.StatusSkipped, Reason: "disabled by policy", Quiet: true}
+	}
+	switch name {
+	case stages.Staging:
+		return runStaging(ctx, cfg, sp, sr, rec)
+	case stages.Production:
+		return runProduction(ctx, cfg, sp, sr, selected, rec)
+	}
+	return runStage(ctx, cfg, name, sp, sr, rec)
+}
+
 // recorder collects what concurrent stages produce.
 type recorder struct {
 	mu        sync.Mutex
@@ -164,6 +180,10 @@ type recorder struct {
 	buildErr error
 	// target is the staging URL DAST scans.
 	target string
+	// statuses are the stages' verdicts as they finish; signing is the
+	// built image's signing (sign.go).
+	statuses map[string]policies.Status
+	signing  signing
 }
 
 func (rec *recorder) setStagingURL(u string) {

@@ -19,6 +19,7 @@ import (
 	"github.com/dagsec/dagsec/reports/github"
 	"github.com/dagsec/dagsec/reports/gitlab"
 	"github.com/dagsec/dagsec/reports/junit"
+	"github.com/dagsec/dagsec/vex"
 )
 
 // Names of the files every report folder holds besides SARIF and GitLab's.
@@ -39,7 +40,8 @@ const (
 
 // Files returns every file of a report folder by name: report.json,
 // results.sarif (and results-N.sarif past GitHub's limits), summary.md,
-// report.html, junit.xml, the GitLab reports of the stages that ran, and the artifacts
+// report.html, junit.xml, the GitLab reports of the stages that ran, vex.openvex.json
+// when the run found vulnerabilities in packages, and the artifacts
 // tools wrote (SBOMs, the image signature). An artifact never replaces one
 // of dagsec's own files, and only plain file names are kept.
 func Files(rep *pipeline.Report, gl gitlab.Options) (map[string][]byte, error) {
@@ -81,6 +83,15 @@ func Files(rep *pipeline.Report, gl gitlab.Options) (map[string][]byte, error) {
 	}
 	if files[gitlab.CodeQualityFile], err = gitlab.CodeQuality(rep); err != nil {
 		return nil, fmt.Errorf("%s: %w", gitlab.CodeQualityFile, err)
+	}
+	// The run's decisions about vulnerabilities, for VEX consumers; none
+	// when the run found no vulnerability in a package.
+	doc, err := vex.Export(rep.Findings, vex.Options{Tooling: "dagsec " + rep.Dagsec, Time: rep.FinishedAt})
+	if err != nil {
+		return nil, err
+	}
+	if doc != nil {
+		files[vex.File] = doc
 	}
 	for name, data := range rep.Artifacts {
 		if _, taken := files[name]; !taken && name == path.Base(name) && name != "." && name != ".." {

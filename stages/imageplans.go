@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -14,13 +13,6 @@ import (
 // ImageEnvInput is the file, under InputDir, holding the built image's
 // environment (NAME=value per line) for the build stage's gitleaks run.
 const ImageEnvInput = "image-env.txt"
-
-// ImageSignature is the cosign signature of the image tarball the image
-// stage writes when asked to sign (base64, as cosign sign-blob writes it).
-const ImageSignature = "image.sig"
-
-// CosignKeyInput is where a cosign step finds the private key, under InputDir.
-const CosignKeyInput = "cosign.key"
 
 // planBuild checks the built image (Options.Image): dagsec's own checks of
 // its config (user, base image age) in-process, and gitleaks over its
@@ -131,8 +123,9 @@ func imageEnvFindings(fs []findings.Finding, origins ImageOrigins, env []string,
 
 // planImage scans the built image's tarball (ImageTar): trivy for
 // vulnerabilities and secrets in its layers, grype for vulnerabilities,
-// syft for its SBOM (SBOMImageCycloneDX), and, when Options.Sign asks for
-// it, cosign to sign the tarball (ImageSignature).
+// syft for its SBOM (SBOMImageCycloneDX). Signing (Options.Sign) is not
+// planned here: the pipeline signs and attests once every other stage
+// has judged the image (SignPlans), so the provenance holds their verdicts.
 //
 // Offline, trivy scans for secrets only and a note says vulnerabilities
 // were not checked by it; grype, whose database cannot be had offline
@@ -144,21 +137,13 @@ func planImage(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 	}
 	c := newChooser(Image, opts, probe)
 	origins := opts.Image.Origins(ctx, probe)
-	tools := slices.Clone(c.tools)
-	if opts.Sign && !slices.Contains(tools, "cosign") {
-		tools = append(tools, "cosign")
-	}
 	var plans []Plan
-	for _, tool := range tools {
+	for _, tool := range c.tools {
 		if tool == "cosign" {
 			if !opts.Sign {
 				plans = append(plans, skip(Image, tool, "signing was not asked for"))
-				continue
 			}
-			// Signing was asked for: a runner without cosign fails the
-			// stage rather than leave the image silently unsigned.
-			plans = append(plans, cosignPlan(opts))
-			continue
+			continue // SignPlans signs, after every other stage
 		}
 		if why := c.available(ctx, tool); why != "" {
 			plans = append(plans, unavailable(Image, tool, why))
@@ -316,31 +301,4 @@ func ParseImageSBOM(report []byte) ([]findings.Finding, error) {
 		return nil, err
 	}
 	return []findings.Finding{}, nil
-}
-
-// CosignSignArgv signs the image tarball with the key at
-// InputDir/CosignKeyInput and writes the base64 signature to sig. No
-// transparency log upload: nothing leaves the runner, and the signature
-// verifies with `cosign verify-blob --key cosign.pub --signature image.sig
-// --insecure-ignore-tlog image.tar`.
-func CosignSignArgv(sig string) []string {
-	return []string{"cosign", "sign-blob",
-		"--key", InputDir + "/" + CosignKeyInput,
-		"--tlog-upload=false",
-		"--yes",
-		"--output-signature", sig,
-		ImageTar,
-	}
-}
-
-// cosignPlan signs the tarball; its result is its exit code (0, else 1)
-// and the signature file.
-func cosignPlan(opts Options) Plan {
-	st := imageStep("cosign", opts, 10*time.Minute)
-	st.Argv = CosignSignArgv(OutputDir + "/" + ImageSignature)
-	st.SecretFiles = map[string]string{CosignKeyInput: CosignKeySecret}
-	st.SecretEnv = map[string]string{"COSIGN_PASSWORD": CosignPasswordSecret}
-	st.Artifacts = []string{ImageSignature}
-	st.OKCodes = []int{0}
-	return Plan{Stage: Image, Tool: "cosign", Step: st}
 }

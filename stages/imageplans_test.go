@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagsec/dagsec/attest"
 	"github.com/dagsec/dagsec/findings"
 	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/stages"
@@ -255,22 +256,64 @@ func TestPlanImageOffline(t *testing.T) {
 }
 
 func TestPlanImageSigning(t *testing.T) {
-	// Asked to sign, cosign is planned even where the runner lacks it: the
-	// stage then fails instead of leaving the image unsigned.
-	plans := byTool(planImageStage(t, stages.Image, stages.Options{Image: testImage(), Sign: true},
-		imgProbe{tools: []string{"trivy", "grype", "syft"}}))
-	st := plans["cosign"].Step
-	if st.Name != "image/cosign" || st.Argv[len(st.Argv)-1] != stages.ImageTar ||
-		!slices.Contains(st.Argv, "--tlog-upload=false") || !slices.Contains(st.Argv, stages.InputDir+"/"+stages.CosignKeyInput) ||
-		st.SecretFiles[stages.CosignKeyInput] != stages.CosignKeySecret || st.SecretEnv["COSIGN_PASSWORD"] != stages.CosignPasswordSecret ||
-		!slices.Equal(st.Artifacts, []string{stages.ImageSignature}) || st.Report != "" || !st.NeedsImage || len(st.Env) != 0 {
-		t.Errorf("cosign step %+v", st)
+	// Asked to sign, the image stage plans no cosign run: the pipeline
+	// signs once every other stage has judged the image (SignPlans).
+	plans := byTool(planImageStage(t, stages.Image, stages.Options{Image: testImage(), Sign: true, Tools: []string{"syft", "cosign"}},
+		imgProbe{tools: imageTools}))
+	if _, ok := plans["cosign"]; ok || len(plans) != 1 {
+		t.Errorf("signing planned in the image stage: %+v", plans)
 	}
 	// Named without signing, it says why it does not run.
 	plans = byTool(planImageStage(t, stages.Image, stages.Options{Image: testImage(), Tools: []string{"syft", "cosign"}},
 		imgProbe{tools: imageTools}))
 	if !strings.Contains(plans["cosign: skipped"].Skipped, "signing") || plans["cosign"].Step.Name != "" {
 		t.Errorf("cosign without signing: %+v", plans)
+	}
+}
+
+func TestSignPlans(t *testing.T) {
+	plans := stages.SignPlans(stages.Options{}, []byte(`{"bomFormat":"CycloneDX"}`), []byte(`{"buildDefinition":{}}`))
+	want := []struct{ name, sub, typ, artifact, input string }{
+		{"image/cosign-sign", "sign-blob", "", attest.Signature, ""},
+		{"image/cosign-attest-sbom", "attest-blob", attest.TypeCycloneDX, attest.SBOMAttestation, stages.SBOMImageCycloneDX},
+		{"image/cosign-attest-provenance", "attest-blob", attest.TypeProvenance, attest.ProvenanceAttestation, stages.ProvenanceInput},
+	}
+	if len(plans) != len(want) {
+		t.Fatalf("%d plans, want %d", len(plans), len(want))
+	}
+	for i, w := range want {
+		st := plans[i].Step
+		if st.Name != w.name || st.Argv[1] != w.sub || st.Argv[len(st.Argv)-1] != stages.ImageTar || !st.NeedsImage ||
+			!slices.Contains(st.Argv, "--tlog-upload=false") || !slices.Contains(st.Argv, stages.InputDir+"/"+stages.CosignKeyInput) ||
+			st.SecretFiles[stages.CosignKeyInput] != stages.CosignKeySecret || st.SecretEnv["COSIGN_PASSWORD"] != stages.CosignPasswordSecret ||
+			!slices.Equal(st.Artifacts, []string{w.artifact}) || st.Report != "" || len(st.Env) != 0 || plans[i].Target != attest.Checks[i].Name {
+			t.Errorf("%s: %+v", w.name, st)
+		}
+		if w.typ != "" && (!slices.Contains(st.Argv, w.typ) || st.Inputs[w.input] == nil || !slices.Contains(st.Argv, stages.InputDir+"/"+w.input)) {
+			t.Errorf("%s attests no %s predicate from its input: %v", w.name, w.typ, st.Argv)
+		}
+	}
+}
+
+func TestVerifyPlans(t *testing.T) {
+	files := map[string][]byte{attest.Signature: []byte("sig"), attest.SBOMAttestation: []byte("sbom"), attest.ProvenanceAttestation: []byte("prov")}
+	plans := stages.VerifyPlans(stages.Options{}, []byte("PUBLIC"), files)
+	if len(plans) != len(attest.Checks) {
+		t.Fatalf("%d plans", len(plans))
+	}
+	for i, c := range attest.Checks {
+		st := plans[i].Step
+		sub := "verify-blob"
+		if c.Type != "" {
+			sub = "verify-blob-attestation"
+			if !slices.Contains(st.Argv, c.Type) {
+				t.Errorf("%s: no --type %s: %v", c.Name, c.Type, st.Argv)
+			}
+		}
+		if st.Argv[1] != sub || string(st.Inputs[stages.CosignPublicKeyInput]) != "PUBLIC" || string(st.Inputs[c.File]) != string(files[c.File]) ||
+			len(st.SecretFiles)+len(st.SecretEnv) != 0 || !slices.Contains(st.Argv, "--insecure-ignore-tlog") || st.Argv[len(st.Argv)-1] != stages.ImageTar {
+			t.Errorf("%s: %+v", c.Name, st)
+		}
 	}
 }
 
@@ -411,9 +454,9 @@ func TestSyftImageSBOMListsPackages(t *testing.T) {
 	}
 }
 
-// On the host grype is never installed (its database host is unreachable)
-// and cosign is not built: grype is left out as unavailable, and a signing
-// run fails at cosign rather than pass unsigned.
+// On the host grype is never installed (its database host is unreachable):
+// it is left out as unavailable. A signing step without its key fails
+// rather than pass unsigned.
 func TestImageToolsMissingOnHost(t *testing.T) {
 	tarball, _ := testenv.ImageTarball(t, testenv.ImageSpec{Files: testenv.PlantedImageFiles()})
 	r := imageRunner(t, tarball)
@@ -427,11 +470,8 @@ func TestImageToolsMissingOnHost(t *testing.T) {
 	if p := idx["grype: skipped"]; !p.Unavailable {
 		t.Errorf("grype: %+v", idx)
 	}
-	p := idx["cosign"]
-	if p.Step.Name == "" {
-		t.Fatalf("cosign not planned: %+v", idx)
-	}
-	if _, err := r.Run(ctx, p.Step); err == nil || !strings.Contains(err.Error(), "cosign") {
-		t.Fatalf("cosign without a binary or a key: %v", err)
+	sign := stages.SignPlans(stages.Options{}, []byte("{}"), []byte("{}"))[0]
+	if _, err := r.Run(ctx, sign.Step); err == nil || !strings.Contains(err.Error(), "cosign") {
+		t.Fatalf("cosign without a key: %v", err)
 	}
 }

@@ -56,6 +56,10 @@ type Tool struct {
 	Network string
 }
 
+// HelperImage runs dagsec's own small jobs in the Dagger module (reading
+// image tarballs, probing staging's health): sh, tar and wget.
+const HelperImage = "docker.io/library/busybox:1.37.0"
+
 var tools = map[string]Tool{
 	"gitleaks": {
 		Name:      "gitleaks",
@@ -201,6 +205,9 @@ var tools = map[string]Tool{
 		Image:   "ghcr.io/sigstore/cosign/cosign:v2.6.1",
 		// Built with ko: the binary is /ko-app/cosign.
 		ImageBinary: "/ko-app/cosign",
+		GoModule:    "github.com/sigstore/cosign/v2",
+		GoPackage:   "github.com/sigstore/cosign/v2/cmd/cosign",
+		LDFlags:     "-X sigs.k8s.io/release-utils/version.gitVersion=v2.6.1",
 	},
 	"wapiti": {
 		Name:    "wapiti",

@@ -29,7 +29,7 @@ type command struct {
 	subs  []*command // a group: policy, tools, hook
 }
 
-const exitCodes = "Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error."
+const exitCodes = "Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error, 3 nothing scanned."
 
 // word is the command's last word: "validate" for "policy validate".
 func (c *command) word() string { return c.name[strings.LastIndex(c.name, " ")+1:] }

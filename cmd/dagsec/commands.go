@@ -200,6 +200,44 @@ func commands() *command {
 			},
 		},
 		{
+			name: "images", summary: "pin the images dagsec runs to their digests",
+			about: "images.lock pins every image dagsec runs (each tool's, the helper's, and any replacement from " +
+				"the policy's images: or a DAGSEC_IMAGE_<TOOL> variable) to the digest its tag had when locked. With a " +
+				"lock at the source's root (or --images-lock), the Dagger module runs IMAGE@DIGEST and dagsec scan " +
+				"checks the tags against their registries. Registry credentials come from the Docker config " +
+				"(~/.docker/config.json and its credential helpers).",
+			examples: []string{"dagsec images lock", "dagsec images verify"},
+			exits:    imagesExits,
+			subs: []*command{
+				{
+					name:    "images lock",
+					summary: "resolve every image to its digest and write images.lock",
+					about: "Asks each image's registry for the digest of its tag and writes the lock (--out, default " +
+						"images.lock), sorted, so the same images give the same file. Commit it at the source's root.",
+					examples: []string{
+						"dagsec images lock",
+						"dagsec images lock --policy .dagsec.yaml --out images.lock",
+					},
+					exits: "Exit codes: 0 written, 2 an image could not be resolved, or a bad policy or flag.",
+					flags: func(fs *flag.FlagSet) { new(imagesOptions).registerLock(fs) },
+					run:   cmdImagesLock,
+				},
+				{
+					name:    "images verify",
+					summary: "check that every locked tag still has its digest",
+					about: "Checks that the lock holds every image a run uses, as the run names it, and asks each " +
+						"registry for the tag's digest now: a tag that moved, or a registry that does not answer, fails.",
+					examples: []string{
+						"dagsec images verify",
+						"dagsec images verify --images-lock ci/images.lock",
+					},
+					exits: "Exit codes: 0 every tag has its locked digest, 2 a tag moved, a registry failed, a stale or bad lock, or a bad flag.",
+					flags: func(fs *flag.FlagSet) { new(imagesOptions).registerVerify(fs) },
+					run:   cmdImagesVerify,
+				},
+			},
+		},
+		{
 			name: "hook", summary: "pre-commit hooks",
 			about: "Checks for the files about to be committed, run on this machine without a container engine " +
 				"(pre-commit hooks: see .pre-commit-hooks.yaml). FILEs are the files pre-commit passes, read from " +

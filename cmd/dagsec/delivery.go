@@ -21,6 +21,7 @@ type deliveryFlags struct {
 	imageTar, target, openapi, branch string
 	stagingCmd, stagingURL, prodCmd   string
 	deployEnv                         listFlag
+	signing                           signFlags
 }
 
 func (d *deliveryFlags) register(fs *flag.FlagSet) {
@@ -32,6 +33,7 @@ func (d *deliveryFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.stagingURL, "deploy-staging-url", "", "staging: `URL` of the staging --deploy-staging-cmd deploys")
 	fs.StringVar(&d.prodCmd, "deploy-prod-cmd", "", "production: shell command `CMD` that deploys, run only when every gate passed on the production branch")
 	fs.Var(&d.deployEnv, "deploy-env", "pass environment variable `NAME` to the deploy commands as a secret (redacted from output); repeatable")
+	d.signing.register(fs)
 }
 
 // needsTarget refuses a dast stage with nothing to scan: the host serves
@@ -65,6 +67,11 @@ func (d *deliveryFlags) apply(r *host.Runner) (pipeline.Delivery, error) {
 			out.Branch = pipeline.BranchFromHead(head)
 		}
 	}
+	if out.Commit = pipeline.DetectCommit(os.Getenv); out.Commit == "" {
+		out.Commit = pipeline.CommitFromGit(func(rel string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(r.Source(), filepath.FromSlash(rel)))
+		})
+	}
 	secrets := map[string]string{}
 	r.Secrets = map[string]string{}
 	for _, name := range d.deployEnv {
@@ -79,6 +86,9 @@ func (d *deliveryFlags) apply(r *host.Runner) (pipeline.Delivery, error) {
 			return nil
 		}
 		return &pipeline.DeployStep{Command: []string{"sh", "-c", cmd}, SecretEnv: secrets, URL: url}
+	}
+	if err := d.signing.apply(r, &out); err != nil {
+		return out, err
 	}
 	out.Staging.Deploy = step(d.stagingCmd, d.stagingURL)
 	out.Production.Deploy = step(d.prodCmd, "")

@@ -1,7 +1,8 @@
 // Command dagsec runs the dagsec pipeline's steps on this machine (the host
 // runner) and manages policies and pinned tools.
 //
-// Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error.
+// Exit codes: 0 passed, 1 a gate blocked, 2 a tool or input error, 3
+// nothing scanned.
 package main
 
 import (

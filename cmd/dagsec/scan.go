@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dagsec/dagsec/baseline"
 	"github.com/dagsec/dagsec/findings"
@@ -16,15 +17,17 @@ import (
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/reports"
 	"github.com/dagsec/dagsec/stages"
+	"github.com/dagsec/dagsec/vex"
 )
 
 // scanOptions are dagsec scan's flags.
 type scanOptions struct {
 	policy, preset, stages, out, toolsDir, vulnDB, suppressions string
+	imagesLock                                                  string
 	failOn, format                                              string
 	exitCode, jobs, goAnalysers, memoryMB                       int
 	history, noInstall, quiet, noColor, online, noCache         bool
-	baselines                                                   listFiles
+	baselines, vexFiles                                         listFiles
 	delivery                                                    deliveryFlags
 }
 
@@ -54,6 +57,8 @@ func (o *scanOptions) register(fs *flag.FlagSet) {
 	o.delivery.register(fs)
 	fs.Var(&o.baselines, "baseline", "an earlier run to compare with: its report.json (or `REPORT` folder holding one) or dagsec SARIF (repeatable for results-N.sarif); gates block only on findings new since it")
 	fs.StringVar(&o.suppressions, "suppressions", "", "`FILE` of suppressions (the policy's suppressions: list), added to the policy's")
+	fs.Var(&o.vexFiles, "vex", "OpenVEX `FILE` whose not_affected and fixed statements suppress the advisory in their packages, with their justification and expiry (repeatable)")
+	fs.StringVar(&o.imagesLock, "images-lock", "", "images lock `FILE` (default: PATH/images.lock when there is one): each tag of the selected stages' tools must still have its locked digest")
 }
 
 // check validates the flags that need no file read.
@@ -127,6 +132,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err := o.delivery.needsTarget(selected, pol); err != nil {
 		return exitError, err
 	}
+	pins, lockInfo, err := scanImagesLock(ctx, o.imagesLock, source, pol, selected, prog)
+	if err != nil {
+		return exitError, err
+	}
 	toolsDir := o.toolsDir
 	if toolsDir == "" {
 		toolsDir = host.DefaultToolsDir()
@@ -153,6 +162,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: runner, Policy: pol, Stages: selected, Source: source, History: o.history,
 		VulnDB: db, VulnDBName: dbName, Offline: !o.online, Delivery: delivery, Baseline: base,
+		ImagePins: pins, ImagesLock: lockInfo,
 		Progress: prog.event, Limits: pipeline.Limits{Jobs: o.jobs, MemoryMB: int64(o.memoryMB), GoAnalysers: o.goAnalysers},
 	})
 	prog.stop()
@@ -196,6 +206,13 @@ func (o *scanOptions) loadPolicy(source string, notes io.Writer) (*policies.Poli
 	}
 	if o.suppressions != "" {
 		sups, err := policies.ReadSuppressions(o.suppressions)
+		if err != nil {
+			return nil, err
+		}
+		pol.Suppressions = append(pol.Suppressions, sups...)
+	}
+	for _, f := range o.vexFiles {
+		sups, err := vex.ReadFile(f, time.Now())
 		if err != nil {
 			return nil, err
 		}

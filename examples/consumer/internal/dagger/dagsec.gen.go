@@ -10,7 +10,7 @@ import (
 )
 
 // Retrieve the binding value, as type Dagsec
-func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:31:6)
+func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:33:6)
 	q := r.query.Select("asDagsec")
 
 	return &Dagsec{
@@ -28,7 +28,7 @@ func (r *Binding) AsDagsecFleetReport() *DagsecFleetReport { // dagsec (../../..
 }
 
 // Retrieve the binding value, as type DagsecReport
-func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:695:6)
+func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagger/main.go:730:6)
 	q := r.query.Select("asDagsecReport")
 
 	return &DagsecReport{
@@ -38,7 +38,7 @@ func (r *Binding) AsDagsecReport() *DagsecReport { // dagsec (../../../../.dagge
 
 // Dagsec runs dagsec's scans. Every tool image can be overridden, so the
 // module works in air-gapped networks against a registry mirror.
-type Dagsec struct { // dagsec (../../../../.dagger/main.go:31:6)
+type Dagsec struct { // dagsec (../../../../.dagger/main.go:33:6)
 	query *querybuilder.Selection
 
 	banditImage      *string
@@ -75,28 +75,28 @@ type DagsecAPIOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:315:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:330:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:319:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:334:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:323:2)
+	Preset string // dagsec (../../../../.dagger/main.go:338:2)
 	//
 	// OpenAPI definition in the source to audit (a path inside it); empty
 	// audits every OpenAPI 2 or 3 document found.
 	//
-	Openapi string // dagsec (../../../../.dagger/main.go:327:2)
+	Openapi string // dagsec (../../../../.dagger/main.go:342:2)
 }
 
 // Api runs only the api stage: the source's OpenAPI definitions (or the
 // one named) audited by Spectral with the OWASP API Security ruleset and
 // scored 0-100 against the policy's min_score. Returns the run report.
-func (r *Dagsec) API(opts ...DagsecAPIOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:310:1)
+func (r *Dagsec) API(opts ...DagsecAPIOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:325:1)
 	q := r.query.Select("api")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -123,7 +123,7 @@ func (r *Dagsec) API(opts ...DagsecAPIOpts) *DagsecReport { // dagsec (../../../
 }
 
 // Image bandit is installed on; empty keeps the pin.
-func (r *Dagsec) BanditImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:37:2)
+func (r *Dagsec) BanditImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:39:2)
 	if r.banditImage != nil {
 		return *r.banditImage, nil
 	}
@@ -140,30 +140,30 @@ type DagsecBuildOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:167:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:185:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:171:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:189:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	Target string // dagsec (../../../../.dagger/delivery.go:174:2)
+	Target string // dagsec (../../../../.dagger/delivery.go:192:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:177:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:195:2)
 	//
 	// Platform to build for, e.g. linux/amd64; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:180:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:198:2)
 }
 
 // Build builds the source's Dockerfile with the engine and returns the
 // image, for DAGs of your own (image-scan --image, deploy --image).
-func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:163:1)
+func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:181:1)
 	q := r.query.Select("build")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -198,22 +198,22 @@ type DagsecCheckOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:455:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:470:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:459:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:474:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:462:2)
+	Preset string // dagsec (../../../../.dagger/main.go:477:2)
 }
 
 // Check scans the caller's repository with every code stage and fails when
 // a gate blocks or a tool errors, so `dagger check` runs the pipeline. It
 // takes no arguments there: the repository's .dagsec.yaml configures it.
-func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:450:1)
+func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // dagsec (../../../../.dagger/main.go:465:1)
 	if r.check != nil {
 		return nil
 	}
@@ -237,7 +237,7 @@ func (r *Dagsec) Check(ctx context.Context, opts ...DagsecCheckOpts) error { // 
 }
 
 // Image used for checkov; empty keeps the pin.
-func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:51:2)
+func (r *Dagsec) CheckovImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:53:2)
 	if r.checkovImage != nil {
 		return *r.checkovImage, nil
 	}
@@ -254,140 +254,155 @@ type DagsecCiOpts struct {
 	//
 	// Source tree; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:32:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:34:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:35:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:37:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:38:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:40:2)
 	//
 	// Stages to run, by name; empty runs every stage.
 	//
-	Stages []string // dagsec (../../../../.dagger/delivery.go:41:2)
+	Stages []string // dagsec (../../../../.dagger/delivery.go:43:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:45:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:47:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:48:2)
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:50:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:51:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:53:2)
 	//
 	// Platform to build for, e.g. linux/amd64; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:54:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:56:2)
 	//
 	// Port the built image serves on in staging; 0 means its only exposed
 	// port, else 8080.
 	//
-	StagingPort int // dagsec (../../../../.dagger/delivery.go:58:2)
+	StagingPort int // dagsec (../../../../.dagger/delivery.go:60:2)
 	//
 	// Path staging must answer before DAST starts.
 	//
 	//
 	// Default: "/"
-	StagingHealthPath string // dagsec (../../../../.dagger/delivery.go:62:2)
+	StagingHealthPath string // dagsec (../../../../.dagger/delivery.go:64:2)
 	//
 	// URL of a staging that is already running: nothing is deployed to
 	// staging and DAST scans this URL.
 	//
-	StagingURL string // dagsec (../../../../.dagger/delivery.go:66:2)
+	StagingURL string // dagsec (../../../../.dagger/delivery.go:68:2)
 	//
 	// Image of your staging deploy step, instead of serving the built image.
 	//
-	DeployStagingImage string // dagsec (../../../../.dagger/delivery.go:69:2)
+	DeployStagingImage string // dagsec (../../../../.dagger/delivery.go:71:2)
 	//
 	// Command of the staging deploy step; it prints the staging URL as its
 	// last line unless --deploy-staging-url is given.
 	//
-	DeployStagingCommand []string // dagsec (../../../../.dagger/delivery.go:73:2)
+	DeployStagingCommand []string // dagsec (../../../../.dagger/delivery.go:75:2)
 	//
 	// URL DAST scans after the staging deploy step.
 	//
-	DeployStagingURL string // dagsec (../../../../.dagger/delivery.go:76:2)
+	DeployStagingURL string // dagsec (../../../../.dagger/delivery.go:78:2)
 	//
 	// Environment variable names for --deploy-staging-secret, in order.
 	//
-	DeployStagingSecretEnv []string // dagsec (../../../../.dagger/delivery.go:79:2)
+	DeployStagingSecretEnv []string // dagsec (../../../../.dagger/delivery.go:81:2)
 	//
 	// Secrets of the staging deploy step, set as --deploy-staging-secret-env
 	// names.
 	//
-	DeployStagingSecret []*Secret // dagsec (../../../../.dagger/delivery.go:83:2)
+	DeployStagingSecret []*Secret // dagsec (../../../../.dagger/delivery.go:85:2)
 	//
 	// Image reference to publish the built image to in production.
 	//
-	DeployProdPublish string // dagsec (../../../../.dagger/delivery.go:86:2)
+	DeployProdPublish string // dagsec (../../../../.dagger/delivery.go:88:2)
 	//
 	// Registry user for --deploy-prod-publish.
 	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:89:2)
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:91:2)
 	//
 	// Registry password or token for --deploy-prod-publish.
 	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:92:2)
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:94:2)
 	//
 	// Image of your production deploy step.
 	//
-	DeployProdImage string // dagsec (../../../../.dagger/delivery.go:95:2)
+	DeployProdImage string // dagsec (../../../../.dagger/delivery.go:97:2)
 	//
 	// Command of the production deploy step; the built image is at
 	// /dagsec/image.tar.
 	//
-	DeployProdCommand []string // dagsec (../../../../.dagger/delivery.go:99:2)
+	DeployProdCommand []string // dagsec (../../../../.dagger/delivery.go:101:2)
 	//
 	// Environment variable names for --deploy-prod-secret, in order.
 	//
-	DeployProdSecretEnv []string // dagsec (../../../../.dagger/delivery.go:102:2)
+	DeployProdSecretEnv []string // dagsec (../../../../.dagger/delivery.go:104:2)
 	//
 	// Secrets of the production deploy step, set as --deploy-prod-secret-env
 	// names.
 	//
-	DeployProdSecret []*Secret // dagsec (../../../../.dagger/delivery.go:106:2)
+	DeployProdSecret []*Secret // dagsec (../../../../.dagger/delivery.go:108:2)
 	//
 	// Branch being built; empty reads the source's .git/HEAD. Production
 	// deploys only on the policy's production_branch.
 	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:110:2)
+	Branch string // dagsec (../../../../.dagger/delivery.go:112:2)
 	//
 	// OpenAPI file in the source for DAST's API scan.
 	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:113:2)
+	Openapi string // dagsec (../../../../.dagger/delivery.go:115:2)
 	//
-	// Sign the image with cosign (needs --cosign-key).
+	// Sign the image and attest its CycloneDX SBOM and a SLSA v1
+	// provenance (commit, Dockerfile, build arguments, dagsec's version,
+	// every stage's verdict) with cosign, once every stage before
+	// production has judged it (needs --cosign-key).
 	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:116:2)
+	Sign bool // dagsec (../../../../.dagger/delivery.go:121:2)
 	//
-	// cosign private key for --sign.
+	// cosign private key for --sign (cosign generate-key-pair's cosign.key).
 	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:119:2)
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:124:2)
 	//
 	// Password of --cosign-key.
 	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:122:2)
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:127:2)
+	//
+	// cosign public key (cosign.pub): production deploys only an image
+	// whose signature and attestations verify against it and whose
+	// provenance records a passing pipeline; the report names the check
+	// that failed.
+	//
+	CosignPublicKey *File // dagsec (../../../../.dagger/delivery.go:133:2)
 	//
 	// Also scan git history for secrets.
 	//
-	History bool // dagsec (../../../../.dagger/delivery.go:125:2)
+	History bool // dagsec (../../../../.dagger/delivery.go:136:2)
 	//
 	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
 	// gates then block only on findings new since it.
 	//
-	Baseline *File // dagsec (../../../../.dagger/delivery.go:129:2)
+	Baseline *File // dagsec (../../../../.dagger/delivery.go:140:2)
 	//
 	// File of suppressions (a policy's suppressions: list), added to the
 	// policy's.
 	//
-	Suppressions *File // dagsec (../../../../.dagger/delivery.go:133:2)
+	Suppressions *File // dagsec (../../../../.dagger/delivery.go:144:2)
+	//
+	// OpenVEX documents whose not_affected and fixed statements suppress
+	// the advisory in their packages, with their justification and expiry.
+	//
+	Vex []*File // dagsec (../../../../.dagger/delivery.go:148:2)
 }
 
 // Ci runs the whole pipeline as one DAG (`dagger call ci`): the code
@@ -396,7 +411,7 @@ type DagsecCiOpts struct {
 // DAST against staging, and production, which deploys only when every gate
 // before it passed on the policy's production branch. A blocked run is
 // still returned: call check on the report to fail a job.
-func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:27:1)
+func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:29:1)
 	q := r.query.Select("ci")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -511,6 +526,10 @@ func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../..
 		if !querybuilder.IsZeroValue(opts[i].CosignPassword) {
 			q = q.Arg("cosignPassword", opts[i].CosignPassword)
 		}
+		// `cosignPublicKey` optional argument
+		if !querybuilder.IsZeroValue(opts[i].CosignPublicKey) {
+			q = q.Arg("cosignPublicKey", opts[i].CosignPublicKey)
+		}
 		// `history` optional argument
 		if !querybuilder.IsZeroValue(opts[i].History) {
 			q = q.Arg("history", opts[i].History)
@@ -523,6 +542,10 @@ func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../..
 		if !querybuilder.IsZeroValue(opts[i].Suppressions) {
 			q = q.Arg("suppressions", opts[i].Suppressions)
 		}
+		// `vex` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Vex) {
+			q = q.Arg("vex", opts[i].Vex)
+		}
 	}
 
 	return &DagsecReport{
@@ -531,7 +554,7 @@ func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../..
 }
 
 // Image used for cosign; empty keeps the pin.
-func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:57:2)
+func (r *Dagsec) CosignImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:59:2)
 	if r.cosignImage != nil {
 		return *r.cosignImage, nil
 	}
@@ -549,37 +572,37 @@ type DagsecDastOpts struct {
 	// Source tree, for the policy's paths and --openapi; defaults to the
 	// caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:256:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:282:2)
 	//
 	// Service to scan, e.g. a container's asService.
 	//
-	Target *Service // dagsec (../../../../.dagger/delivery.go:259:2)
+	Target *Service // dagsec (../../../../.dagger/delivery.go:285:2)
 	//
 	// Port of --target; 0 means its first exposed port.
 	//
-	TargetPort int // dagsec (../../../../.dagger/delivery.go:262:2)
+	TargetPort int // dagsec (../../../../.dagger/delivery.go:288:2)
 	//
 	// URL to scan instead of a service.
 	//
-	URL string // dagsec (../../../../.dagger/delivery.go:265:2)
+	URL string // dagsec (../../../../.dagger/delivery.go:291:2)
 	//
 	// OpenAPI file in the source for ZAP's API scan.
 	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:268:2)
+	Openapi string // dagsec (../../../../.dagger/delivery.go:294:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:271:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:297:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:274:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:300:2)
 }
 
 // Dast scans a running web application: a service (bound to the scanners
 // as "staging") or a URL the engine can reach. ZAP's baseline scan and
 // wapiti run by default; --openapi adds ZAP's API scan.
-func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:250:1)
+func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:276:1)
 	q := r.query.Select("dast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -623,63 +646,71 @@ type DagsecDeployOpts struct {
 	// Source tree mounted into the deploy step; defaults to the caller's
 	// repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:315:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:341:2)
 	//
 	// Report folders of the earlier runs (scan, image-scan, dast), each
 	// holding the report.json every run writes, e.g. a folder an earlier job
 	// exported with `directory export --path=dagsec-report`. Production
 	// needs the gate of every enabled stage among them and --report-files.
 	//
-	Reports []*Directory // dagsec (../../../../.dagger/delivery.go:321:2)
+	Reports []*Directory // dagsec (../../../../.dagger/delivery.go:347:2)
 	//
 	// report.json files of earlier runs, beside or instead of --reports.
 	//
-	ReportFiles []*File // dagsec (../../../../.dagger/delivery.go:324:2)
+	ReportFiles []*File // dagsec (../../../../.dagger/delivery.go:350:2)
 	//
 	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:327:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:353:2)
 	//
 	// Image reference to publish --image to.
 	//
-	Publish string // dagsec (../../../../.dagger/delivery.go:330:2)
+	Publish string // dagsec (../../../../.dagger/delivery.go:356:2)
 	//
 	// Registry user for --publish.
 	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:333:2)
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:359:2)
 	//
 	// Registry password or token for --publish.
 	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:336:2)
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:362:2)
 	//
 	// Image of your deploy step.
 	//
-	DeployImage string // dagsec (../../../../.dagger/delivery.go:339:2)
+	DeployImage string // dagsec (../../../../.dagger/delivery.go:365:2)
 	//
 	// Command of your deploy step.
 	//
-	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:342:2)
+	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:368:2)
 	//
 	// Environment variable names for --secret, in order.
 	//
-	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:345:2)
+	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:371:2)
 	//
 	// Secrets of the deploy step, set as --secret-env names.
 	//
-	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:348:2)
+	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:374:2)
 	//
 	// Branch being built; empty reads the source's .git/HEAD.
 	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:351:2)
+	Branch string // dagsec (../../../../.dagger/delivery.go:377:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:355:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:381:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:358:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:384:2)
+	//
+	// cosign public key (cosign.pub): deploy --image only when the
+	// signature and attestations in --reports (image.sig,
+	// image-sbom.att.json, image-provenance.att.json, as image-scan --sign
+	// writes them) verify against it and the provenance records a passing
+	// pipeline.
+	//
+	CosignPublicKey *File // dagsec (../../../../.dagger/delivery.go:391:2)
 }
 
 // Deploy is the production stage alone, for DAGs of your own and for CI
@@ -687,7 +718,7 @@ type DagsecDeployOpts struct {
 // step only when every earlier report passed (check each one's gates) and
 // the branch is the policy's production branch; otherwise the report says
 // why it did not deploy.
-func (r *Dagsec) Deploy(opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:309:1)
+func (r *Dagsec) Deploy(opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:335:1)
 	q := r.query.Select("deploy")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -746,6 +777,10 @@ func (r *Dagsec) Deploy(opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../
 		if !querybuilder.IsZeroValue(opts[i].Preset) {
 			q = q.Arg("preset", opts[i].Preset)
 		}
+		// `cosignPublicKey` optional argument
+		if !querybuilder.IsZeroValue(opts[i].CosignPublicKey) {
+			q = q.Arg("cosignPublicKey", opts[i].CosignPublicKey)
+		}
 	}
 
 	return &DagsecReport{
@@ -758,22 +793,22 @@ type DagsecDockerfileOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:431:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:446:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:435:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:450:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:439:2)
+	Preset string // dagsec (../../../../.dagger/main.go:454:2)
 }
 
 // Dockerfile runs only the dockerfile stage: hadolint, trivy and dagsec's
 // hardening checks over the source's Dockerfiles.
-func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:426:1)
+func (r *Dagsec) Dockerfile(opts ...DagsecDockerfileOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:441:1)
 	q := r.query.Select("dockerfile")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -869,7 +904,7 @@ func (r *Dagsec) Fleet(repos []string, opts ...DagsecFleetOpts) *DagsecFleetRepo
 }
 
 // Image used for gitleaks instead of the pinned one; empty keeps the pin.
-func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:33:2)
+func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:35:2)
 	if r.gitleaksImage != nil {
 		return *r.gitleaksImage, nil
 	}
@@ -883,7 +918,7 @@ func (r *Dagsec) GitleaksImage(ctx context.Context) (string, error) { // dagsec 
 
 // Go image `go mod download` runs on for the licenses stage; empty
 // keeps the pin.
-func (r *Dagsec) GoImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:68:2)
+func (r *Dagsec) GoImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:70:2)
 	if r.goImage != nil {
 		return *r.goImage, nil
 	}
@@ -896,7 +931,7 @@ func (r *Dagsec) GoImage(ctx context.Context) (string, error) { // dagsec (../..
 }
 
 // Image used for gosec; empty keeps the pin.
-func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:35:2)
+func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:37:2)
 	if r.gosecImage != nil {
 		return *r.gosecImage, nil
 	}
@@ -909,7 +944,7 @@ func (r *Dagsec) GosecImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image govulncheck is installed on; empty keeps the pin.
-func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:41:2)
+func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:43:2)
 	if r.govulncheckImage != nil {
 		return *r.govulncheckImage, nil
 	}
@@ -922,7 +957,7 @@ func (r *Dagsec) GovulncheckImage(ctx context.Context) (string, error) { // dags
 }
 
 // Image used for grype; empty keeps the pin.
-func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:55:2)
+func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:57:2)
 	if r.grypeImage != nil {
 		return *r.grypeImage, nil
 	}
@@ -935,7 +970,7 @@ func (r *Dagsec) GrypeImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for hadolint; empty keeps the pin.
-func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:53:2)
+func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:55:2)
 	if r.hadolintImage != nil {
 		return *r.hadolintImage, nil
 	}
@@ -949,7 +984,7 @@ func (r *Dagsec) HadolintImage(ctx context.Context) (string, error) { // dagsec 
 
 // Image for dagsec's own small jobs (reading image tarballs, probing
 // staging's health); empty keeps the pinned busybox.
-func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:71:2)
+func (r *Dagsec) HelperImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:73:2)
 	if r.helperImage != nil {
 		return *r.helperImage, nil
 	}
@@ -966,22 +1001,22 @@ type DagsecIacOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:409:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:424:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:413:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:428:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:417:2)
+	Preset string // dagsec (../../../../.dagger/main.go:432:2)
 }
 
 // Iac runs only the iac stage (trivy, checkov; tfsec when the policy names
 // it) over Terraform, Kubernetes, Helm and CloudFormation files.
-func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:404:1)
+func (r *Dagsec) Iac(opts ...DagsecIacOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:419:1)
 	q := r.query.Select("iac")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1057,56 +1092,65 @@ type DagsecImageScanOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:200:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:219:2)
 	//
 	// Image to scan instead of building the Dockerfile.
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:203:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:222:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:207:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:226:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:210:2)
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:229:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:213:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:232:2)
 	//
 	// Platform to build for; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:216:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:235:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:219:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:238:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:222:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:241:2)
 	//
-	// Sign the image with cosign (needs --cosign-key).
+	// Sign the image and attest its CycloneDX SBOM and a SLSA v1
+	// provenance with cosign once build and image have judged it (needs
+	// --cosign-key); the files are in the report's artifacts, for deploy
+	// --cosign-public-key.
 	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:225:2)
+	Sign bool // dagsec (../../../../.dagger/delivery.go:247:2)
 	//
-	// cosign private key for --sign.
+	// cosign private key for --sign (cosign generate-key-pair's cosign.key).
 	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:228:2)
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:250:2)
 	//
 	// Password of --cosign-key.
 	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:231:2)
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:253:2)
+	//
+	// OpenVEX documents whose not_affected and fixed statements suppress
+	// the advisory in their packages, with their justification and expiry.
+	//
+	Vex []*File // dagsec (../../../../.dagger/delivery.go:257:2)
 }
 
 // ImageScan checks and scans an image: the build stage's checks (non-root
 // user, secrets in the environment, base image age) and the image stage
-// (trivy, grype, an SBOM with syft, optional cosign signature). Without
+// (trivy, grype, an SBOM with syft, an optional cosign signature with SBOM
+// and provenance attestations). Without
 // --image it builds the source's Dockerfile first.
-func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:195:1)
+func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:214:1)
 	q := r.query.Select("imageScan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1153,9 +1197,22 @@ func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagse
 		if !querybuilder.IsZeroValue(opts[i].CosignPassword) {
 			q = q.Arg("cosignPassword", opts[i].CosignPassword)
 		}
+		// `vex` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Vex) {
+			q = q.Arg("vex", opts[i].Vex)
+		}
 	}
 
 	return &DagsecReport{
+		query: q,
+	}
+}
+
+// images.lock every run uses, if one was given; else the source's.
+func (r *Dagsec) ImagesLock() *File { // dagsec (../../../../.dagger/main.go:77:2)
+	q := r.query.Select("imagesLock")
+
+	return &File{
 		query: q,
 	}
 }
@@ -1165,22 +1222,22 @@ type DagsecLicensesOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:364:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:379:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:368:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:383:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:372:2)
+	Preset string // dagsec (../../../../.dagger/main.go:387:2)
 }
 
 // Licenses runs only the licenses stage: syft's SBOM checked against the
 // policy's license rules. Returns the run report, SBOMs included.
-func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:359:1)
+func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:374:1)
 	q := r.query.Select("licenses")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1203,7 +1260,7 @@ func (r *Dagsec) Licenses(opts ...DagsecLicensesOpts) *DagsecReport { // dagsec 
 }
 
 // Image used for osv-scanner; empty keeps the pin.
-func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:43:2)
+func (r *Dagsec) OsvScannerImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:45:2)
 	if r.osvScannerImage != nil {
 		return *r.osvScannerImage, nil
 	}
@@ -1220,22 +1277,22 @@ type DagsecSastOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:292:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:307:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:296:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:311:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:300:2)
+	Preset string // dagsec (../../../../.dagger/main.go:315:2)
 }
 
 // Sast runs only the sast stage (gosec, bandit, semgrep) and returns the
 // run report.
-func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:287:1)
+func (r *Dagsec) Sast(opts ...DagsecSastOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:302:1)
 	q := r.query.Select("sast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1262,23 +1319,23 @@ type DagsecSbomOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:387:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:402:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:391:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:406:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:395:2)
+	Preset string // dagsec (../../../../.dagger/main.go:410:2)
 }
 
 // Sbom generates the source's SBOMs with syft (the licenses stage). They
 // are in the report's artifacts (sbom.cdx.json, CycloneDX; sbom.spdx.json,
 // SPDX) and its directory.
-func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:382:1)
+func (r *Dagsec) Sbom(opts ...DagsecSbomOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:397:1)
 	q := r.query.Select("sbom")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1305,22 +1362,22 @@ type DagsecScaOpts struct {
 	//
 	// Source tree to scan; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:342:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:357:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:346:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:361:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:350:2)
+	Preset string // dagsec (../../../../.dagger/main.go:365:2)
 }
 
 // Sca runs only the sca stage: dependency vulnerabilities (govulncheck,
 // osv-scanner, trivy). Returns the run report.
-func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:337:1)
+func (r *Dagsec) Sca(opts ...DagsecScaOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:352:1)
 	q := r.query.Select("sca")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1348,41 +1405,46 @@ type DagsecScanOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:228:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:239:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:232:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:243:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:236:2)
+	Preset string // dagsec (../../../../.dagger/main.go:247:2)
 	//
 	// Stages to run, by name (e.g. secrets); empty runs every code stage
 	// (the stages that read only the source), in parallel.
 	//
-	Stages []string // dagsec (../../../../.dagger/main.go:240:2)
+	Stages []string // dagsec (../../../../.dagger/main.go:251:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:243:2)
+	History bool // dagsec (../../../../.dagger/main.go:254:2)
 	//
 	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
 	// gates then block only on findings new since it.
 	//
-	Baseline *File // dagsec (../../../../.dagger/main.go:247:2)
+	Baseline *File // dagsec (../../../../.dagger/main.go:258:2)
 	//
 	// File of suppressions (a policy's suppressions: list), added to the
 	// policy's.
 	//
-	Suppressions *File // dagsec (../../../../.dagger/main.go:251:2)
+	Suppressions *File // dagsec (../../../../.dagger/main.go:262:2)
+	//
+	// OpenVEX documents whose not_affected and fixed statements suppress
+	// the advisory in their packages, with their justification and expiry.
+	//
+	Vex []*File // dagsec (../../../../.dagger/main.go:266:2)
 }
 
 // Scan runs the pipeline's stages over a source tree and returns the run
 // report. A blocked run is not an error here: call check on the report.
-func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:222:1)
+func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:233:1)
 	q := r.query.Select("scan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1413,6 +1475,10 @@ func (r *Dagsec) Scan(opts ...DagsecScanOpts) *DagsecReport { // dagsec (../../.
 		if !querybuilder.IsZeroValue(opts[i].Suppressions) {
 			q = q.Arg("suppressions", opts[i].Suppressions)
 		}
+		// `vex` optional argument
+		if !querybuilder.IsZeroValue(opts[i].Vex) {
+			q = q.Arg("vex", opts[i].Vex)
+		}
 	}
 
 	return &DagsecReport{
@@ -1426,26 +1492,26 @@ type DagsecSecretsOpts struct {
 	// Source tree to scan; defaults to the root of the caller's repository.
 	// .git stays included: history scans need it.
 	//
-	Source *Directory // dagsec (../../../../.dagger/main.go:267:2)
+	Source *Directory // dagsec (../../../../.dagger/main.go:282:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/main.go:271:2)
+	Policy *File // dagsec (../../../../.dagger/main.go:286:2)
 	//
 	// Built-in policy preset (default, strict or audit). With a policy file,
 	// the preset the file is applied over.
 	//
-	Preset string // dagsec (../../../../.dagger/main.go:275:2)
+	Preset string // dagsec (../../../../.dagger/main.go:290:2)
 	//
 	// Also scan git history for secrets, not only the working tree.
 	//
-	History bool // dagsec (../../../../.dagger/main.go:278:2)
+	History bool // dagsec (../../../../.dagger/main.go:293:2)
 }
 
 // Secrets runs only the secrets stage (gitleaks, trufflehog) and returns the
 // run report.
-func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:261:1)
+func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (../../../../.dagger/main.go:276:1)
 	q := r.query.Select("secrets")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1472,7 +1538,7 @@ func (r *Dagsec) Secrets(opts ...DagsecSecretsOpts) *DagsecReport { // dagsec (.
 }
 
 // Image used for semgrep; empty keeps the pin.
-func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:39:2)
+func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:41:2)
 	if r.semgrepImage != nil {
 		return *r.semgrepImage, nil
 	}
@@ -1485,7 +1551,7 @@ func (r *Dagsec) SemgrepImage(ctx context.Context) (string, error) { // dagsec (
 }
 
 // Image used for Spectral; empty keeps the pin.
-func (r *Dagsec) SpectralImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:65:2)
+func (r *Dagsec) SpectralImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:67:2)
 	if r.spectralImage != nil {
 		return *r.spectralImage, nil
 	}
@@ -1498,7 +1564,7 @@ func (r *Dagsec) SpectralImage(ctx context.Context) (string, error) { // dagsec 
 }
 
 // Image used for syft; empty keeps the pin.
-func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:47:2)
+func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:49:2)
 	if r.syftImage != nil {
 		return *r.syftImage, nil
 	}
@@ -1511,7 +1577,7 @@ func (r *Dagsec) SyftImage(ctx context.Context) (string, error) { // dagsec (../
 }
 
 // Image used for tfsec; empty keeps the pin.
-func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:49:2)
+func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:51:2)
 	if r.tfsecImage != nil {
 		return *r.tfsecImage, nil
 	}
@@ -1524,7 +1590,7 @@ func (r *Dagsec) TfsecImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for trivy; empty keeps the pin.
-func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:45:2)
+func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:47:2)
 	if r.trivyImage != nil {
 		return *r.trivyImage, nil
 	}
@@ -1537,7 +1603,7 @@ func (r *Dagsec) TrivyImage(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Image used for trufflehog; empty keeps the pin.
-func (r *Dagsec) TrufflehogImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:63:2)
+func (r *Dagsec) TrufflehogImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:65:2)
 	if r.trufflehogImage != nil {
 		return *r.trufflehogImage, nil
 	}
@@ -1550,7 +1616,7 @@ func (r *Dagsec) TrufflehogImage(ctx context.Context) (string, error) { // dagse
 }
 
 // Offline vulnerability database for sca, if one was given.
-func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:73:2)
+func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:75:2)
 	q := r.query.Select("vulnDb")
 
 	return &Directory{
@@ -1559,7 +1625,7 @@ func (r *Dagsec) VulnDb() *Directory { // dagsec (../../../../.dagger/main.go:73
 }
 
 // Image wapiti is installed on; empty keeps the pin.
-func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:59:2)
+func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:61:2)
 	if r.wapitiImage != nil {
 		return *r.wapitiImage, nil
 	}
@@ -1572,7 +1638,7 @@ func (r *Dagsec) WapitiImage(ctx context.Context) (string, error) { // dagsec (.
 }
 
 // Image used for OWASP ZAP; empty keeps the pin.
-func (r *Dagsec) ZapImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:61:2)
+func (r *Dagsec) ZapImage(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:63:2)
 	if r.zapImage != nil {
 		return *r.zapImage, nil
 	}
@@ -1785,7 +1851,7 @@ func (r *DagsecFleetReport) AsNode() Node {
 // Report is the outcome of one run: the run report, its Markdown summary and
 // SARIF log, files tools produced (SBOMs), the files CI systems read, and
 // the overall verdict.
-type DagsecReport struct { // dagsec (../../../../.dagger/main.go:695:6)
+type DagsecReport struct { // dagsec (../../../../.dagger/main.go:730:6)
 	query *querybuilder.Selection
 
 	check             *Void
@@ -1805,7 +1871,7 @@ func (r *DagsecReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecReport
 
 // Files tools produced besides findings: the SBOMs (sbom.cdx.json,
 // sbom.spdx.json, sbom-image.cdx.json) and the image signature.
-func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:707:2)
+func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/main.go:742:2)
 	q := r.query.Select("artifacts")
 
 	return &Directory{
@@ -1815,7 +1881,7 @@ func (r *DagsecReport) Artifacts() *Directory { // dagsec (../../../../.dagger/m
 
 // Check fails when the run blocked or errored, naming each such stage and its
 // reason; findings themselves stay in the report files.
-func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:768:1)
+func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/main.go:803:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1827,7 +1893,7 @@ func (r *DagsecReport) Check(ctx context.Context) error { // dagsec (../../../..
 // Directory holds every report file, ready to export: report.json,
 // results.sarif (and results-N.sarif), summary.md, junit.xml, the GitLab
 // reports and the artifacts (SBOMs).
-func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:804:1)
+func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/main.go:839:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1837,7 +1903,7 @@ func (r *DagsecReport) Directory() *Directory { // dagsec (../../../../.dagger/m
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
 // nothing scanned.
-func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:713:2)
+func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/main.go:748:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1850,7 +1916,7 @@ func (r *DagsecReport) ExitCode(ctx context.Context) (int, error) { // dagsec (.
 }
 
 // Every report file, as directory returns them.
-func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:715:2)
+func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.go:750:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1862,7 +1928,7 @@ func (r *DagsecReport) Files() *Directory { // dagsec (../../../../.dagger/main.
 // file=...,line=...::) for the findings and the stages that blocked, most
 // severe first and capped as GitHub shows them; print them from a workflow
 // step, and append summary to $GITHUB_STEP_SUMMARY.
-func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:749:1)
+func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:784:1)
 	if r.githubAnnotations != nil {
 		return *r.githubAnnotations, nil
 	}
@@ -1878,7 +1944,7 @@ func (r *DagsecReport) GithubAnnotations(ctx context.Context) (string, error) { 
 // that ran (gl-sast-report.json, gl-secret-detection-report.json,
 // gl-dependency-scanning-report.json, gl-container-scanning-report.json,
 // gl-dast-report.json), gl-code-quality-report.json and junit.xml.
-func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:762:1)
+func (r *DagsecReport) Gitlab() *Directory { // dagsec (../../../../.dagger/main.go:797:1)
 	q := r.query.Select("gitlab")
 
 	return &Directory{
@@ -1936,7 +2002,7 @@ func (r *DagsecReport) UnmarshalJSON(bs []byte) error {
 }
 
 // Run report as JSON: every stage, finding and tool run, with timings.
-func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:697:2)
+func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:732:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1949,7 +2015,7 @@ func (r *DagsecReport) JSON(ctx context.Context) (string, error) { // dagsec (..
 }
 
 // Junit returns the JUnit XML report: each stage's gate a test case.
-func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:754:1)
+func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:789:1)
 	q := r.query.Select("junit")
 
 	return &File{
@@ -1960,7 +2026,7 @@ func (r *DagsecReport) Junit() *File { // dagsec (../../../../.dagger/main.go:75
 // Merged SARIF 2.1.0 log (results.sarif), one run per completed tool.
 // Past GitHub's limits (20 runs a file), directory holds it split into
 // results.sarif, results-2.sarif, ...
-func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:704:2)
+func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:739:2)
 	q := r.query.Select("sarif")
 
 	return &File{
@@ -1970,7 +2036,7 @@ func (r *DagsecReport) Sarif() *File { // dagsec (../../../../.dagger/main.go:70
 
 // Overall status: passed, warned, blocked, error, or skipped when nothing
 // was scanned.
-func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:710:2)
+func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:745:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1984,7 +2050,7 @@ func (r *DagsecReport) Status(ctx context.Context) (string, error) { // dagsec (
 
 // Human summary in Markdown: stages, what blocked and the top findings;
 // also GitHub's job summary.
-func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:700:2)
+func (r *DagsecReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/main.go:735:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -2029,7 +2095,7 @@ func (r *Env) WithDagsecFleetReportOutput(name string, description string) *Env 
 }
 
 // Create or update a binding of type Dagsec in the environment
-func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *Env { // dagsec (../../../../.dagger/main.go:31:6)
+func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *Env { // dagsec (../../../../.dagger/main.go:33:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecInput")
 	q = q.Arg("name", name)
@@ -2042,7 +2108,7 @@ func (r *Env) WithDagsecInput(name string, value *Dagsec, description string) *E
 }
 
 // Declare a desired Dagsec output to be assigned in the environment
-func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:31:6)
+func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:33:6)
 	q := r.query.Select("withDagsecOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -2053,7 +2119,7 @@ func (r *Env) WithDagsecOutput(name string, description string) *Env { // dagsec
 }
 
 // Create or update a binding of type DagsecReport in the environment
-func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:695:6)
+func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, description string) *Env { // dagsec (../../../../.dagger/main.go:730:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecReportInput")
 	q = q.Arg("name", name)
@@ -2066,7 +2132,7 @@ func (r *Env) WithDagsecReportInput(name string, value *DagsecReport, descriptio
 }
 
 // Declare a desired DagsecReport output to be assigned in the environment
-func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:695:6)
+func (r *Env) WithDagsecReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/main.go:730:6)
 	q := r.query.Select("withDagsecReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
@@ -2082,89 +2148,96 @@ type DagsecOpts struct {
 	// Image to run gitleaks from instead of the pinned
 	// ghcr.io/gitleaks/gitleaks image, e.g. a copy in a private registry.
 	//
-	GitleaksImage string // dagsec (../../../../.dagger/main.go:85:2)
+	GitleaksImage string // dagsec (../../../../.dagger/main.go:89:2)
 	//
 	// Image to run gosec from instead of the pinned securego/gosec.
 	//
-	GosecImage string // dagsec (../../../../.dagger/main.go:88:2)
+	GosecImage string // dagsec (../../../../.dagger/main.go:92:2)
 	//
 	// Image bandit is installed on instead of the pinned debian.
 	//
-	BanditImage string // dagsec (../../../../.dagger/main.go:91:2)
+	BanditImage string // dagsec (../../../../.dagger/main.go:95:2)
 	//
 	// Image to run semgrep from instead of the pinned semgrep/semgrep.
 	//
-	SemgrepImage string // dagsec (../../../../.dagger/main.go:94:2)
+	SemgrepImage string // dagsec (../../../../.dagger/main.go:98:2)
 	//
 	// Image govulncheck is installed on instead of the pinned golang.
 	//
-	GovulncheckImage string // dagsec (../../../../.dagger/main.go:97:2)
+	GovulncheckImage string // dagsec (../../../../.dagger/main.go:101:2)
 	//
 	// Image to run osv-scanner from instead of the pinned google/osv-scanner.
 	//
-	OsvScannerImage string // dagsec (../../../../.dagger/main.go:100:2)
+	OsvScannerImage string // dagsec (../../../../.dagger/main.go:104:2)
 	//
 	// Image to run trivy from instead of the pinned aquasec/trivy.
 	//
-	TrivyImage string // dagsec (../../../../.dagger/main.go:103:2)
+	TrivyImage string // dagsec (../../../../.dagger/main.go:107:2)
 	//
 	// Image to run syft from instead of the pinned anchore/syft.
 	//
-	SyftImage string // dagsec (../../../../.dagger/main.go:106:2)
+	SyftImage string // dagsec (../../../../.dagger/main.go:110:2)
 	//
 	// Image to run tfsec from instead of the pinned aquasec/tfsec.
 	//
-	TfsecImage string // dagsec (../../../../.dagger/main.go:109:2)
+	TfsecImage string // dagsec (../../../../.dagger/main.go:113:2)
 	//
 	// Image to run checkov from instead of the pinned bridgecrew/checkov.
 	//
-	CheckovImage string // dagsec (../../../../.dagger/main.go:112:2)
+	CheckovImage string // dagsec (../../../../.dagger/main.go:116:2)
 	//
 	// Image to run hadolint from instead of the pinned hadolint/hadolint.
 	//
-	HadolintImage string // dagsec (../../../../.dagger/main.go:115:2)
+	HadolintImage string // dagsec (../../../../.dagger/main.go:119:2)
 	//
 	// Image to run grype from instead of the pinned anchore/grype.
 	//
-	GrypeImage string // dagsec (../../../../.dagger/main.go:118:2)
+	GrypeImage string // dagsec (../../../../.dagger/main.go:122:2)
 	//
 	// Image to run cosign from instead of the pinned sigstore cosign.
 	//
-	CosignImage string // dagsec (../../../../.dagger/main.go:121:2)
+	CosignImage string // dagsec (../../../../.dagger/main.go:125:2)
 	//
 	// Image wapiti is installed on instead of the pinned debian.
 	//
-	WapitiImage string // dagsec (../../../../.dagger/main.go:124:2)
+	WapitiImage string // dagsec (../../../../.dagger/main.go:128:2)
 	//
 	// Image to run OWASP ZAP from instead of the pinned zaproxy/zaproxy.
 	//
-	ZapImage string // dagsec (../../../../.dagger/main.go:127:2)
+	ZapImage string // dagsec (../../../../.dagger/main.go:131:2)
 	//
 	// Image to run trufflehog from instead of the pinned
 	// trufflesecurity/trufflehog.
 	//
-	TrufflehogImage string // dagsec (../../../../.dagger/main.go:131:2)
+	TrufflehogImage string // dagsec (../../../../.dagger/main.go:135:2)
 	//
 	// Image to run Spectral from instead of the pinned stoplight/spectral
 	// (it needs npm: the OWASP ruleset is installed on it).
 	//
-	SpectralImage string // dagsec (../../../../.dagger/main.go:135:2)
+	SpectralImage string // dagsec (../../../../.dagger/main.go:139:2)
 	//
 	// Go image `go mod download` runs on (licenses of Go dependencies)
 	// instead of the pinned golang.
 	//
-	GoImage string // dagsec (../../../../.dagger/main.go:139:2)
+	GoImage string // dagsec (../../../../.dagger/main.go:143:2)
 	//
 	// Image with sh, tar and wget for dagsec's own small jobs instead of
 	// the pinned busybox.
 	//
-	HelperImage string // dagsec (../../../../.dagger/main.go:143:2)
+	HelperImage string // dagsec (../../../../.dagger/main.go:147:2)
 	//
 	// Offline vulnerability database for sca, as `dagsec tools install
 	// vulndb` builds it (VERSION, govulncheck/, osv-scanner/); govulncheck
 	// and osv-scanner then read it instead of their online databases.
 	//
-	VulnDb *Directory // dagsec (../../../../.dagger/main.go:148:2)
+	VulnDb *Directory // dagsec (../../../../.dagger/main.go:152:2)
+	//
+	// images.lock (`dagsec images lock` writes it) pinning every image to
+	// its digest: tools then run as IMAGE@DIGEST, and a tag whose registry
+	// now serves another digest fails the run naming the image. Without
+	// it, the source's images.lock when it has one.
+	//
+	ImagesLock *File // dagsec (../../../../.dagger/main.go:158:2)
 }
 
 // New configures image overrides and an offline vulnerability database;
@@ -2172,7 +2245,7 @@ type DagsecOpts struct {
 // database. An override should be a mirror of the same tool version (reports
 // record the pin); a tool's install commands (govulncheck, bandit) still run
 // on it.
-func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:81:1)
+func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dagger/main.go:85:1)
 	q := r.query.Select("dagsec")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `gitleaksImage` optional argument
@@ -2254,6 +2327,10 @@ func (r *Query) Dagsec(opts ...DagsecOpts) *Dagsec { // dagsec (../../../../.dag
 		// `vulnDb` optional argument
 		if !querybuilder.IsZeroValue(opts[i].VulnDb) {
 			q = q.Arg("vulnDb", opts[i].VulnDb)
+		}
+		// `imagesLock` optional argument
+		if !querybuilder.IsZeroValue(opts[i].ImagesLock) {
+			q = q.Arg("imagesLock", opts[i].ImagesLock)
 		}
 	}
 
