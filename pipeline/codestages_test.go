@@ -25,6 +25,13 @@ func runCode(t *testing.T, dir string, pol *policies.Policy, only ...string) *pi
 	if len(only) == 0 {
 		only = stages.CodeStages
 	}
+	return runOffline(t, dir, pol, only, nil)
+}
+
+// runOffline runs the stages with the real tools over dir, offline, with
+// the pinned Go vulnerability database; setup adjusts the host runner.
+func runOffline(t *testing.T, dir string, pol *policies.Policy, only []string, setup func(*host.Runner)) *pipeline.Report {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	inst := testenv.Installer(t)
@@ -37,6 +44,9 @@ func runCode(t *testing.T, dir string, pol *policies.Policy, only ...string) *pi
 		t.Fatal(err)
 	}
 	r.DBDir = db
+	if setup != nil {
+		setup(r)
+	}
 	rep, err := pipeline.Run(ctx, pipeline.Config{
 		Runner: r, Policy: pol, Stages: only, Source: dir, VulnDB: db, Offline: true,
 	})

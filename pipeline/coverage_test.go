@@ -7,6 +7,7 @@ import (
 
 	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/metrics"
+	"github.com/dagsec/dagsec/pipeline"
 	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/stages"
 )
@@ -85,5 +86,22 @@ func TestEmptySourceIsNotAPass(t *testing.T) {
 	}
 	if md := rep.Markdown(); !strings.Contains(md, "NOTHING SCANNED") {
 		t.Errorf("summary.md heading: %s", strings.SplitN(md, "\n", 2)[0])
+	}
+}
+
+// Any code stage run alone on an empty folder scanned nothing: the run is
+// skipped with exit code 3, never passed (api included).
+func TestEveryCodeStageAloneOnNothingExitsThree(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range stages.CodeStages {
+		t.Run(name, func(t *testing.T) {
+			rep := runCode(t, dir, preset(t, "default"), name)
+			if s := stage(t, rep, name); s.Status != policies.StatusSkipped || !strings.HasPrefix(s.Reason, "nothing to scan: ") {
+				t.Errorf("stage %s %q, want skipped, nothing to scan", s.Status, s.Reason)
+			}
+			if rep.Status != policies.StatusSkipped || rep.ExitCode != pipeline.ExitNothingScanned {
+				t.Errorf("run %s exit %d, want skipped, 3", rep.Status, rep.ExitCode)
+			}
+		})
 	}
 }

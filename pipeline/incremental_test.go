@@ -1,13 +1,11 @@
 package pipeline_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/pipeline"
@@ -30,24 +28,7 @@ func fiveModules(t *testing.T) string {
 // results ("" runs every tool).
 func runCached(t *testing.T, dir, results string) *pipeline.Report {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	inst := testenv.Installer(t)
-	db, err := inst.EnsureVulnDB(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := host.NewRunner(dir, inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.DBDir, r.ResultsDir = db, results
-	rep, err := pipeline.Run(ctx, pipeline.Config{Runner: r, Policy: preset(t, "default"), Stages: []string{stages.SAST, stages.SCA},
-		Source: dir, VulnDB: db, Offline: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rep
+	return runOffline(t, dir, preset(t, "default"), []string{stages.SAST, stages.SCA}, func(r *host.Runner) { r.ResultsDir = results })
 }
 
 // After one file of one module changed, a second run runs that module's

@@ -622,8 +622,7 @@ func ExitCode(s policies.Status) int {
 // scanningStages scan something (not staging and production, which
 // deploy): a run that requested some of them and in which none scanned
 // anything is not a pass.
-var scanningStages = []string{stages.Secrets, stages.SAST, stages.SCA, stages.Licenses, stages.IaC, stages.Dockerfile,
-	stages.Build, stages.Image, stages.DAST}
+var scanningStages = append(slices.Clone(stages.CodeStages), stages.Build, stages.Image, stages.DAST)
 
 // overall folds stage statuses: error over blocked over warned over passed;
 // skipped when every scanning stage of the run was skipped (nothing to
