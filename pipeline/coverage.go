@@ -16,6 +16,8 @@ type Coverage struct {
 	Targets    int               `json:"targets"`
 	Covered    int               `json:"covered"`
 	NotCovered []UncoveredTarget `json:"not_covered"`
+	// kinds names the targets in the plural for messages (targetsNoun).
+	kinds string
 }
 
 // UncoveredTarget is a target no tool scanned, and why.
@@ -53,7 +55,7 @@ func nothingToScan(p stages.Plan) string {
 // end (ran) scans it, else not covered, with the reasons of the plans that
 // would have (their skip or error), or that no tool here scans it.
 func coverage(targets []stages.CoverageTarget, plans []stages.Plan, ran []bool) *Coverage {
-	c := &Coverage{Targets: len(targets), NotCovered: []UncoveredTarget{}}
+	c := &Coverage{Targets: len(targets), NotCovered: []UncoveredTarget{}, kinds: targetsNoun(targets)}
 	covered := map[stages.CoverageTarget]bool{}
 	why := map[stages.CoverageTarget][]string{}
 	for i, p := range plans {
@@ -118,12 +120,21 @@ func judgeCoverage(res NodeResult, c *Coverage, toolErrors bool) NodeResult {
 
 // noun names the targets: their kind when all share one, in the plural.
 func (c *Coverage) noun() string {
+	if c.kinds == "" {
+		return "targets" // read back from a report.json
+	}
+	return c.kinds
+}
+
+// targetsNoun names targets in the plural: by their kind when they share
+// one ("Go modules", "IaC targets"), else "targets".
+func targetsNoun(targets []stages.CoverageTarget) string {
 	kind := ""
-	for _, u := range c.NotCovered {
-		if kind != "" && u.Kind != kind {
+	for _, t := range targets {
+		if kind != "" && t.Kind != kind {
 			return "targets"
 		}
-		kind = u.Kind
+		kind = t.Kind
 	}
 	switch {
 	case kind == "":
