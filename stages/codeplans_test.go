@@ -283,3 +283,30 @@ func TestUnreachableSeverityFromPolicy(t *testing.T) {
 		}
 	}
 }
+
+// trufflehog verifying secrets needs the network and its result is never
+// reused (a secret can be revoked without the repository changing); not
+// verifying (offline, or the policy's verify: false), it runs cut off
+// from the network and its result depends on the source alone.
+func TestTrufflehogNetworkAndReuseFollowVerification(t *testing.T) {
+	tree := treeProbe{files: map[string]string{"a.txt": "x\n"}, tools: []string{"gitleaks", "trufflehog"}}
+	for _, tt := range []struct {
+		name               string
+		opts               Options
+		wantLive, wantNone bool
+	}{
+		{"verifies", Options{}, true, false},
+		{"offline", Options{Offline: true}, false, true},
+		{"verify: false", Options{NoVerify: true}, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok := planned(t, Secrets, tt.opts, tree)[Secrets+"/trufflehog"]
+			if !ok {
+				t.Fatal("no trufflehog plan")
+			}
+			if p.Step.Live != tt.wantLive || p.Step.NoNetwork != tt.wantNone || (p.Step.NetworkNeed() == "") != tt.wantNone {
+				t.Errorf("live %v, no network %v, need %q; want live %v, no network %v", p.Step.Live, p.Step.NoNetwork, p.Step.NetworkNeed(), tt.wantLive, tt.wantNone)
+			}
+		})
+	}
+}

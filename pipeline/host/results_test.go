@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/pipeline/host"
@@ -106,8 +107,40 @@ n=$(cat ` + counter + ` 2>/dev/null || echo 0); echo $((n+1)) > ` + counter + `;
 		t.Fatal(err)
 	}
 	run("a rewritten tool", base, true)
+	// A step's prepare steps (go mod download before syft) are part of
+	// what its result depends on.
+	prepare := func(extra ...string) []stages.Step {
+		return []stages.Step{{Name: "secrets/prepare", Tool: "gitleaks", Version: base.Version, Image: "img",
+			Argv: append([]string{"gitleaks", "--report-path", "/dev/null"}, extra...), OKCodes: []int{0}, Timeout: 10 * time.Second}}
+	}
+	prep := base
+	prep.Prepare = prepare()
+	run("with a prepare step", prep, true)
+	run("with a prepare step, again", prep, false)
+	prep.Prepare = prepare("--redact")
+	run("another prepare step", prep, true)
+	// A result that depends on outside services (trufflehog verifying
+	// secrets) is never reused.
+	live := base
+	live.Live = true
+	run("live results are never cached", live, true)
+	run("live results are never cached, again", live, true)
 	git := base
 	git.NeedsGit = true
 	run("history scans are never cached", git, true)
 	run("history scans are never cached, again", git, true)
+}
+
+// $DAGSEC_RESULTS_DIR places the result cache; without it the cache is
+// beside the tools folder.
+func TestResultsDirFollowsItsVariable(t *testing.T) {
+	tools := filepath.Join(t.TempDir(), "cache", "tools")
+	t.Setenv(host.ResultsDirEnv, "")
+	if got, want := host.ResultsDir(tools), filepath.Join(filepath.Dir(tools), "results"); got != want {
+		t.Errorf("ResultsDir = %s, want %s", got, want)
+	}
+	t.Setenv(host.ResultsDirEnv, "/ci/cache/dagsec-results")
+	if got := host.ResultsDir(tools); got != "/ci/cache/dagsec-results" {
+		t.Errorf("ResultsDir with %s set = %s", host.ResultsDirEnv, got)
+	}
 }
