@@ -11,6 +11,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/dagsec/dagsec/findings"
+	"github.com/dagsec/dagsec/internal/testenv"
 	"github.com/dagsec/dagsec/policies"
 )
 
@@ -18,17 +19,7 @@ import (
 // names its source), formats (uri, date-time) included.
 func validate(t *testing.T, doc []byte) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	schema, err := c.Compile("testdata/openvex_json_schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Validate(v); err != nil {
+	if err := testenv.OpenVEXInvalid(t, doc); err != nil {
 		t.Fatalf("not a valid OpenVEX document: %v\n%s", err, doc)
 	}
 }
