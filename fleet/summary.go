@@ -38,7 +38,7 @@ func (fr *Report) Markdown() string {
 			ref = r.Branch
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d | %d | [%s/summary.md](%s/summary.md) | %s |\n",
-			cell(r.Name), cell(ref), statusText(r.Status),
+			cell(r.Name), cell(ref), StatusText(r.Status),
 			r.Counts[findings.SeverityCritical.String()], r.Counts[findings.SeverityHigh.String()],
 			r.Counts[findings.SeverityMedium.String()], r.Counts[findings.SeverityLow.String()],
 			r.Dir, r.Dir, cell(firstLine(r.Error)))
@@ -46,7 +46,8 @@ func (fr *Report) Markdown() string {
 	return b.String()
 }
 
-func statusText(s policies.Status) string {
+// StatusText is a verdict as fleets say it: skipped is "nothing scanned".
+func StatusText(s policies.Status) string {
 	if s == policies.StatusSkipped {
 		return "nothing scanned"
 	}

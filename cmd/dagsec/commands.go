@@ -256,7 +256,6 @@ func commands() *command {
 						".gitleaks.toml, or --config) over the files as they will be committed. Each leak is named " +
 						"by file, line and rule, never by its value; .gitleaksignore is honoured.",
 					examples: []string{"dagsec hook secrets", "dagsec hook secrets config/app.env"},
-					exits:    hookExits,
 					flags:    func(fs *flag.FlagSet) { new(gitleaksHookOptions).register(fs) },
 					run:      hookSecrets,
 				},
@@ -268,7 +267,6 @@ func commands() *command {
 						"dagsec hook private-key",
 						"dagsec hook private-key deploy/id_ed25519",
 					},
-					exits: hookExits,
 					flags: func(fs *flag.FlagSet) { new(gitleaksHookOptions).register(fs) },
 					run:   hookPrivateKey,
 				},
@@ -282,7 +280,6 @@ func commands() *command {
 						"dagsec hook large-files",
 						"dagsec hook large-files --max-kb 1024 --enforce-all",
 					},
-					exits: hookExits,
 					flags: func(fs *flag.FlagSet) { new(largeFilesOptions).register(fs) },
 					run:   hookLargeFiles,
 				},
@@ -295,7 +292,6 @@ func commands() *command {
 						"dagsec hook protected-branch",
 						"dagsec hook protected-branch --branch main --branch 'release/*'",
 					},
-					exits: hookExits,
 					flags: func(fs *flag.FlagSet) { new(branchFlag).register(fs) },
 					run:   hookProtectedBranch,
 				},
@@ -309,7 +305,6 @@ func commands() *command {
 						"dagsec hook dockerfile",
 						"dagsec hook dockerfile --block-on medium Dockerfile",
 					},
-					exits: hookExits,
 					flags: func(fs *flag.FlagSet) { new(dockerfileHookOptions).register(fs) },
 					run:   hookDockerfile,
 				},
@@ -323,7 +318,6 @@ func commands() *command {
 						"dagsec hook merge-conflict",
 						"dagsec hook merge-conflict --assume-in-merge README.md",
 					},
-					exits: hookExits,
 					flags: func(fs *flag.FlagSet) { new(mergeConflictOptions).register(fs) },
 					run:   hookMergeConflict,
 				},
@@ -353,6 +347,11 @@ func commands() *command {
 	for _, c := range root.subs {
 		if len(c.subs) > 0 { // a group's list names its subcommands
 			c.summary += ": " + strings.Join(c.subWords(), ", ")
+		}
+		for _, s := range c.subs { // a subcommand exits as its group unless it says
+			if s.exits == "" {
+				s.exits = c.exits
+			}
 		}
 	}
 	return root

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -48,12 +49,9 @@ func (o *fleetOptions) register(fs *flag.FlagSet) {
 	alias(fs, "q", "quiet")
 }
 
-// fleetHistoryOptions are what fleet.html's charts judge against.
-func fleetHistory(dir, policyFile, preset string) ([]fleet.HistoryRun, dashboard.Options, error) {
-	pol, err := loadPolicy(policyFile, preset)
-	if err != nil {
-		return nil, dashboard.Options{}, err
-	}
+// fleetHistory reads the fleet history in dir, if any, and the targets
+// fleet.html's charts judge against (pol's).
+func fleetHistory(dir string, pol *policies.Policy) ([]fleet.HistoryRun, dashboard.Options, error) {
 	opt := dashboard.Options{Targets: policyTargets(pol), ProductionBranch: pol.ProductionBranch}
 	if dir == "" {
 		return nil, opt, nil
@@ -107,14 +105,11 @@ func cmdFleet(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if err != nil {
 		return exitError, err
 	}
-	history, dopt, err := fleetHistory(o.history, o.policy, o.preset)
+	history, dopt, err := fleetHistory(o.history, pol)
 	if err != nil {
 		return exitError, err
 	}
-	toolsDir := o.toolsDir
-	if toolsDir == "" {
-		toolsDir = host.DefaultToolsDir()
-	}
+	toolsDir := cmp.Or(o.toolsDir, host.DefaultToolsDir())
 	inst := &host.Installer{Dir: toolsDir}
 	if !o.quiet {
 		inst.Progress = stderr
@@ -166,7 +161,7 @@ func fleetLimits(jobs int) pipeline.Limits {
 }
 
 func repoLine(r fleet.RepoResult) string {
-	line := fmt.Sprintf("%s: %s (exit %d)", r.Name, statusWord(r.Status), r.ExitCode)
+	line := fmt.Sprintf("%s: %s (exit %d)", r.Name, fleet.StatusText(r.Status), r.ExitCode)
 	if n := sumCounts(r.Counts); n > 0 {
 		line += fmt.Sprintf(", %d findings", n)
 	}
@@ -175,13 +170,6 @@ func repoLine(r fleet.RepoResult) string {
 		line += ": " + first
 	}
 	return line
-}
-
-func statusWord(s policies.Status) string {
-	if s == policies.StatusSkipped {
-		return "nothing scanned"
-	}
-	return string(s)
 }
 
 func sumCounts(c map[string]int) int {
@@ -202,7 +190,7 @@ func printFleet(w io.Writer, fr *fleet.Report, out string, quiet bool) {
 		fmt.Fprintf(w, "%d repositories: %d passed, %d warned, %d blocked, %d error, %d scanned nothing\n",
 			ru.Repos, ru.Passed, ru.Warned, ru.Blocked, ru.Error, ru.Skipped)
 	}
-	fmt.Fprintf(w, "fleet %s (exit %d): %s\n", statusWord(fr.Status), fr.ExitCode, filepath.Join(out, dashboard.FleetFile))
+	fmt.Fprintf(w, "fleet %s (exit %d): %s\n", fleet.StatusText(fr.Status), fr.ExitCode, filepath.Join(out, dashboard.FleetFile))
 }
 
 // writeRepoFolder writes a repository's report folder as scan does.
@@ -363,7 +351,11 @@ func cmdFleetMerge(_ context.Context, args []string, stdout, stderr io.Writer) (
 	if len(pos) == 0 {
 		return exitError, usageError{"fleet merge takes the shards' fleet folders (SHARD_DIR...)", "fleet merge"}
 	}
-	hist, dopt, err := fleetHistory(o.history, o.policy, o.preset)
+	pol, err := loadPolicy(o.policy, o.preset)
+	if err != nil {
+		return exitError, err
+	}
+	hist, dopt, err := fleetHistory(o.history, pol)
 	if err != nil {
 		return exitError, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -330,9 +331,7 @@ func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, std
 	if o.timeout <= 0 {
 		return exitError, usageError{"--timeout must be positive", "hook " + name}
 	}
-	if o.toolsDir == "" {
-		o.toolsDir = host.DefaultToolsDir()
-	}
+	o.toolsDir = cmp.Or(o.toolsDir, host.DefaultToolsDir())
 	repo, targets, err := hookTargets(ctx, files)
 	if err != nil {
 		return exitError, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -49,7 +50,7 @@ func (o *scanOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.jobs, "jobs", 0, "run at most `N` tools at once (default: the policy's concurrency.jobs, else four a core)")
 	fs.IntVar(&o.memoryMB, "memory-mb", 0, "let the tools running at once hold at most `MB` of memory together, by each run's estimate (default: the policy's concurrency.memory_mb, else half the machine's memory)")
 	fs.IntVar(&o.goAnalysers, "go-analysers", 0, "also run at most `N` Go analysers (gosec, govulncheck) at once (default: the policy's concurrency.go_analysers, else no cap but memory)")
-	fs.StringVar(&o.toolsDir, "tools-dir", "", "`DIR` of pinned tool builds (default: $"+host.ToolsDirEnv+", else dagsec/tools in the user cache folder, ~/.cache on Linux)")
+	toolsDirFlag(fs, &o.toolsDir)
 	fs.BoolVar(&o.noInstall, "no-install", false, "do not build missing pinned tools; use PATH")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every tool, even one whose inputs did not change since an earlier run (the result cache is in dagsec/results beside the tools folder)")
 	fs.StringVar(&o.vulnDB, "vuln-db", "", "sca: local vulnerability database `DIR` (default: built from the pinned golang.org/x/vulndb into the tools folder)")
@@ -136,10 +137,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	toolsDir := o.toolsDir
-	if toolsDir == "" {
-		toolsDir = host.DefaultToolsDir()
-	}
+	toolsDir := cmp.Or(o.toolsDir, host.DefaultToolsDir())
 	inst := &host.Installer{Dir: toolsDir, Progress: prog}
 	runner, err := host.NewRunner(source, inst)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -29,9 +30,7 @@ func toolsArgs(name string, args []string, stderr io.Writer) (*host.Installer, [
 	if err != nil {
 		return nil, nil, err
 	}
-	if dir == "" {
-		dir = host.DefaultToolsDir()
-	}
+	dir = cmp.Or(dir, host.DefaultToolsDir())
 	known := knownTools()
 	for _, n := range names {
 		if !slices.Contains(known, n) {
