@@ -115,25 +115,25 @@ type Rollup struct {
 	SkippedRepos []string `json:"skipped_repos"`
 }
 
-// rank orders verdicts, worst last: a repository that scanned nothing
-// weighs more than a warning (its code went unchecked), less than a
-// blocked gate.
-var rank = map[policies.Status]int{
-	policies.StatusPassed: 1, policies.StatusWarned: 2, policies.StatusSkipped: 3,
-	policies.StatusBlocked: 4, policies.StatusError: 5,
-}
-
-// Worst is the fleet's verdict: error over blocked over skipped (nothing
-// scanned) over warned over passed. A fleet of no repositories scanned
-// nothing.
-func Worst(repos []RepoResult) policies.Status {
-	worst := policies.StatusSkipped
-	for i, r := range repos {
-		if i == 0 || rank[r.Status] > rank[worst] {
-			worst = r.Status
-		}
+// verdict is the fleet's: error over blocked over skipped (nothing
+// scanned: its code went unchecked, which weighs more than a warning) over
+// warned over passed, read from the roll-up, where a status this version
+// does not know already counts as an error. A fleet of no repositories
+// scanned nothing.
+func (ru Rollup) verdict() policies.Status {
+	switch {
+	case ru.Error > 0:
+		return policies.StatusError
+	case ru.Blocked > 0:
+		return policies.StatusBlocked
+	case ru.Skipped > 0:
+		return policies.StatusSkipped
+	case ru.Warned > 0:
+		return policies.StatusWarned
+	case ru.Passed > 0:
+		return policies.StatusPassed
 	}
-	return worst
+	return policies.StatusSkipped
 }
 
 // Run scans the shard's repositories, Jobs at a time. Every repository
@@ -271,10 +271,7 @@ func (fr *Report) Finish() {
 		}
 	}
 	fr.Rollup = ru
-	fr.Status = Worst(fr.Repos)
-	if _, known := rank[fr.Status]; !known {
-		fr.Status = policies.StatusError
-	}
+	fr.Status = ru.verdict()
 	fr.ExitCode = pipeline.ExitCode(fr.Status)
 }
 

@@ -202,3 +202,31 @@ func TestMergeRefusesPartsOfOtherFleets(t *testing.T) {
 		}
 	}
 }
+
+// The fleet's verdict follows its roll-up: a status this version does not
+// know (a shard from a newer dagsec) is an error wherever it stands in the
+// list, never outweighed by a pass after it.
+func TestFleetVerdictFailsClosedOnUnknownStatus(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		statuses []policies.Status
+		want     policies.Status
+	}{
+		{"unknown first", []policies.Status{"future", policies.StatusPassed}, policies.StatusError},
+		{"unknown last", []policies.Status{policies.StatusPassed, "future"}, policies.StatusError},
+		{"blocked over nothing scanned", []policies.Status{policies.StatusSkipped, policies.StatusBlocked, policies.StatusWarned}, policies.StatusBlocked},
+		{"nothing scanned over warned", []policies.Status{policies.StatusWarned, policies.StatusSkipped}, policies.StatusSkipped},
+		{"no repositories", nil, policies.StatusSkipped},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fr := &fleet.Report{}
+			for i, s := range tt.statuses {
+				fr.Repos = append(fr.Repos, fleet.RepoResult{Repo: fleet.Repo{Name: fmt.Sprintf("r%d", i)}, Status: s})
+			}
+			fr.Finish()
+			if fr.Status != tt.want || fr.ExitCode != pipeline.ExitCode(tt.want) {
+				t.Errorf("fleet %s exit %d, want %s", fr.Status, fr.ExitCode, tt.want)
+			}
+		})
+	}
+}
