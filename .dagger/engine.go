@@ -68,10 +68,7 @@ func (r *daggerRunner) Build(ctx context.Context, spec pipeline.BuildSpec) (stag
 	ctr, ref := r.given, "caller's image"
 	var base, dockerfile string
 	if ctr == nil {
-		file := spec.Dockerfile
-		if file == "" {
-			file = "Dockerfile"
-		}
+		file := spec.DockerfilePath()
 		df, err := readFile(ctx, r.source, file)
 		// Only the default Dockerfile may be absent: a named one must exist.
 		if errors.Is(err, fs.ErrNotExist) && (spec.Dockerfile == "" || spec.Dockerfile == "Dockerfile") {

@@ -107,8 +107,8 @@ type Engine interface {
 	Publish(ctx context.Context, ref string) (string, error)
 }
 
-// dockerfile is the Dockerfile the build uses, relative to the source.
-func (b BuildSpec) dockerfile() string {
+// DockerfilePath is the Dockerfile the build uses, relative to the source.
+func (b BuildSpec) DockerfilePath() string {
 	if b.Dockerfile == "" {
 		return "Dockerfile"
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -287,12 +286,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		}
 		all = append(all, o.findings...)
 		if len(o.artifacts) > 0 {
-			rec.mu.Lock()
-			if rec.artifacts == nil {
-				rec.artifacts = map[string][]byte{}
-			}
-			maps.Copy(rec.artifacts, o.artifacts)
-			rec.mu.Unlock()
+			rec.addArtifacts(o.artifacts)
 		}
 	}
 	if accounts {
@@ -308,7 +302,7 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		}
 	}
 	all = dropTargetCopies(all)
-	stages.Anchor(ctx, cfg.Runner, all, cfg.Delivery.Build.dockerfile())
+	stages.Anchor(ctx, cfg.Runner, all, cfg.Delivery.Build.DockerfilePath())
 	all = triage(cfg, sp, all, rec.now)
 	v := policies.Evaluate(name, sp, all, toolErrs)
 	if name == stages.API {

@@ -32,10 +32,7 @@ func (r *Runner) Build(ctx context.Context, spec pipeline.BuildSpec) (stages.Bui
 	}
 	// The base image is not in a saved tarball, so its age is not checked here.
 	img := stages.BuiltImage{Ref: r.ImageTar, Config: cfg, LayerConfig: cfg, Target: spec.Target}
-	df := spec.Dockerfile
-	if df == "" {
-		df = "Dockerfile"
-	}
+	df := spec.DockerfilePath()
 	if ok, err := r.Exists(ctx, df); err == nil && ok {
 		img.Dockerfile = df
 	}

@@ -100,7 +100,7 @@ type fileHashes struct {
 }
 
 // resultKey is the cache key of a step run with the binary bin.
-func (r *Runner) resultKey(ctx context.Context, step stages.Step, bin, version string, env map[string]string) (string, error) {
+func (r *Runner) resultKey(ctx context.Context, step stages.Step, bin, version string) (string, error) {
 	h := sha256.New()
 	w := func(parts ...string) {
 		for _, p := range parts {
@@ -119,8 +119,8 @@ func (r *Runner) resultKey(ctx context.Context, step stages.Step, bin, version s
 		w("prepare", p.Tool, p.Version)
 		w(p.Argv...)
 	}
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		w("env", k, env[k])
+	for _, k := range slices.Sorted(maps.Keys(step.Env)) {
+		w("env", k, step.Env[k])
 	}
 	for _, k := range slices.Sorted(maps.Keys(step.Inputs)) {
 		sum := sha256.Sum256(step.Inputs[k])
@@ -223,12 +223,8 @@ func (r *Runner) fileHash(rel string) (string, error) {
 // goEnvOf runs `go env KEY` in the step's folder with the step's Go
 // settings, "" when it fails (the key then only misses the value).
 func (r *Runner) goEnvOf(ctx context.Context, step stages.Step, key string) string {
-	dir := r.source
-	if rel, ok := strings.CutPrefix(step.Workdir, stages.SourceDir); ok {
-		dir = filepath.Join(r.source, filepath.FromSlash(strings.TrimPrefix(rel, "/")))
-	}
 	cmd := exec.CommandContext(ctx, "go", "env", key)
-	cmd.Dir = dir
+	cmd.Dir = step.Dir(stages.Paths{Source: r.source})
 	cmd.Env = toolEnv(os.TempDir(), step.Env, true)
 	out, err := cmd.Output()
 	if err != nil {

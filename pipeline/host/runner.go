@@ -343,7 +343,7 @@ func (r *Runner) Run(ctx context.Context, step stages.Step) (stages.StepResult, 
 	if r.ResultsDir == "" || !cacheable(step) {
 		return r.run(ctx, step, bin, version)
 	}
-	key, err := r.resultKey(ctx, step, bin, version, step.Env)
+	key, err := r.resultKey(ctx, step, bin, version)
 	if err != nil {
 		return stages.StepResult{}, fmt.Errorf("step %s: result cache: %w", step.Name, err)
 	}
