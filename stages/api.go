@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -232,14 +231,9 @@ func APIScore(fs []findings.Finding) int {
 		doc[f.RuleID] = max(doc[f.RuleID], f.Severity)
 	}
 	score := 100
-	docs := make([]string, 0, len(worst))
-	for d := range worst {
-		docs = append(docs, d)
-	}
-	sort.Strings(docs)
-	for _, d := range docs {
+	for _, doc := range worst { // the lowest document's score
 		s := 100
-		for _, sev := range worst[d] {
+		for _, sev := range doc {
 			s -= apiScoreWeights[sev]
 		}
 		score = min(score, max(s, 0))

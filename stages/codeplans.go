@@ -347,6 +347,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			}
 			st := toolStep(SCA, tool, ".", opts, 15*time.Minute)
 			report := OutputDir + "/osv-scanner.json"
+			var covers []string // the lockfiles it is given; nil: the whole source
 			switch {
 			case opts.VulnDB != "":
 				// The local database holds Go alone, and osv-scanner fails
@@ -362,7 +363,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 					continue
 				}
 				st.Argv = OSVScannerLockfilesArgv(report, DBDir+"/"+VulnDBOSVScanner, true, goMods)
-				st.Reads = goMods
+				st.Reads, covers = goMods, goMods
 				st.DB = true
 			case opts.Offline && !c.explicit:
 				plans = append(plans, skip(SCA, tool, "no local OSV database and no network (run `dagsec tools install vulndb`)"))
@@ -383,7 +384,7 @@ func planSCA(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 			// --offline-vulnerabilities --no-resolve: local databases only
 			// (the update step, when there is one, fetches them).
 			st.NoNetwork = true
-			plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st,
+			plans = append(plans, Plan{Stage: SCA, Tool: tool, Step: st, CoversOnly: covers,
 				ParseIn: func(report []byte, workdir string) ([]findings.Finding, error) {
 					fs, _, err := ParseOSVScannerIn(report, workdir)
 					return fs, err
@@ -606,15 +607,15 @@ const trivyConfigShare = "trivy-config"
 // source has both IaC files and Dockerfiles the two stages get the same
 // step, shared: one run with every misconfiguration scanner, whose report
 // each stage reads its own part of (trivyConfigParse).
-func trivyConfigStep(ctx context.Context, stage string, opts Options, probe Probe, iac bool) (Step, error) {
-	scanners := []string{"dockerfile"}
-	if iac {
-		scanners = iacScanners
-	}
-	share := ""
+func trivyConfigStep(ctx context.Context, stage string, opts Options, probe Probe) (Step, error) {
+	scanners, share := []string{"dockerfile"}, ""
 	var other []string
-	if iac {
-		other, _ = FindFiles(ctx, probe, DockerfilePatterns...)
+	if stage == IaC {
+		scanners = iacScanners
+		var err error
+		if other, err = FindFiles(ctx, probe, DockerfilePatterns...); err != nil {
+			return Step{}, fmt.Errorf("stage %s: %w", stage, err)
+		}
 	} else {
 		tf, cands, err := iacFiles(ctx, probe)
 		if err != nil {
@@ -663,7 +664,7 @@ func planIaC(ctx context.Context, opts Options, probe Probe) ([]Plan, error) {
 				plans = append(plans, *p)
 				continue
 			}
-			st, err := trivyConfigStep(ctx, IaC, opts, probe, true)
+			st, err := trivyConfigStep(ctx, IaC, opts, probe)
 			if err != nil {
 				return nil, err
 			}
@@ -738,7 +739,7 @@ func planDockerfile(ctx context.Context, opts Options, probe Probe) ([]Plan, err
 			st.OKCodes = []int{0}
 			plans = append(plans, Plan{Stage: Dockerfile, Tool: tool, Step: st, Parse: ParseHadolint})
 		case "trivy":
-			st, err := trivyConfigStep(ctx, Dockerfile, opts, probe, false)
+			st, err := trivyConfigStep(ctx, Dockerfile, opts, probe)
 			if err != nil {
 				return nil, err
 			}

@@ -157,7 +157,8 @@ func inChart(f string, charts map[string]bool) bool {
 }
 
 // Covers lists what a plan scans of its stage's targets: its Go module
-// (gosec, govulncheck), the manifests it was given (osv-scanner), the
+// (gosec, govulncheck), the lockfiles it was given (osv-scanner, in
+// CoversOnly), the
 // Terraform (tfsec), the Python code (bandit), or everything.
 func (p Plan) Covers(targets []CoverageTarget) []CoverageTarget {
 	if p.CoversOnly != nil {
@@ -184,10 +185,6 @@ func (p Plan) Covers(targets []CoverageTarget) []CoverageTarget {
 		keep = func(t CoverageTarget) bool {
 			return t.Kind == TargetIaC && !strings.HasSuffix(t.Path, ".yaml") && !strings.HasSuffix(t.Path, ".yml") && !strings.HasSuffix(t.Path, ".json")
 		}
-	case tool == "osv-scanner":
-		if l := lockfileArgs(p.Step.Argv); l != nil {
-			keep = func(t CoverageTarget) bool { return slices.Contains(l, t.Path) }
-		}
 	}
 	if keep == nil {
 		return targets
@@ -196,18 +193,6 @@ func (p Plan) Covers(targets []CoverageTarget) []CoverageTarget {
 	for _, t := range targets {
 		if keep(t) {
 			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// lockfileArgs are the --lockfile arguments of an osv-scanner argv, nil
-// when it scans the whole source.
-func lockfileArgs(argv []string) []string {
-	var out []string
-	for i := 0; i+1 < len(argv); i++ {
-		if argv[i] == "--lockfile" {
-			out = append(out, argv[i+1])
 		}
 	}
 	return out

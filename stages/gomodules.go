@@ -43,9 +43,6 @@ type GoModule struct {
 	replaces []string
 }
 
-// Target names the module in reports: its folder.
-func (m GoModule) Target() string { return m.Dir }
-
 // GoLayout is every Go module of the source.
 type GoLayout struct {
 	Modules []GoModule

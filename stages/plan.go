@@ -175,8 +175,8 @@ type Plan struct {
 	Target string
 	// CoversOnly, when set, lists the paths of the stage's coverage
 	// targets the plan is about, where its tool does not imply them (see
-	// Covers): osv-scanner's skip of the manifests its offline database
-	// cannot check.
+	// Covers): the lockfiles osv-scanner is given, and its skip of the
+	// manifests its offline database cannot check.
 	CoversOnly []string
 	// Config lists the configuration files of the source the tool runs
 	// with (bandit.yaml, .trivyignore), for the report.
