@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.slots, cfg.shared = newSlots(lim), &sharedRuns{}
 	rep := newReport(cfg)
 	rep.Concurrency = &lim
-	rec := &recorder{stages: map[string]*StageReport{}, now: rep.StartedAt}
+	rec := &recorder{stages: map[string]*StageReport{}, now: rep.StartedAt, probe: stages.NewRunProbe(cfg.Runner)}
 	// A failure leaves the digest out; only history metrics read it.
 	if d, err := manifests.Digest(ctx, cfg.Runner); err == nil {
 		rep.ManifestsDigest = d
@@ -172,6 +172,9 @@ type recorder struct {
 	artifacts map[string][]byte
 	// now is the run's start: every stage judges suppression expiry by it.
 	now time.Time
+	// probe is the runner's, reading what every stage's detection shares
+	// once (stages.RunProbe).
+	probe *stages.RunProbe
 
 	// The built image, built once for build, image, staging and production.
 	buildMu  sync.Mutex
@@ -208,11 +211,11 @@ func runStage(ctx context.Context, cfg Config, name string, sp policies.StagePol
 		sr.Errors = appendReason(sr.Errors, res)
 		return *res
 	}
-	plans, err := stages.PlanStage(ctx, name, opts, cfg.Runner)
+	plans, err := stages.PlanStage(ctx, name, opts, rec.probe)
 	var targets []stages.CoverageTarget
 	accounts := false
 	if err == nil {
-		targets, accounts, err = stages.StageTargets(ctx, name, opts, cfg.Runner)
+		targets, accounts, err = stages.StageTargets(ctx, name, opts, rec.probe)
 	}
 	if err != nil {
 		v := policies.Evaluate(name, sp, nil, []error{err})

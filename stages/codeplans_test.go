@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dagsec/dagsec/findings"
@@ -308,5 +310,44 @@ func TestTrufflehogNetworkAndReuseFollowVerification(t *testing.T) {
 				t.Errorf("live %v, no network %v, need %q; want live %v, no network %v", p.Step.Live, p.Step.NoNetwork, p.Step.NetworkNeed(), tt.wantLive, tt.wantNone)
 			}
 		})
+	}
+}
+
+// countingProbe counts the source reads a probe serves.
+type countingProbe struct {
+	treeProbe
+	reads atomic.Int64
+}
+
+func (p *countingProbe) Glob(ctx context.Context, pattern string) ([]string, error) {
+	p.reads.Add(1)
+	return p.treeProbe.Glob(ctx, pattern)
+}
+
+func (p *countingProbe) ReadFile(ctx context.Context, rel string) ([]byte, error) {
+	p.reads.Add(1)
+	return p.treeProbe.ReadFile(ctx, rel)
+}
+
+// Through a run's probe the Go modules are read once however many stages
+// ask (sast, its coverage, sca, licenses), and are the same modules.
+func TestRunProbeReadsGoModulesOnce(t *testing.T) {
+	files := map[string]string{"go.mod": "module a\n\ngo 1.22\n", "main.go": "package main\n", "tools/go.mod": "module b\n", "tools/t.go": "package t\n"}
+	direct := &countingProbe{treeProbe: treeProbe{files: files}}
+	want, err := FindGoModules(context.Background(), direct)
+	if err != nil || len(want.Modules) != 2 {
+		t.Fatalf("modules %+v, %v", want.Modules, err)
+	}
+	once := direct.reads.Load()
+	counted := &countingProbe{treeProbe: treeProbe{files: files}}
+	rp := NewRunProbe(counted)
+	for range 4 {
+		got, err := FindGoModules(context.Background(), rp)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("through the run's probe: %+v, %v; want %+v", got, err, want)
+		}
+	}
+	if n := counted.reads.Load(); n != once {
+		t.Errorf("four lookups read the source %d times, one reads it %d", n, once)
 	}
 }

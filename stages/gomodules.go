@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/modfile"
 )
@@ -83,9 +84,32 @@ var goReleaseTags = func() []string {
 	return out
 }()
 
+// RunProbe is a probe for one run: the source's Go modules, which sast,
+// sca, licenses and sast's coverage each need, are read once.
+type RunProbe struct {
+	Probe
+	goOnce   sync.Once
+	goLayout GoLayout
+	goErr    error
+}
+
+// NewRunProbe wraps the runner's probe for one run over an unchanging
+// source.
+func NewRunProbe(p Probe) *RunProbe { return &RunProbe{Probe: p} }
+
 // FindGoModules reads the source's Go modules from its go.mod and go.work
-// files and Go files, through the probe (so both runners see the same).
+// files and Go files, through the probe (so both runners see the same);
+// once a run through a RunProbe. The layout is shared: read it, never
+// change it.
 func FindGoModules(ctx context.Context, probe Probe) (GoLayout, error) {
+	if rp, ok := probe.(*RunProbe); ok {
+		rp.goOnce.Do(func() { rp.goLayout, rp.goErr = findGoModules(ctx, rp.Probe) })
+		return rp.goLayout, rp.goErr
+	}
+	return findGoModules(ctx, probe)
+}
+
+func findGoModules(ctx context.Context, probe Probe) (GoLayout, error) {
 	mods, err := FindFiles(ctx, probe, goModPatterns...)
 	if err != nil {
 		return GoLayout{}, err
