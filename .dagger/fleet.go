@@ -84,9 +84,8 @@ func (m *Dagsec) Fleet(
 			return fleet.Scanned{}, fmt.Errorf("git %s: %w", r.Spec(), err)
 		}
 		o := runOptions{source: ref.Tree(), policy: policy, preset: preset, stages: stages, sourceName: r.Spec()}
-		o.delivery.Branch, _ = strings.CutPrefix(name, "refs/heads/")
-		if !strings.HasPrefix(name, "refs/heads/") {
-			o.delivery.Branch = "" // a tag or a commit is on no branch
+		if branch, ok := strings.CutPrefix(name, "refs/heads/"); ok {
+			o.delivery.Branch = branch // a tag or a commit is on no branch
 		}
 		rep, _, err := m.runPipeline(ctx, o)
 		return fleet.Scanned{Report: rep, Commit: commit}, err

@@ -162,10 +162,7 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	if err := step.Validate(); err != nil {
 		return stages.StepResult{}, err
 	}
-	image := step.Image
-	if img := r.images[step.Tool]; img != "" {
-		image = img
-	}
+	image := r.imageFor(step)
 	if step.DB && r.vulnDB == nil {
 		return stages.StepResult{}, fmt.Errorf("step %s needs a local vulnerability database and none was given (pass --vuln-db)", step.Name)
 	}
@@ -200,15 +197,21 @@ func (r *daggerRunner) Run(ctx context.Context, step stages.Step) (stages.StepRe
 	return res, err
 }
 
+// imageFor is the image a step runs in: the policy's mirror of its tool's
+// image, else the step's own.
+func (r *daggerRunner) imageFor(step stages.Step) string {
+	if img := r.images[step.Tool]; img != "" {
+		return img
+	}
+	return step.Image
+}
+
 // runPrepare runs the step's Prepare steps, each in a container of its own
 // tool's image; they share the step's cache volumes (the go-mod cache a
 // `go mod download` fills for syft).
 func (r *daggerRunner) runPrepare(ctx context.Context, step stages.Step) error {
 	for _, p := range step.Prepare {
-		image := p.Image
-		if img := r.images[p.Tool]; img != "" {
-			image = img
-		}
+		image := r.imageFor(p)
 		ctr, user, err := r.prepare(ctx, p, image)
 		if err != nil {
 			return fmt.Errorf("preparing (%s): %w", p.Name, err)
