@@ -168,6 +168,17 @@ type StageReport struct {
 	TopSeverity string `json:"top_severity,omitempty"`
 }
 
+// Blocks says whether f counts toward the stage's gate at its block_on,
+// as policies.Evaluate judged it (an unset or invalid block_on is info,
+// the strictest).
+func (s StageReport) Blocks(f *findings.Finding) bool {
+	threshold, err := findings.ParseSeverity(s.BlockOn)
+	if err != nil {
+		threshold = findings.SeverityInfo
+	}
+	return policies.BlocksAt(f, threshold)
+}
+
 // ToolReport is one tool run inside a stage.
 type ToolReport struct {
 	Name    string `json:"name"`

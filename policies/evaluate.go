@@ -141,6 +141,13 @@ const (
 	gateBelow
 )
 
+// BlocksAt says whether f counts toward a gate that blocks at threshold,
+// as Evaluate judges it: not suppressed, not known to a baseline, and at
+// or above threshold (a finding of no valid severity always).
+func BlocksAt(f *findings.Finding, threshold findings.Severity) bool {
+	return classify(f, threshold) == gateAt
+}
+
 func classify(f *findings.Finding, threshold findings.Severity) gateClass {
 	switch {
 	case f.Suppressed != nil:

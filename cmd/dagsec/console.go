@@ -358,24 +358,16 @@ func printBlocking(d display, rep *pipeline.Report, out string) {
 // judged again from the report (the stage's block_on; suppressed and
 // known findings never block), most severe first.
 func blockingFindings(rep *pipeline.Report) []findings.Finding {
-	var out []findings.Finding
+	blocked := map[string]pipeline.StageReport{}
 	for _, s := range rep.Stages {
-		if s.Status != policies.StatusBlocked {
-			continue
+		if s.Status == policies.StatusBlocked {
+			blocked[s.Name] = s
 		}
-		blockOn, err := findings.ParseSeverity(s.BlockOn)
-		if err != nil {
-			blockOn = findings.SeverityInfo // as the gate does: fail closed
-		}
-		var fs []findings.Finding
-		for _, f := range rep.Findings {
-			if f.Stage == s.Name {
-				fs = append(fs, f)
-			}
-		}
-		v := policies.Evaluate(s.Name, policies.StagePolicy{Enabled: true, BlockOn: blockOn}, fs, nil)
-		for _, i := range v.Blocking {
-			out = append(out, fs[i])
+	}
+	var out []findings.Finding
+	for i := range rep.Findings {
+		if s, ok := blocked[rep.Findings[i].Stage]; ok && s.Blocks(&rep.Findings[i]) {
+			out = append(out, rep.Findings[i])
 		}
 	}
 	findings.Sort(out)

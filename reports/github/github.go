@@ -182,19 +182,10 @@ func collect(rep *pipeline.Report) []annotation {
 	return out
 }
 
-// blocks mirrors policies.Evaluate: a stage that has blocking findings blocks
-// on those at or above its block_on; an unset or invalid block_on is info,
-// the strictest.
+// blocks: a stage that has blocking findings blocks on those its gate
+// counts (StageReport.Blocks).
 func blocks(s pipeline.StageReport, f findings.Finding) bool {
-	// Suppressed and baseline-known findings never count toward a gate.
-	if s.Blocking == 0 || s.WarnOnly || !policies.Gates(f) {
-		return false
-	}
-	threshold, err := findings.ParseSeverity(s.BlockOn)
-	if err != nil {
-		threshold = findings.SeverityInfo
-	}
-	return !f.Severity.Valid() || f.Severity >= threshold
+	return s.Blocking > 0 && !s.WarnOnly && s.Blocks(&f)
 }
 
 func stageMessage(s pipeline.StageReport) string {
