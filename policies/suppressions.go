@@ -71,9 +71,16 @@ type Suppression struct {
 // DateLayout is how expiry dates are written.
 const DateLayout = "2006-01-02"
 
-// maxSuppressionTerm is how far ahead an expiry may be: suppressions are
-// reviewed at least yearly.
-const maxSuppressionTerm = "a year"
+// MaxSuppressionTerm is how far ahead an expiry may be: suppressions are
+// reviewed at least yearly (LatestExpiry).
+const MaxSuppressionTerm = "a year"
+
+// LatestExpiry is the furthest day a suppression written at now may
+// expire on: MaxSuppressionTerm ahead.
+func LatestExpiry(now time.Time) time.Time {
+	y, m, d := now.UTC().Date()
+	return time.Date(y+1, m, d, 0, 0, 0, 0, time.UTC)
+}
 
 // clock is time.Now; tests replace it.
 var clock = time.Now
@@ -256,7 +263,7 @@ func (j suppressionJSON) suppression() (Suppression, error) {
 		if err != nil {
 			return Suppression{}, fmt.Errorf("suppression expires: want YYYY-MM-DD, got %q", j.Expires)
 		}
-		s.Expires = endOfDay(d)
+		s.Expires = EndOfDay(d)
 	}
 	return s, nil
 }
@@ -305,8 +312,8 @@ func (u *SuppressionUse) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// endOfDay is the last instant of d's day, UTC.
-func endOfDay(d time.Time) time.Time {
+// EndOfDay is the last instant of d's day, UTC.
+func EndOfDay(d time.Time) time.Time {
 	y, m, day := d.Date()
 	return time.Date(y, m, day+1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)
 }
@@ -470,7 +477,7 @@ func (p *parser) suppression(item *yaml.Node, at string) (Suppression, bool) {
 	required := []struct{ key, what string }{
 		{"justification", "say why the finding is acceptable"},
 		{"owner", "name who answers for it: a person or team"},
-		{"expires", "a date YYYY-MM-DD, at most " + maxSuppressionTerm + " ahead"},
+		{"expires", "a date YYYY-MM-DD, at most " + MaxSuppressionTerm + " ahead"},
 	}
 	for _, r := range required {
 		if !present[r.key] {
@@ -530,14 +537,12 @@ func (p *parser) expiry(v *yaml.Node, at string) time.Time {
 		p.errorf(v, "%s: want a date YYYY-MM-DD such as 2026-12-31, got %s", at, describe(r))
 		return time.Time{}
 	}
-	y, m, day := clock().UTC().Date()
-	latest := time.Date(y+1, m, day, 0, 0, 0, 0, time.UTC)
-	if d.After(latest) {
+	if latest := LatestExpiry(clock()); d.After(latest) {
 		p.errorf(v, "%s: %s is more than %s ahead (latest: %s); suppressions are reviewed at least yearly",
-			at, r.Value, maxSuppressionTerm, latest.Format(DateLayout))
+			at, r.Value, MaxSuppressionTerm, latest.Format(DateLayout))
 		return time.Time{}
 	}
-	return endOfDay(d)
+	return EndOfDay(d)
 }
 
 // checkGlob rejects patterns that can never match a finding's path.

@@ -29,7 +29,7 @@ func date(s string) time.Time {
 	if err != nil {
 		panic(err)
 	}
-	return endOfDay(d)
+	return EndOfDay(d)
 }
 
 // badSource checks that src fails to parse with one error at line, whose

@@ -18,9 +18,9 @@ import (
 const MaxSize = 16 << 20
 
 // Term is how long a statement suppresses when it gives no expiry (dagsec
-// writes one in status_notes): a year from the statement's time, the
-// longest a suppression may last, so every decision is reviewed yearly.
-const Term = "a year"
+// writes one in status_notes): from the statement's time, the longest a
+// suppression may last, so every decision is reviewed yearly.
+const Term = policies.MaxSuppressionTerm
 
 // ReadFile reads an OpenVEX document as suppressions (see Read).
 func ReadFile(path string, now time.Time) ([]policies.Suppression, error) {
@@ -185,19 +185,17 @@ func (r reader) decision(st Statement, at string, when time.Time) (policies.Supp
 	if s.Owner == "" {
 		s.Owner = "the author of " + r.file + " (it names none)"
 	}
-	y, mo, d := when.UTC().Date()
-	s.Expires = endOfDay(time.Date(y+1, mo, d, 0, 0, 0, 0, time.UTC))
+	s.Expires = policies.EndOfDay(policies.LatestExpiry(when))
 	if m := expiresRE.FindStringSubmatch(st.StatusNotes); m != nil {
 		day, err := time.Parse(policies.DateLayout, m[1])
 		if err != nil {
 			return s, fmt.Errorf("%s.status_notes: expires: want a date YYYY-MM-DD, got %q", at, m[1])
 		}
-		ny, nm, nd := r.now.UTC().Date()
-		if latest := time.Date(ny+1, nm, nd, 0, 0, 0, 0, time.UTC); day.After(latest) {
+		if latest := policies.LatestExpiry(r.now); day.After(latest) {
 			return s, fmt.Errorf("%s.status_notes: expires %s is more than %s ahead (latest: %s); suppressions are reviewed at least yearly",
 				at, m[1], Term, latest.Format(policies.DateLayout))
 		}
-		s.Expires = endOfDay(day)
+		s.Expires = policies.EndOfDay(day)
 	}
 	return s, nil
 }
@@ -251,12 +249,6 @@ func firstTime(ts ...*time.Time) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-// endOfDay is the last instant of d's day, UTC, as suppressions expire.
-func endOfDay(d time.Time) time.Time {
-	y, m, day := d.Date()
-	return time.Date(y, m, day+1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)
 }
 
 // lineAt is the 1-based line of a byte offset.
