@@ -405,12 +405,18 @@ func (h *HistoryMetrics) leaks(runs []SavedRun) {
 			byQuarter[q] = append(byQuarter[q], f.Fingerprint)
 		}
 	}
+	h.quarterLeaks(byQuarter)
+}
+
+// quarterLeaks sets Quarter (AsOf's), SecretLeaks (every quarter from
+// From's to AsOf's, with the fingerprints first leaked in it, sorted) and
+// SecretLeaksThisQuarter.
+func (h *HistoryMetrics) quarterLeaks(byQuarter map[string][]string) {
 	h.Quarter = Quarter(h.AsOf)
 	start := h.From.UTC()
 	for t := time.Date(start.Year(), (start.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC); !t.After(h.AsOf); t = t.AddDate(0, 3, 0) {
 		q := Quarter(t)
-		fps := byQuarter[q]
-		slices.Sort(fps)
+		fps := slices.Sorted(slices.Values(byQuarter[q]))
 		if fps == nil {
 			fps = []string{}
 		}

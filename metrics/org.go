@@ -107,20 +107,10 @@ func Organisation(byRepo map[string][]SavedRun, targets Targets, productionBranc
 	if o.BaseImage.AgeDays == nil {
 		o.BaseImage.Note = "no repository's run on the production branch built an image with a known base"
 	}
-	o.Quarter = Quarter(o.AsOf)
-	if !o.From.IsZero() {
-		start := o.From.UTC()
-		for t := time.Date(start.Year(), (start.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC); !t.After(o.AsOf); t = t.AddDate(0, 3, 0) {
-			q := Quarter(t)
-			fps := slices.Sorted(slices.Values(leaks[q]))
-			if fps == nil {
-				fps = []string{}
-			}
-			o.SecretLeaks = append(o.SecretLeaks, QuarterLeaks{Quarter: q, Incidents: len(fps), Fingerprints: fps})
-			if q == o.Quarter {
-				o.SecretLeaksThisQuarter = len(fps)
-			}
-		}
+	if o.From.IsZero() {
+		o.Quarter = Quarter(o.AsOf) // no runs: no quarters to list
+	} else {
+		o.quarterLeaks(leaks)
 	}
 	o.judge(targets)
 	o.orgNotes(om)
