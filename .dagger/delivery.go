@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -484,30 +483,23 @@ func publicKey(ctx context.Context, f *dagger.File) ([]byte, error) {
 	if f == nil {
 		return nil, nil
 	}
-	name, data, err := readInput(ctx, f, maxKeySize)
+	name, data, err := readInput(ctx, f, attest.MaxKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("--cosign-public-key: %w", err)
 	}
-	if b, _ := pem.Decode(data); b == nil || b.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("--cosign-public-key %s: not a PEM public key (cosign generate-key-pair writes cosign.pub)", name)
+	if err := attest.CheckPublicKey(data); err != nil {
+		return nil, fmt.Errorf("--cosign-public-key %s: %w", name, err)
 	}
 	return data, nil
 }
-
-// maxKeySize bounds a cosign key file; real ones are a few hundred bytes.
-const maxKeySize = 64 << 10
-
-// maxSignedSize bounds a signature or attestation read from a report
-// folder: the SBOM attestation carries the image's SBOM.
-const maxSignedSize = 64 << 20
 
 // signedFiles reads the signature and attestations the report folders
 // hold (attest.Files); two folders holding different ones is an error.
 func signedFiles(ctx context.Context, dirs []*dagger.Directory) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for i, d := range dirs {
+		label := fmt.Sprintf("--reports folder %d", i+1)
 		for _, name := range attest.Files() {
-			label := fmt.Sprintf("--reports folder %d", i+1)
 			ok, err := d.Exists(ctx, name, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", label, err)
@@ -515,7 +507,7 @@ func signedFiles(ctx context.Context, dirs []*dagger.Directory) (map[string][]by
 			if !ok {
 				continue
 			}
-			_, data, err := readInput(ctx, d.File(name), maxSignedSize)
+			_, data, err := readInput(ctx, d.File(name), attest.MaxSignedSize)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", label, err)
 			}

@@ -7,10 +7,27 @@ package attest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
 )
+
+// MaxKeySize bounds a cosign key file; real ones are a few hundred bytes.
+const MaxKeySize = 64 << 10
+
+// MaxSignedSize bounds a signature or attestation read from a report
+// folder: the SBOM attestation carries the image's SBOM.
+const MaxSignedSize = 64 << 20
+
+// CheckPublicKey checks that data is a PEM public key, as cosign writes one.
+func CheckPublicKey(data []byte) error {
+	if b, _ := pem.Decode(data); b == nil || b.Type != "PUBLIC KEY" {
+		return errors.New("not a PEM public key (cosign generate-key-pair writes cosign.pub)")
+	}
+	return nil
+}
 
 // Files the signing writes next to the report, and the checks production
 // makes of them.

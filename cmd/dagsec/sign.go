@@ -16,13 +16,6 @@ import (
 	"github.com/dagsec/dagsec/stages"
 )
 
-// maxKeySize bounds a cosign key file; real ones are a few hundred bytes.
-const maxKeySize = 64 << 10
-
-// maxSignedSize bounds a signature or attestation read from a report
-// folder: the SBOM attestation carries the image's SBOM.
-const maxSignedSize = 64 << 20
-
 // signFlags are scan's signing and verification settings for the host:
 // the key travels only as a runner secret, its password only through
 // COSIGN_PASSWORD.
@@ -51,7 +44,7 @@ func (s *signFlags) apply(r *host.Runner, out *pipeline.Delivery) error {
 		return usageError{"--sign on the host signs a saved image: give it with --image-tar", "scan"}
 	}
 	if s.sign {
-		key, err := readfile.Read(s.key, maxKeySize)
+		key, err := readfile.Read(s.key, attest.MaxKeySize)
 		if err != nil {
 			return fmt.Errorf("--cosign-key: %w", err)
 		}
@@ -63,12 +56,12 @@ func (s *signFlags) apply(r *host.Runner, out *pipeline.Delivery) error {
 		out.Sign = true
 	}
 	if s.publicKey != "" {
-		pub, err := readfile.Read(s.publicKey, maxKeySize)
+		pub, err := readfile.Read(s.publicKey, attest.MaxKeySize)
 		if err != nil {
 			return fmt.Errorf("--cosign-public-key: %w", err)
 		}
-		if b, _ := pem.Decode(pub); b == nil || b.Type != "PUBLIC KEY" {
-			return fmt.Errorf("--cosign-public-key %s: not a PEM public key (cosign generate-key-pair writes cosign.pub)", s.publicKey)
+		if err := attest.CheckPublicKey(pub); err != nil {
+			return fmt.Errorf("--cosign-public-key %s: %w", s.publicKey, err)
 		}
 		out.CosignPublicKey = pub
 	}
@@ -104,7 +97,7 @@ func (s *signFlags) apply(r *host.Runner, out *pipeline.Delivery) error {
 func readSigned(dir string, out *pipeline.Delivery) error {
 	for _, name := range attest.Files() {
 		p := filepath.Join(dir, name)
-		data, err := readfile.Read(p, maxSignedSize)
+		data, err := readfile.Read(p, attest.MaxSignedSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
