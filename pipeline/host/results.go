@@ -93,6 +93,14 @@ func binaryIdentity(bin string) string {
 	return strconv.FormatInt(fi.Size(), 10) + "@" + fi.ModTime().UTC().Format(time.RFC3339Nano)
 }
 
+// resultsSize is the result cache's size as this runner knows it: walked
+// once, then grown by what it stores, so a store does not walk the cache.
+type resultsSize struct {
+	mu    sync.Mutex
+	known bool
+	bytes int64
+}
+
 // fileHashes memoizes the source's file digests through a run.
 type fileHashes struct {
 	mu sync.Mutex
@@ -285,7 +293,7 @@ func (r *Runner) storeResult(step stages.Step, key string, res stages.StepResult
 		os.Remove(tmp)
 		return err
 	}
-	return r.pruneResults()
+	return r.pruneResults(int64(len(data)))
 }
 
 // Forget drops the cached result res came from or went to: the pipeline
@@ -296,12 +304,22 @@ func (r *Runner) Forget(res stages.StepResult) {
 	}
 }
 
-// pruneResults removes the least recently used results while the cache is
-// over its bound.
-func (r *Runner) pruneResults() error {
+// pruneResults counts a result of stored bytes just written and, when the
+// cache is over its bound, removes the least recently used results. The
+// cache is walked the first time and when it is over its bound; other
+// processes' stores are counted at the next walk.
+func (r *Runner) pruneResults(stored int64) error {
 	limit := r.ResultsMaxBytes
 	if limit <= 0 {
 		limit = DefaultResultsMaxBytes
+	}
+	sz := &r.resultsSize
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	if sz.known {
+		if sz.bytes += stored; sz.bytes <= limit {
+			return nil
+		}
 	}
 	type entry struct {
 		path string
@@ -328,8 +346,12 @@ func (r *Runner) pruneResults() error {
 		total += fi.Size()
 		return nil
 	})
-	if err != nil || total <= limit {
+	if err != nil {
 		return err
+	}
+	sz.known, sz.bytes = true, total
+	if total <= limit {
+		return nil
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].used.Before(all[b].used) })
 	for _, e := range all {
@@ -340,5 +362,6 @@ func (r *Runner) pruneResults() error {
 			total -= e.size
 		}
 	}
+	sz.bytes = total
 	return nil
 }

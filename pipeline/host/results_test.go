@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -142,5 +143,44 @@ func TestResultsDirFollowsItsVariable(t *testing.T) {
 	t.Setenv(host.ResultsDirEnv, "/ci/cache/dagsec-results")
 	if got := host.ResultsDir(tools); got != "/ci/cache/dagsec-results" {
 		t.Errorf("ResultsDir with %s set = %s", host.ResultsDirEnv, got)
+	}
+}
+
+// The result cache stays within its bound: storing past it removes the
+// least recently used results, and the newest stays cached.
+func TestResultCacheStaysWithinItsBound(t *testing.T) {
+	inst := testenv.FakeTools(t, "gitleaks", `out=""; while [ $# -gt 0 ]; do [ "$1" = "--report-path" ] && out="$2"; shift; done; printf '[]' > "$out"`)
+	src := testenv.Dir(t, map[string]string{"a.go": "package a\n"})
+	r, err := host.NewRunner(src, inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 4096
+	r.AllowPATH, r.ResultsDir, r.ResultsMaxBytes = false, t.TempDir(), limit
+	size := func() int64 {
+		var n int64
+		filepath.WalkDir(r.ResultsDir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				fi, _ := d.Info()
+				n += fi.Size()
+			}
+			return nil
+		})
+		return n
+	}
+	var last stages.Step
+	for i := range 30 {
+		last = step("out.json")
+		last.Argv = append(last.Argv, "--log-opts", strconv.Itoa(i)) // another key each time
+		if _, err := r.Run(context.Background(), last); err != nil {
+			t.Fatal(err)
+		}
+		if n := size(); n > limit {
+			t.Fatalf("after %d results the cache holds %d bytes, over its %d", i+1, n, limit)
+		}
+	}
+	res, err := r.Run(context.Background(), last)
+	if err != nil || res.CachedAt.IsZero() {
+		t.Errorf("the newest result is not cached: %v", err)
 	}
 }

@@ -38,6 +38,7 @@ type Runner struct {
 	// ResultsMaxBytes bounds ResultsDir (0: DefaultResultsMaxBytes).
 	ResultsMaxBytes int64
 	hashes          fileHashes
+	resultsSize     resultsSize
 	// ImageTar is a saved image tarball standing in for the build stage's
 	// image (stages.ImageTar), if any.
 	ImageTar string
