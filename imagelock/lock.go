@@ -29,6 +29,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dagsec/dagsec/internal/readfile"
+	"github.com/dagsec/dagsec/policies"
 	"github.com/dagsec/dagsec/stages"
 )
 
@@ -37,7 +38,7 @@ const File = "images.lock"
 
 // Helper names dagsec's own small-job image (stages.HelperImage), as the
 // policy's images: does.
-const Helper = "helper"
+const Helper = policies.HelperImageKey
 
 // Version is the format version this package reads and writes.
 const Version = 1

@@ -303,11 +303,6 @@ func hookPrivateKey(ctx context.Context, args []string, stdout, stderr io.Writer
 	return gitleaksHook(ctx, "private-key", "private-key", args, stdout, stderr)
 }
 
-// gitleaksHook copies the files (their content as committed) under their
-// repository paths into a private folder and runs the pinned gitleaks over
-// it through the host runner, as the secrets stage does: --redact, the
-// repository's .gitleaks.toml or dagsec's configuration, its
-// .gitleaksignore. Nothing of a match is printed but file, line and rule.
 // gitleaksHookOptions are the flags of the secrets and private-key hooks.
 type gitleaksHookOptions struct {
 	config, toolsDir string
@@ -322,6 +317,11 @@ func (o *gitleaksHookOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "gitleaks time limit, a `DURATION` such as 90s or 10m")
 }
 
+// gitleaksHook copies the files (their content as committed) under their
+// repository paths into a private folder and runs the pinned gitleaks over
+// it through the host runner, as the secrets stage does: --redact, the
+// repository's .gitleaks.toml or dagsec's configuration, its
+// .gitleaksignore. Nothing of a match is printed but file, line and rule.
 func gitleaksHook(ctx context.Context, name, onlyRule string, args []string, stdout, stderr io.Writer) (int, error) {
 	var o gitleaksHookOptions
 	files, err := parseHookArgs("hook "+name, o.register, args)
@@ -505,11 +505,7 @@ func (r *hookRepo) materialize(ctx context.Context, files []hookFile, dst string
 
 // ---- large-files ----
 
-// hookLargeFiles refuses files being added whose staged size is over the
-// limit. The staged size is the blob git stores: for a Git LFS file that
-// is the small pointer, so LFS files pass. An untracked file given by name
-// is being added too: its size on disk counts. Files already committed are
-// only checked with --enforce-all.
+// largeFilesOptions are the large-files hook's flags.
 type largeFilesOptions struct {
 	maxKB      int64
 	enforceAll bool
@@ -520,6 +516,11 @@ func (o *largeFilesOptions) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.enforceAll, "enforce-all", false, "check every file given or staged, not only files being added")
 }
 
+// hookLargeFiles refuses files being added whose staged size is over the
+// limit. The staged size is the blob git stores: for a Git LFS file that
+// is the small pointer, so LFS files pass. An untracked file given by name
+// is being added too: its size on disk counts. Files already committed are
+// only checked with --enforce-all.
 func hookLargeFiles(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o largeFilesOptions
 	files, err := parseHookArgs("hook large-files", o.register, args)
@@ -638,9 +639,7 @@ func hookProtectedBranch(ctx context.Context, args []string, stdout, stderr io.W
 
 // ---- dockerfile ----
 
-// hookDockerfile runs dagsec's Dockerfile hardening checks and gates them
-// as the dockerfile stage does: findings at or above the policy's block_on
-// fail the hook, lower ones are printed as warnings.
+// dockerfileHookOptions are the dockerfile hook's flags.
 type dockerfileHookOptions struct{ policy, preset, blockOn string }
 
 func (o *dockerfileHookOptions) register(fs *flag.FlagSet) {
@@ -649,6 +648,9 @@ func (o *dockerfileHookOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.blockOn, "block-on", "", "lowest `SEVERITY` that fails the hook (overrides the policy): critical, high, medium, low, info")
 }
 
+// hookDockerfile runs dagsec's Dockerfile hardening checks and gates them
+// as the dockerfile stage does: findings at or above the policy's block_on
+// fail the hook, lower ones are printed as warnings.
 func hookDockerfile(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o dockerfileHookOptions
 	files, err := parseHookArgs("hook dockerfile", o.register, args)

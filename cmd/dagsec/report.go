@@ -92,13 +92,7 @@ func writeFiles(dir string, files map[string][]byte, prune bool) error {
 
 var reportFormats = []string{"github", "gitlab", "junit", "markdown", "sarif", "json", "html"}
 
-// cmdReport converts a saved run report for the CI system reading it:
-//   - github: annotations (workflow commands) on stdout, the job summary
-//     appended to $GITHUB_STEP_SUMMARY, outputs to $GITHUB_OUTPUT;
-//   - gitlab: the security and Code Quality reports, into --out;
-//   - junit, markdown, json: on stdout, or into --out;
-//   - sarif: the merged log on stdout, or GitHub-sized files into --out;
-//   - html: report.html, with charts over --history's runs.
+// reportOptions are dagsec report's flags.
 type reportOptions struct{ format, out, commit, image, target, history, policy string }
 
 func (o *reportOptions) register(fs *flag.FlagSet) {
@@ -111,6 +105,13 @@ func (o *reportOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.policy, "policy", "", "html: policy YAML `FILE` whose targets and production branch the charts judge by (default: the default preset's)")
 }
 
+// cmdReport converts a saved run report for the CI system reading it:
+//   - github: annotations (workflow commands) on stdout, the job summary
+//     appended to $GITHUB_STEP_SUMMARY, outputs to $GITHUB_OUTPUT;
+//   - gitlab: the security and Code Quality reports, into --out;
+//   - junit, markdown, json: on stdout, or into --out;
+//   - sarif: the merged log on stdout, or GitHub-sized files into --out;
+//   - html: report.html, with charts over --history's runs.
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	var o reportOptions
 	pos, err := parseFlags("report", o.register, args)
