@@ -19,7 +19,7 @@ func (r *Binding) AsDagsec() *Dagsec { // dagsec (../../../../.dagger/main.go:33
 }
 
 // Retrieve the binding value, as type DagsecFleetReport
-func (r *Binding) AsDagsecFleetReport() *DagsecFleetReport { // dagsec (../../../../.dagger/fleet.go:100:6)
+func (r *Binding) AsDagsecFleetReport() *DagsecFleetReport { // dagsec (../../../../.dagger/fleet.go:99:6)
 	q := r.query.Select("asDagsecFleetReport")
 
 	return &DagsecFleetReport{
@@ -140,30 +140,30 @@ type DagsecBuildOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:185:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:184:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:189:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:188:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	Target string // dagsec (../../../../.dagger/delivery.go:192:2)
+	Target string // dagsec (../../../../.dagger/delivery.go:191:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:195:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:194:2)
 	//
 	// Platform to build for, e.g. linux/amd64; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:198:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:197:2)
 }
 
 // Build builds the source's Dockerfile with the engine and returns the
 // image, for DAGs of your own (image-scan --image, deploy --image).
-func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:181:1)
+func (r *Dagsec) Build(opts ...DagsecBuildOpts) *Container { // dagsec (../../../../.dagger/delivery.go:180:1)
 	q := r.query.Select("build")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -254,155 +254,155 @@ type DagsecCiOpts struct {
 	//
 	// Source tree; defaults to the root of the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:34:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:33:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:37:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:36:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:40:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:39:2)
 	//
 	// Stages to run, by name; empty runs every stage.
 	//
-	Stages []string // dagsec (../../../../.dagger/delivery.go:43:2)
+	Stages []string // dagsec (../../../../.dagger/delivery.go:42:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:47:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:46:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:50:2)
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:49:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:53:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:52:2)
 	//
 	// Platform to build for, e.g. linux/amd64; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:56:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:55:2)
 	//
 	// Port the built image serves on in staging; 0 means its only exposed
 	// port, else 8080.
 	//
-	StagingPort int // dagsec (../../../../.dagger/delivery.go:60:2)
+	StagingPort int // dagsec (../../../../.dagger/delivery.go:59:2)
 	//
 	// Path staging must answer before DAST starts.
 	//
 	//
 	// Default: "/"
-	StagingHealthPath string // dagsec (../../../../.dagger/delivery.go:64:2)
+	StagingHealthPath string // dagsec (../../../../.dagger/delivery.go:63:2)
 	//
 	// URL of a staging that is already running: nothing is deployed to
 	// staging and DAST scans this URL.
 	//
-	StagingURL string // dagsec (../../../../.dagger/delivery.go:68:2)
+	StagingURL string // dagsec (../../../../.dagger/delivery.go:67:2)
 	//
 	// Image of your staging deploy step, instead of serving the built image.
 	//
-	DeployStagingImage string // dagsec (../../../../.dagger/delivery.go:71:2)
+	DeployStagingImage string // dagsec (../../../../.dagger/delivery.go:70:2)
 	//
 	// Command of the staging deploy step; it prints the staging URL as its
 	// last line unless --deploy-staging-url is given.
 	//
-	DeployStagingCommand []string // dagsec (../../../../.dagger/delivery.go:75:2)
+	DeployStagingCommand []string // dagsec (../../../../.dagger/delivery.go:74:2)
 	//
 	// URL DAST scans after the staging deploy step.
 	//
-	DeployStagingURL string // dagsec (../../../../.dagger/delivery.go:78:2)
+	DeployStagingURL string // dagsec (../../../../.dagger/delivery.go:77:2)
 	//
 	// Environment variable names for --deploy-staging-secret, in order.
 	//
-	DeployStagingSecretEnv []string // dagsec (../../../../.dagger/delivery.go:81:2)
+	DeployStagingSecretEnv []string // dagsec (../../../../.dagger/delivery.go:80:2)
 	//
 	// Secrets of the staging deploy step, set as --deploy-staging-secret-env
 	// names.
 	//
-	DeployStagingSecret []*Secret // dagsec (../../../../.dagger/delivery.go:85:2)
+	DeployStagingSecret []*Secret // dagsec (../../../../.dagger/delivery.go:84:2)
 	//
 	// Image reference to publish the built image to in production.
 	//
-	DeployProdPublish string // dagsec (../../../../.dagger/delivery.go:88:2)
+	DeployProdPublish string // dagsec (../../../../.dagger/delivery.go:87:2)
 	//
 	// Registry user for --deploy-prod-publish.
 	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:91:2)
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:90:2)
 	//
 	// Registry password or token for --deploy-prod-publish.
 	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:94:2)
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:93:2)
 	//
 	// Image of your production deploy step.
 	//
-	DeployProdImage string // dagsec (../../../../.dagger/delivery.go:97:2)
+	DeployProdImage string // dagsec (../../../../.dagger/delivery.go:96:2)
 	//
 	// Command of the production deploy step; the built image is at
 	// /dagsec/image.tar.
 	//
-	DeployProdCommand []string // dagsec (../../../../.dagger/delivery.go:101:2)
+	DeployProdCommand []string // dagsec (../../../../.dagger/delivery.go:100:2)
 	//
 	// Environment variable names for --deploy-prod-secret, in order.
 	//
-	DeployProdSecretEnv []string // dagsec (../../../../.dagger/delivery.go:104:2)
+	DeployProdSecretEnv []string // dagsec (../../../../.dagger/delivery.go:103:2)
 	//
 	// Secrets of the production deploy step, set as --deploy-prod-secret-env
 	// names.
 	//
-	DeployProdSecret []*Secret // dagsec (../../../../.dagger/delivery.go:108:2)
+	DeployProdSecret []*Secret // dagsec (../../../../.dagger/delivery.go:107:2)
 	//
 	// Branch being built; empty reads the source's .git/HEAD. Production
 	// deploys only on the policy's production_branch.
 	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:112:2)
+	Branch string // dagsec (../../../../.dagger/delivery.go:111:2)
 	//
 	// OpenAPI file in the source for DAST's API scan.
 	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:115:2)
+	Openapi string // dagsec (../../../../.dagger/delivery.go:114:2)
 	//
 	// Sign the image and attest its CycloneDX SBOM and a SLSA v1
 	// provenance (commit, Dockerfile, build arguments, dagsec's version,
 	// every stage's verdict) with cosign, once every stage before
 	// production has judged it (needs --cosign-key).
 	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:121:2)
+	Sign bool // dagsec (../../../../.dagger/delivery.go:120:2)
 	//
 	// cosign private key for --sign (cosign generate-key-pair's cosign.key).
 	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:124:2)
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:123:2)
 	//
 	// Password of --cosign-key.
 	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:127:2)
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:126:2)
 	//
 	// cosign public key (cosign.pub): production deploys only an image
 	// whose signature and attestations verify against it and whose
 	// provenance records a passing pipeline; the report names the check
 	// that failed.
 	//
-	CosignPublicKey *File // dagsec (../../../../.dagger/delivery.go:133:2)
+	CosignPublicKey *File // dagsec (../../../../.dagger/delivery.go:132:2)
 	//
 	// Also scan git history for secrets.
 	//
-	History bool // dagsec (../../../../.dagger/delivery.go:136:2)
+	History bool // dagsec (../../../../.dagger/delivery.go:135:2)
 	//
 	// Previous report.json (or dagsec SARIF), e.g. of the default branch:
 	// gates then block only on findings new since it.
 	//
-	Baseline *File // dagsec (../../../../.dagger/delivery.go:140:2)
+	Baseline *File // dagsec (../../../../.dagger/delivery.go:139:2)
 	//
 	// File of suppressions (a policy's suppressions: list), added to the
 	// policy's.
 	//
-	Suppressions *File // dagsec (../../../../.dagger/delivery.go:144:2)
+	Suppressions *File // dagsec (../../../../.dagger/delivery.go:143:2)
 	//
 	// OpenVEX documents whose not_affected and fixed statements suppress
 	// the advisory in their packages, with their justification and expiry.
 	//
-	Vex []*File // dagsec (../../../../.dagger/delivery.go:148:2)
+	Vex []*File // dagsec (../../../../.dagger/delivery.go:147:2)
 }
 
 // Ci runs the whole pipeline as one DAG (`dagger call ci`): the code
@@ -411,7 +411,7 @@ type DagsecCiOpts struct {
 // DAST against staging, and production, which deploys only when every gate
 // before it passed on the policy's production branch. A blocked run is
 // still returned: call check on the report to fail a job.
-func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:29:1)
+func (r *Dagsec) Ci(opts ...DagsecCiOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:28:1)
 	q := r.query.Select("ci")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -572,37 +572,37 @@ type DagsecDastOpts struct {
 	// Source tree, for the policy's paths and --openapi; defaults to the
 	// caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:282:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:281:2)
 	//
 	// Service to scan, e.g. a container's asService.
 	//
-	Target *Service // dagsec (../../../../.dagger/delivery.go:285:2)
+	Target *Service // dagsec (../../../../.dagger/delivery.go:284:2)
 	//
 	// Port of --target; 0 means its first exposed port.
 	//
-	TargetPort int // dagsec (../../../../.dagger/delivery.go:288:2)
+	TargetPort int // dagsec (../../../../.dagger/delivery.go:287:2)
 	//
 	// URL to scan instead of a service.
 	//
-	URL string // dagsec (../../../../.dagger/delivery.go:291:2)
+	URL string // dagsec (../../../../.dagger/delivery.go:290:2)
 	//
 	// OpenAPI file in the source for ZAP's API scan.
 	//
-	Openapi string // dagsec (../../../../.dagger/delivery.go:294:2)
+	Openapi string // dagsec (../../../../.dagger/delivery.go:293:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:297:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:296:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:300:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:299:2)
 }
 
 // Dast scans a running web application: a service (bound to the scanners
 // as "staging") or a URL the engine can reach. ZAP's baseline scan and
 // wapiti run by default; --openapi adds ZAP's API scan.
-func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:276:1)
+func (r *Dagsec) Dast(opts ...DagsecDastOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:275:1)
 	q := r.query.Select("dast")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -646,63 +646,63 @@ type DagsecDeployOpts struct {
 	// Source tree mounted into the deploy step; defaults to the caller's
 	// repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:341:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:340:2)
 	//
 	// Report folders of the earlier runs (scan, image-scan, dast), each
 	// holding the report.json every run writes, e.g. a folder an earlier job
 	// exported with `directory export --path=dagsec-report`. Production
 	// needs the gate of every enabled stage among them and --report-files.
 	//
-	Reports []*Directory // dagsec (../../../../.dagger/delivery.go:347:2)
+	Reports []*Directory // dagsec (../../../../.dagger/delivery.go:346:2)
 	//
 	// report.json files of earlier runs, beside or instead of --reports.
 	//
-	ReportFiles []*File // dagsec (../../../../.dagger/delivery.go:350:2)
+	ReportFiles []*File // dagsec (../../../../.dagger/delivery.go:349:2)
 	//
 	// Image to publish or hand to the deploy step (at /dagsec/image.tar).
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:353:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:352:2)
 	//
 	// Image reference to publish --image to.
 	//
-	Publish string // dagsec (../../../../.dagger/delivery.go:356:2)
+	Publish string // dagsec (../../../../.dagger/delivery.go:355:2)
 	//
 	// Registry user for --publish.
 	//
-	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:359:2)
+	RegistryUsername string // dagsec (../../../../.dagger/delivery.go:358:2)
 	//
 	// Registry password or token for --publish.
 	//
-	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:362:2)
+	RegistryPassword *Secret // dagsec (../../../../.dagger/delivery.go:361:2)
 	//
 	// Image of your deploy step.
 	//
-	DeployImage string // dagsec (../../../../.dagger/delivery.go:365:2)
+	DeployImage string // dagsec (../../../../.dagger/delivery.go:364:2)
 	//
 	// Command of your deploy step.
 	//
-	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:368:2)
+	DeployCommand []string // dagsec (../../../../.dagger/delivery.go:367:2)
 	//
 	// Environment variable names for --secret, in order.
 	//
-	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:371:2)
+	SecretEnv []string // dagsec (../../../../.dagger/delivery.go:370:2)
 	//
 	// Secrets of the deploy step, set as --secret-env names.
 	//
-	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:374:2)
+	Secret []*Secret // dagsec (../../../../.dagger/delivery.go:373:2)
 	//
 	// Branch being built; empty reads the source's .git/HEAD.
 	//
-	Branch string // dagsec (../../../../.dagger/delivery.go:377:2)
+	Branch string // dagsec (../../../../.dagger/delivery.go:376:2)
 	//
 	// Policy YAML file; without one, the source's .dagsec.yaml, else the
 	// preset as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:381:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:380:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:384:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:383:2)
 	//
 	// cosign public key (cosign.pub): deploy --image only when the
 	// signature and attestations in --reports (image.sig,
@@ -710,7 +710,7 @@ type DagsecDeployOpts struct {
 	// writes them) verify against it and the provenance records a passing
 	// pipeline.
 	//
-	CosignPublicKey *File // dagsec (../../../../.dagger/delivery.go:391:2)
+	CosignPublicKey *File // dagsec (../../../../.dagger/delivery.go:390:2)
 }
 
 // Deploy is the production stage alone, for DAGs of your own and for CI
@@ -718,7 +718,7 @@ type DagsecDeployOpts struct {
 // step only when every earlier report passed (check each one's gates) and
 // the branch is the policy's production branch; otherwise the report says
 // why it did not deploy.
-func (r *Dagsec) Deploy(opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:335:1)
+func (r *Dagsec) Deploy(opts ...DagsecDeployOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:334:1)
 	q := r.query.Select("deploy")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1092,57 +1092,57 @@ type DagsecImageScanOpts struct {
 	//
 	// Source tree with the Dockerfile; defaults to the caller's repository.
 	//
-	Source *Directory // dagsec (../../../../.dagger/delivery.go:219:2)
+	Source *Directory // dagsec (../../../../.dagger/delivery.go:218:2)
 	//
 	// Image to scan instead of building the Dockerfile.
 	//
-	Image *Container // dagsec (../../../../.dagger/delivery.go:222:2)
+	Image *Container // dagsec (../../../../.dagger/delivery.go:221:2)
 	//
 	// Dockerfile to build, relative to the source.
 	//
 	//
 	// Default: "Dockerfile"
-	Dockerfile string // dagsec (../../../../.dagger/delivery.go:226:2)
+	Dockerfile string // dagsec (../../../../.dagger/delivery.go:225:2)
 	//
 	// Build stage to stop at; empty builds the last.
 	//
-	BuildTarget string // dagsec (../../../../.dagger/delivery.go:229:2)
+	BuildTarget string // dagsec (../../../../.dagger/delivery.go:228:2)
 	//
 	// Build arguments as NAME=VALUE.
 	//
-	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:232:2)
+	BuildArgs []string // dagsec (../../../../.dagger/delivery.go:231:2)
 	//
 	// Platform to build for; empty is the engine's.
 	//
-	Platform string // dagsec (../../../../.dagger/delivery.go:235:2)
+	Platform string // dagsec (../../../../.dagger/delivery.go:234:2)
 	//
 	// Policy YAML file; without one, the preset applies as is.
 	//
-	Policy *File // dagsec (../../../../.dagger/delivery.go:238:2)
+	Policy *File // dagsec (../../../../.dagger/delivery.go:237:2)
 	//
 	// Built-in policy preset (default, strict or audit).
 	//
-	Preset string // dagsec (../../../../.dagger/delivery.go:241:2)
+	Preset string // dagsec (../../../../.dagger/delivery.go:240:2)
 	//
 	// Sign the image and attest its CycloneDX SBOM and a SLSA v1
 	// provenance with cosign once build and image have judged it (needs
 	// --cosign-key); the files are in the report's artifacts, for deploy
 	// --cosign-public-key.
 	//
-	Sign bool // dagsec (../../../../.dagger/delivery.go:247:2)
+	Sign bool // dagsec (../../../../.dagger/delivery.go:246:2)
 	//
 	// cosign private key for --sign (cosign generate-key-pair's cosign.key).
 	//
-	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:250:2)
+	CosignKey *Secret // dagsec (../../../../.dagger/delivery.go:249:2)
 	//
 	// Password of --cosign-key.
 	//
-	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:253:2)
+	CosignPassword *Secret // dagsec (../../../../.dagger/delivery.go:252:2)
 	//
 	// OpenVEX documents whose not_affected and fixed statements suppress
 	// the advisory in their packages, with their justification and expiry.
 	//
-	Vex []*File // dagsec (../../../../.dagger/delivery.go:257:2)
+	Vex []*File // dagsec (../../../../.dagger/delivery.go:256:2)
 }
 
 // ImageScan checks and scans an image: the build stage's checks (non-root
@@ -1150,7 +1150,7 @@ type DagsecImageScanOpts struct {
 // (trivy, grype, an SBOM with syft, an optional cosign signature with SBOM
 // and provenance attestations). Without
 // --image it builds the source's Dockerfile first.
-func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:214:1)
+func (r *Dagsec) ImageScan(opts ...DagsecImageScanOpts) *DagsecReport { // dagsec (../../../../.dagger/delivery.go:213:1)
 	q := r.query.Select("imageScan")
 	for i := len(opts) - 1; i >= 0; i-- {
 		// `source` optional argument
@@ -1660,7 +1660,7 @@ func (r *Dagsec) AsNode() Node {
 
 // FleetReport is the outcome of a fleet: the roll-up and every
 // repository's report folder.
-type DagsecFleetReport struct { // dagsec (../../../../.dagger/fleet.go:100:6)
+type DagsecFleetReport struct { // dagsec (../../../../.dagger/fleet.go:99:6)
 	query *querybuilder.Selection
 
 	check    *Void
@@ -1679,7 +1679,7 @@ func (r *DagsecFleetReport) WithGraphQLQuery(q *querybuilder.Selection) *DagsecF
 
 // Check fails unless every repository passed or warned, naming the
 // repositories that errored, blocked or scanned nothing.
-func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/fleet.go:163:1)
+func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../../../.dagger/fleet.go:162:1)
 	if r.check != nil {
 		return nil
 	}
@@ -1689,7 +1689,7 @@ func (r *DagsecFleetReport) Check(ctx context.Context) error { // dagsec (../../
 }
 
 // Directory is the fleet folder, ready to export.
-func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dagger/fleet.go:152:1)
+func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dagger/fleet.go:151:1)
 	q := r.query.Select("directory")
 
 	return &Directory{
@@ -1699,7 +1699,7 @@ func (r *DagsecFleetReport) Directory() *Directory { // dagsec (../../../../.dag
 
 // Exit code for the status: 0 passed or warned, 1 blocked, 2 error, 3
 // a repository scanned nothing.
-func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/fleet.go:112:2)
+func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dagsec (../../../../.dagger/fleet.go:111:2)
 	if r.exitCode != nil {
 		return *r.exitCode, nil
 	}
@@ -1713,7 +1713,7 @@ func (r *DagsecFleetReport) ExitCode(ctx context.Context) (int, error) { // dags
 
 // The names of the repositories that errored, blocked or scanned
 // nothing.
-func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // dagsec (../../../../.dagger/fleet.go:115:2)
+func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // dagsec (../../../../.dagger/fleet.go:114:2)
 	q := r.query.Select("failed")
 
 	var response []string
@@ -1724,7 +1724,7 @@ func (r *DagsecFleetReport) Failed(ctx context.Context) ([]string, error) { // d
 
 // The fleet folder: fleet.json, fleet.md, fleet.html and one report
 // folder per repository (report.json, report.html, SARIF, ...).
-func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/fleet.go:118:2)
+func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/fleet.go:117:2)
 	q := r.query.Select("files")
 
 	return &Directory{
@@ -1733,7 +1733,7 @@ func (r *DagsecFleetReport) Files() *Directory { // dagsec (../../../../.dagger/
 }
 
 // fleet.html: the dashboard, one self-contained file.
-func (r *DagsecFleetReport) HTML() *File { // dagsec (../../../../.dagger/fleet.go:106:2)
+func (r *DagsecFleetReport) HTML() *File { // dagsec (../../../../.dagger/fleet.go:105:2)
 	q := r.query.Select("html")
 
 	return &File{
@@ -1791,7 +1791,7 @@ func (r *DagsecFleetReport) UnmarshalJSON(bs []byte) error {
 }
 
 // fleet.json: each repository's verdict and the roll-up.
-func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:102:2)
+func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:101:2)
 	if r.json != nil {
 		return *r.json, nil
 	}
@@ -1804,7 +1804,7 @@ func (r *DagsecFleetReport) JSON(ctx context.Context) (string, error) { // dagse
 }
 
 // Repository is one repository's report folder, by its name.
-func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../../../../.dagger/fleet.go:157:1)
+func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../../../../.dagger/fleet.go:156:1)
 	q := r.query.Select("repository")
 	q = q.Arg("name", name)
 
@@ -1815,7 +1815,7 @@ func (r *DagsecFleetReport) Repository(name string) *Directory { // dagsec (../.
 
 // The fleet's verdict, its worst repository's: error, blocked, skipped
 // (a repository scanned nothing), warned or passed.
-func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:109:2)
+func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:108:2)
 	if r.status != nil {
 		return *r.status, nil
 	}
@@ -1828,7 +1828,7 @@ func (r *DagsecFleetReport) Status(ctx context.Context) (string, error) { // dag
 }
 
 // fleet.md: the roll-up in Markdown, for a CI job summary.
-func (r *DagsecFleetReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:104:2)
+func (r *DagsecFleetReport) Summary(ctx context.Context) (string, error) { // dagsec (../../../../.dagger/fleet.go:103:2)
 	if r.summary != nil {
 		return *r.summary, nil
 	}
@@ -2071,7 +2071,7 @@ func (r *DagsecReport) AsNode() Node {
 }
 
 // Create or update a binding of type DagsecFleetReport in the environment
-func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, description string) *Env { // dagsec (../../../../.dagger/fleet.go:100:6)
+func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, description string) *Env { // dagsec (../../../../.dagger/fleet.go:99:6)
 	assertNotNil("value", value)
 	q := r.query.Select("withDagsecFleetReportInput")
 	q = q.Arg("name", name)
@@ -2084,7 +2084,7 @@ func (r *Env) WithDagsecFleetReportInput(name string, value *DagsecFleetReport, 
 }
 
 // Declare a desired DagsecFleetReport output to be assigned in the environment
-func (r *Env) WithDagsecFleetReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/fleet.go:100:6)
+func (r *Env) WithDagsecFleetReportOutput(name string, description string) *Env { // dagsec (../../../../.dagger/fleet.go:99:6)
 	q := r.query.Select("withDagsecFleetReportOutput")
 	q = q.Arg("name", name)
 	q = q.Arg("description", description)
